@@ -1,0 +1,11 @@
+// Package server is Wren's core broker: it accepts connections that speak the
+// NATS client protocol, keeps the subject index, and delivers messages.
+//
+// It imports only protocol and auth. It never imports jetstore: the stream
+// layer is a client of the broker through the in-process connection (see
+// InProc), wired by cmd/wren.
+//
+// Lock order (outer to inner): Server.mu -> client.mu. The subject index lock
+// (Sublist.mu) is never held while a client lock is taken, and no lock is ever
+// held across socket I/O or an in-process handler call.
+package server
