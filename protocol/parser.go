@@ -62,10 +62,10 @@ type Parser struct {
 	line  []byte // a control line split across reads
 	// A PUB whose payload is split across reads keeps its arguments in
 	// args and its payload (with trailing CRLF) in msg until whole.
-	args             []byte
-	subj, reply      []byte
-	hdrLen, need     int
-	msg              []byte
+	args         []byte
+	subj, reply  []byte
+	hdrLen, need int
+	msg          []byte
 }
 
 // Buffered reports how many bytes of an incomplete frame the parser holds.
