@@ -1,0 +1,306 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SubjectPermission is an allow list and a deny list of subject patterns
+// ('*' and '>' wildcards). An empty Allow list allows every subject; Deny
+// wins over Allow.
+//
+// In subscribe permissions an entry may name a queue group after the subject,
+// separated by white space: "jobs.> workers" allows (or denies) subscribing
+// to subjects within jobs.> in a queue group matching "workers" (the queue
+// pattern may use wildcards too).
+type SubjectPermission struct {
+	Allow []string
+	Deny  []string
+}
+
+// ResponsePermission lets a connection publish a reply to a request it
+// received, even when its publish permissions do not include the reply
+// subject (the allow_responses setting).
+type ResponsePermission struct {
+	// MaxMsgs is how many messages may be published to one reply subject.
+	// 0 means 1; a negative value means no limit.
+	MaxMsgs int
+	// Expires is how long after the request arrived a reply is allowed.
+	// 0 (or negative) means no expiry.
+	Expires time.Duration
+}
+
+// Permissions are what one user may publish and subscribe to.
+//
+// When Response is set and Publish.Allow is empty, the connection may
+// publish replies only: the empty allow list then means "nothing" rather than
+// "everything", as in nats-server.
+type Permissions struct {
+	Publish   SubjectPermission
+	Subscribe SubjectPermission
+	Response  *ResponsePermission
+}
+
+// pubCacheMax bounds the per-checker publish cache. Subjects longer than
+// pubCacheMaxKey are checked every time instead of being cached, so a
+// client cannot grow the cache past pubCacheMax*pubCacheMaxKey bytes.
+const (
+	pubCacheMax    = 256
+	pubCacheMaxKey = 256
+)
+
+type permEntry struct {
+	subject []string
+	queue   []string // nil for an entry without a queue group
+}
+
+type ruleSet struct {
+	restrict bool // the allow list applies (it is not "allow everything")
+	allow    []permEntry
+	deny     []permEntry
+}
+
+func (r *ruleSet) open() bool { return !r.restrict && len(r.deny) == 0 }
+
+// policy is the compiled, immutable form of Permissions, shared by all the
+// connections of one user.
+type policy struct {
+	pub  ruleSet
+	sub  ruleSet
+	resp *ResponsePermission // normalised; nil without allow_responses
+}
+
+func compilePermissions(p *Permissions) (*policy, error) {
+	if p == nil {
+		return nil, nil
+	}
+	pol := &policy{}
+	var err error
+	if pol.pub, err = compileRules(p.Publish, false); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if pol.sub, err = compileRules(p.Subscribe, true); err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	if p.Response != nil {
+		r := *p.Response
+		if r.MaxMsgs == 0 {
+			r.MaxMsgs = 1
+		}
+		if r.Expires < 0 {
+			r.Expires = 0
+		}
+		pol.resp = &r
+		pol.pub.restrict = true
+	}
+	return pol, nil
+}
+
+func compileRules(sp SubjectPermission, queues bool) (ruleSet, error) {
+	var rs ruleSet
+	var err error
+	if rs.allow, err = compileEntries(sp.Allow, queues); err != nil {
+		return rs, fmt.Errorf("allow: %w", err)
+	}
+	if rs.deny, err = compileEntries(sp.Deny, queues); err != nil {
+		return rs, fmt.Errorf("deny: %w", err)
+	}
+	rs.restrict = len(rs.allow) > 0
+	return rs, nil
+}
+
+func compileEntries(list []string, queues bool) ([]permEntry, error) {
+	out := make([]permEntry, 0, len(list))
+	for _, s := range list {
+		fields := strings.Fields(s)
+		var e permEntry
+		var ok bool
+		switch {
+		case len(fields) == 1:
+			e.subject, ok = splitPattern(fields[0])
+		case len(fields) == 2 && queues:
+			e.subject, ok = splitPattern(fields[0])
+			if ok {
+				e.queue, ok = splitPattern(fields[1])
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("invalid subject %q", s)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// publishAllowed checks a subject against the publish lists. The subject is
+// taken literally: publishing to "foo.*" is allowed by "foo.*" or "foo.>",
+// not by "foo.bar".
+func (p *policy) publishAllowed(subject []byte) bool {
+	if p.pub.restrict {
+		ok := false
+		for i := range p.pub.allow {
+			if matchLiteral(subject, p.pub.allow[i].subject) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for i := range p.pub.deny {
+		if matchLiteral(subject, p.pub.deny[i].subject) {
+			return false
+		}
+	}
+	return true
+}
+
+// subscribeAllowed implements the subscribe rules described on CanSubscribe.
+func (p *policy) subscribeAllowed(subject, queue []byte) bool {
+	filter, ok := splitFilter(subject)
+	if !ok {
+		return false
+	}
+	if p.sub.restrict {
+		plain, queued, queueOK := false, false, false
+		for _, e := range p.sub.allow {
+			if !isSubset(filter, e.subject) {
+				continue
+			}
+			if e.queue == nil {
+				plain = true
+				continue
+			}
+			queued = true
+			if len(queue) > 0 && matchLiteral(queue, e.queue) {
+				queueOK = true
+			}
+		}
+		if len(queue) > 0 && queued {
+			if !queueOK {
+				return false
+			}
+		} else if !plain {
+			return false
+		}
+	}
+	for _, e := range p.sub.deny {
+		if !overlaps(filter, e.subject) {
+			continue
+		}
+		if e.queue == nil || (len(queue) > 0 && matchLiteral(queue, e.queue)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Checker answers permission questions for one connection. A nil *Checker
+// allows everything.
+//
+// A Checker is safe for concurrent use. Its publish cache makes a repeated
+// CanPublish on the same subject a map lookup under an uncontended mutex,
+// with no allocation.
+type Checker struct {
+	pol     *policy
+	replies *ReplyTracker
+
+	mu       sync.Mutex
+	pubCache map[string]bool
+}
+
+func newChecker(pol *policy) *Checker {
+	if pol == nil {
+		return nil
+	}
+	c := &Checker{pol: pol}
+	if pol.resp != nil {
+		c.replies = NewReplyTracker(*pol.resp, 0)
+	}
+	return c
+}
+
+// CanPublish reports whether the connection may publish to subject.
+//
+// With response permissions, a subject outside the publish allow list is
+// still allowed if it is a reply subject recorded in Replies (even if it
+// matches a publish deny entry, as in nats-server); such a call uses up one
+// of that reply's allowed messages, so call CanPublish once per publish.
+func (c *Checker) CanPublish(subject []byte) bool {
+	if c == nil {
+		return true
+	}
+	if c.pol.pub.open() {
+		return true
+	}
+	if c.cachedPublish(subject) {
+		return true
+	}
+	return c.replies != nil && c.replies.Allow(subject)
+}
+
+func (c *Checker) cachedPublish(subject []byte) bool {
+	if len(subject) > pubCacheMaxKey {
+		return c.pol.publishAllowed(subject)
+	}
+	c.mu.Lock()
+	ok, hit := c.pubCache[string(subject)]
+	if !hit {
+		ok = c.pol.publishAllowed(subject)
+		if c.pubCache == nil {
+			c.pubCache = make(map[string]bool)
+		} else if len(c.pubCache) >= pubCacheMax {
+			// Drop a quarter, in map order: cheap, and the hot subjects
+			// come straight back.
+			drop := pubCacheMax / 4
+			for k := range c.pubCache {
+				delete(c.pubCache, k)
+				if drop--; drop == 0 {
+					break
+				}
+			}
+		}
+		c.pubCache[string(subject)] = ok
+	}
+	c.mu.Unlock()
+	return ok
+}
+
+// CanSubscribe reports whether the connection may subscribe to subject, in
+// queue group queue (empty for a plain subscription). The subject may be a
+// wildcard filter:
+//
+//   - An empty allow list allows every filter. Otherwise the filter must lie
+//     within one allow entry: every subject it can match must be matched by
+//     that entry ("foo.>" allows "foo.*" and "foo.bar.>", "foo.*" does not
+//     allow "foo.>").
+//   - Allow entries with a queue group apply to queue subscriptions only.
+//     If any of them covers the filter, a queue subscription is allowed only
+//     when its queue matches one of those entries' queue patterns; otherwise
+//     it falls back to the plain entries. A plain subscription needs a plain
+//     entry.
+//   - A filter that overlaps a deny entry is rejected, even if it is wider
+//     ("foo.>" with deny "foo.secret"), so an accepted subscription can never
+//     receive a denied subject. A deny entry with a queue group rejects only
+//     queue subscriptions whose queue matches it.
+//   - An invalid filter is rejected when any subscribe permission is set.
+func (c *Checker) CanSubscribe(subject, queue []byte) bool {
+	if c == nil || c.pol.sub.open() {
+		return true
+	}
+	return c.pol.subscribeAllowed(subject, queue)
+}
+
+// Replies returns the tracker of reply subjects this connection may answer,
+// or nil if it has no response permissions. The server records the reply
+// subject of every message it delivers to the connection with
+// Replies().Record.
+func (c *Checker) Replies() *ReplyTracker {
+	if c == nil {
+		return nil
+	}
+	return c.replies
+}
