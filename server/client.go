@@ -1,0 +1,472 @@
+package server
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// connectOpts is the JSON a client sends in CONNECT.
+type connectOpts struct {
+	Verbose      bool   `json:"verbose"`
+	Pedantic     bool   `json:"pedantic"`
+	TLSRequired  bool   `json:"tls_required"`
+	Echo         bool   `json:"echo"`
+	Headers      bool   `json:"headers"`
+	NoResponders bool   `json:"no_responders"`
+	Protocol     int    `json:"protocol"`
+	Name         string `json:"name"`
+	Lang         string `json:"lang"`
+	Version      string `json:"version"`
+	User         string `json:"user"`
+	Pass         string `json:"pass"`
+	AuthToken    string `json:"auth_token"`
+	Nkey         string `json:"nkey"`
+	Sig          string `json:"sig"`
+	JWT          string `json:"jwt"`
+}
+
+const (
+	kindClient = iota
+	kindInProc
+)
+
+// Read buffer sizes: start small so idle connections cost little, grow
+// while reads fill the buffer, shrink back when they stop doing so.
+const (
+	minReadBuf = 512
+	maxReadBuf = 64 << 10
+)
+
+// subscription is one SUB of one connection.
+type subscription struct {
+	client  *client
+	subject string
+	queue   string
+	sid     string
+	handler func(*protocol.Msg) // set for in-process subscriptions
+
+	max    atomic.Int64 // auto-unsubscribe after this many deliveries; 0 is none
+	nm     atomic.Int64 // deliveries so far
+	closed atomic.Bool
+}
+
+// client is one connection: a socket with its read and write loops, or an
+// in-process connection.
+type client struct {
+	srv   *Server
+	nc    net.Conn
+	cid   uint64
+	kind  int
+	start time.Time
+	host  string
+	port  int
+
+	parser protocol.Parser // read loop only
+	pc     producer        // read loop only
+
+	flushCh chan struct{}
+	timer   *time.Timer // pings
+	authTmr *time.Timer
+
+	inMsgs, inBytes atomic.Int64
+
+	mu        sync.Mutex
+	opts      connectOpts
+	connected bool // CONNECT received
+	closed    bool
+	reason    string
+	subs      map[string]*subscription
+	out       outbound
+	pingsOut  int
+	outMsgs   int64
+	outBytes  int64
+	nonce     []byte
+
+	tlsInfoSent bool
+	tlsState    *tls.ConnectionState
+}
+
+// wireError is an error reported to the client with -ERR; fatal ones close
+// the connection.
+type wireError struct {
+	text  string
+	fatal bool
+}
+
+func (e *wireError) Error() string { return e.text }
+
+var (
+	errAuthViolation  = &wireError{"Authorization Violation", true}
+	errAuthTimeout    = &wireError{"Authentication Timeout", true}
+	errBadProtocol    = &wireError{"invalid client protocol", true}
+	errNoRespHeaders  = &wireError{"no responders requires headers support", true}
+	errMaxConnections = &wireError{"maximum connections exceeded", true}
+	errStale          = &wireError{"Stale Connection", true}
+	errTLSRequired    = &wireError{"Secure Connection - TLS Required", true}
+)
+
+// Errors sent without closing.
+const (
+	errTextInvalidSubject    = "Invalid Subject"
+	errTextInvalidPubSubject = "Invalid Publish Subject"
+	errTextMaxSubs           = "maximum subscriptions exceeded"
+)
+
+// Close reasons, for logs and monitoring.
+const (
+	reasonClientClosed = "Client Closed"
+	reasonSlowConsumer = "Slow Consumer (Pending Bytes)"
+	reasonSlowWrite    = "Slow Consumer (Write Deadline)"
+	reasonProtocol     = "Protocol Error"
+	reasonShutdown     = "Server Shutdown"
+	reasonWriteError   = "Write Error"
+)
+
+func newClient(s *Server, nc net.Conn, cid uint64, kind int) *client {
+	c := &client{
+		srv:     s,
+		nc:      nc,
+		cid:     cid,
+		kind:    kind,
+		start:   time.Now(),
+		flushCh: make(chan struct{}, 1),
+		subs:    make(map[string]*subscription),
+	}
+	c.opts.Echo = true
+	c.parser.MaxControlLine = s.opts.MaxControlLine
+	c.parser.MaxPayload = s.opts.MaxPayload
+	c.pc.init(c)
+	if nc != nil {
+		if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+			c.host, c.port = a.IP.String(), a.Port
+		}
+	}
+	return c
+}
+
+// readLoop owns the read buffer and the parser.
+func (c *client) readLoop() {
+	defer c.srv.wg.Done()
+	defer c.teardown()
+	buf := make([]byte, minReadBuf)
+	short := 0
+	for {
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			perr := c.parser.Parse(buf[:n], c)
+			c.pc.flush()
+			if perr != nil {
+				c.protoError(perr)
+				return
+			}
+			// Adapt the buffer to the traffic.
+			switch {
+			case n == len(buf) && len(buf) < maxReadBuf:
+				buf = make([]byte, len(buf)*2)
+				short = 0
+			case n < len(buf)/4 && len(buf) > minReadBuf:
+				if short++; short > 8 {
+					buf = make([]byte, len(buf)/2)
+					short = 0
+				}
+			default:
+				short = 0
+			}
+		}
+		if err != nil {
+			c.closeConn(reasonClientClosed, false)
+			return
+		}
+	}
+}
+
+// protoError reports a parse or handler error to the client and closes.
+func (c *client) protoError(err error) {
+	var we *wireError
+	if errors.As(err, &we) {
+		if !we.fatal {
+			c.sendErr(we.text)
+			c.pc.flush()
+			return
+		}
+	} else if err == errClosing {
+		return
+	} else {
+		we = &wireError{text: err.Error(), fatal: true}
+		if err != protocol.ErrUnknownOp && err != protocol.ErrMaxControlLine && err != protocol.ErrMaxPayload {
+			we.text = protocol.ErrUnknownOp.Error()
+		}
+	}
+	c.srv.log.Debug("closing connection", "cid", c.cid, "error", we.text)
+	c.sendErr(we.text)
+	c.closeConn(reasonProtocol, true)
+}
+
+// errClosing stops the parser once the connection is being closed.
+var errClosing = errors.New("connection closing")
+
+// sendErr queues an -ERR line to this client.
+func (c *client) sendErr(text string) {
+	c.mu.Lock()
+	c.out.buf = protocol.AppendErr(c.out.buf, text)
+	c.mu.Unlock()
+	c.pc.touch(c)
+}
+
+func (c *client) sendRaw(b []byte) {
+	c.mu.Lock()
+	c.out.buf = append(c.out.buf, b...)
+	c.mu.Unlock()
+	c.pc.touch(c)
+}
+
+// okIfVerbose queues +OK when the client asked for it.
+func (c *client) okIfVerbose() {
+	if c.opts.Verbose {
+		c.sendRaw(protocol.OKLine)
+	}
+}
+
+// mustConnectFirst rejects operations before CONNECT when auth is on.
+func (c *client) mustConnectFirst() error {
+	if c.connected || !c.srv.authRequired() {
+		return nil
+	}
+	return errAuthViolation
+}
+
+// Connect implements protocol.Handler.
+func (c *client) Connect(js []byte) error {
+	opts := connectOpts{Verbose: true, Pedantic: true, Echo: true}
+	if err := json.Unmarshal(js, &opts); err != nil {
+		return protocol.ErrUnknownOp
+	}
+	if opts.Protocol < 0 || opts.Protocol > 1 {
+		return errBadProtocol
+	}
+	if opts.NoResponders && !opts.Headers {
+		return errNoRespHeaders
+	}
+	if err := c.srv.authenticate(c, &opts); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.opts = opts
+	c.connected = true
+	c.mu.Unlock()
+	if c.authTmr != nil {
+		c.authTmr.Stop()
+	}
+	c.okIfVerbose()
+	return nil
+}
+
+// Pub implements protocol.Handler.
+func (c *client) Pub(subject, reply, header, payload []byte) error {
+	if err := c.mustConnectFirst(); err != nil {
+		return err
+	}
+	c.inMsgs.Add(1)
+	c.inBytes.Add(int64(len(header) + len(payload)))
+	if c.opts.Pedantic && !protocol.ValidLiteralBytes(subject) {
+		c.sendErr(errTextInvalidPubSubject)
+		return nil
+	}
+	c.pc.publish(subject, reply, header, payload)
+	c.okIfVerbose()
+	return nil
+}
+
+// Sub implements protocol.Handler.
+func (c *client) Sub(subject, queue, sid []byte) error {
+	if err := c.mustConnectFirst(); err != nil {
+		return err
+	}
+	if !protocol.ValidFilterBytes(subject) || (queue != nil && !protocol.ValidFilterBytes(queue)) {
+		c.sendErr(errTextInvalidSubject)
+		return nil
+	}
+	sub := &subscription{client: c, subject: string(subject), queue: string(queue), sid: string(sid)}
+	if err := c.addSub(sub); err != nil {
+		var we *wireError
+		if errors.As(err, &we) {
+			c.sendErr(we.text)
+			return nil
+		}
+		return err
+	}
+	c.okIfVerbose()
+	return nil
+}
+
+// addSub registers sub with this connection and the subject index.
+func (c *client) addSub(sub *subscription) error {
+	max := c.srv.opts.MaxSubscriptions
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosing
+	}
+	if _, dup := c.subs[sub.sid]; dup {
+		c.mu.Unlock()
+		return nil
+	}
+	if max > 0 && len(c.subs) >= max && c.kind == kindClient {
+		c.mu.Unlock()
+		return &wireError{text: errTextMaxSubs}
+	}
+	c.subs[sub.sid] = sub
+	c.mu.Unlock()
+	if err := c.srv.sl.Insert(sub); err != nil {
+		c.mu.Lock()
+		delete(c.subs, sub.sid)
+		c.mu.Unlock()
+		return &wireError{text: errTextInvalidSubject}
+	}
+	return nil
+}
+
+// Unsub implements protocol.Handler.
+func (c *client) Unsub(sid []byte, max int64) error {
+	if err := c.mustConnectFirst(); err != nil {
+		return err
+	}
+	c.unsub(string(sid), max)
+	c.okIfVerbose()
+	return nil
+}
+
+func (c *client) unsub(sid string, max int64) {
+	c.mu.Lock()
+	sub := c.subs[sid]
+	if sub == nil {
+		c.mu.Unlock()
+		return
+	}
+	if max > 0 && sub.nm.Load() < max {
+		sub.max.Store(max)
+		c.mu.Unlock()
+		return
+	}
+	delete(c.subs, sid)
+	c.mu.Unlock()
+	sub.closed.Store(true)
+	c.srv.sl.Remove(sub)
+}
+
+// removeSub drops a subscription that reached its auto-unsubscribe count.
+func (c *client) removeSub(sub *subscription) {
+	if sub.closed.Swap(true) {
+		return
+	}
+	c.mu.Lock()
+	if c.subs[sub.sid] == sub {
+		delete(c.subs, sub.sid)
+	}
+	c.mu.Unlock()
+	c.srv.sl.Remove(sub)
+}
+
+// Ping implements protocol.Handler.
+func (c *client) Ping() error {
+	if err := c.mustConnectFirst(); err != nil {
+		return err
+	}
+	c.sendRaw(protocol.PongLine)
+	return nil
+}
+
+// Pong implements protocol.Handler.
+func (c *client) Pong() error {
+	c.mu.Lock()
+	c.pingsOut = 0
+	c.mu.Unlock()
+	return nil
+}
+
+// pingTick sends a PING, or closes a connection that left too many
+// unanswered.
+func (c *client) pingTick() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if c.pingsOut+1 > c.srv.opts.MaxPingsOut {
+		c.out.buf = protocol.AppendErr(c.out.buf, errStale.text)
+		c.mu.Unlock()
+		c.srv.log.Debug("stale connection", "cid", c.cid)
+		c.closeConn(errStale.text, true)
+		return
+	}
+	c.pingsOut++
+	c.out.buf = append(c.out.buf, protocol.PingLine...)
+	c.mu.Unlock()
+	c.signal()
+	c.timer.Reset(c.srv.opts.PingInterval)
+}
+
+// authTimeout closes a connection that has not authenticated in time.
+func (c *client) authTimeout() {
+	c.mu.Lock()
+	done := c.connected || c.closed
+	if !done {
+		c.out.buf = protocol.AppendErr(c.out.buf, errAuthTimeout.text)
+	}
+	c.mu.Unlock()
+	if !done {
+		c.closeConn(errAuthTimeout.text, true)
+	}
+}
+
+// closeConn marks the connection closed. With flush the write loop sends
+// what is queued before closing the socket; without, the socket closes now.
+func (c *client) closeConn(reason string, flush bool) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.closed = true
+	c.reason = reason
+	if !flush {
+		c.out.buf = nil
+	}
+	c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.authTmr != nil {
+		c.authTmr.Stop()
+	}
+	if c.nc != nil && !flush {
+		c.nc.Close()
+	}
+	c.signal()
+	return true
+}
+
+// teardown removes what the connection left behind; it runs once, after the
+// read loop ends (or on an in-process connection's Close).
+func (c *client) teardown() {
+	c.closeConn(reasonClientClosed, true)
+	c.mu.Lock()
+	subs := make([]*subscription, 0, len(c.subs))
+	for _, sub := range c.subs {
+		subs = append(subs, sub)
+	}
+	c.subs = nil
+	c.mu.Unlock()
+	for _, sub := range subs {
+		sub.closed.Store(true)
+		c.srv.sl.Remove(sub)
+	}
+	c.srv.removeClient(c)
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"github.com/wrenmq/wren/protocol"
+)
+
+// maxL1 bounds a producer's own cache of match results.
+const maxL1 = 256
+
+// producer is the publishing side of a connection. A socket connection's
+// read loop owns one; in-process publishers borrow one from a pool. It
+// remembers the subscribers it queued messages for, so each is woken once
+// per read buffer, and keeps a lock-free cache of match results that is
+// dropped whenever the subject index changes.
+type producer struct {
+	c       *client
+	touched map[*client]struct{}
+	cache   map[string]*matchResult
+	gen     uint64
+	rnd     uint64
+	msg     protocol.Msg
+	hdr     []byte
+
+	outMsgs, outBytes int64
+}
+
+func (p *producer) init(c *client) {
+	p.c = c
+	p.rnd = (c.cid+1)*0x9E3779B97F4A7C15 | 1
+}
+
+// touch records that sc has something new to write.
+func (p *producer) touch(sc *client) {
+	if p.touched == nil {
+		p.touched = make(map[*client]struct{})
+	}
+	p.touched[sc] = struct{}{}
+}
+
+// flush wakes every writer touched since the last flush, and adds this
+// batch's counts to the server's.
+func (p *producer) flush() {
+	for sc := range p.touched {
+		sc.signal()
+	}
+	clear(p.touched)
+	if p.outMsgs > 0 {
+		st := &p.c.srv.stats
+		st.outMsgs.Add(p.outMsgs)
+		st.outBytes.Add(p.outBytes)
+		p.outMsgs, p.outBytes = 0, 0
+	}
+}
+
+// intn returns a pseudo-random number in [0, n).
+func (p *producer) intn(n int) int {
+	x := p.rnd
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	p.rnd = x
+	return int(x % uint64(n))
+}
+
+// match returns what subject matches, from the producer's own cache when it
+// is current.
+func (p *producer) match(subject []byte) *matchResult {
+	sl := p.c.srv.sl
+	gen := sl.genid.Load()
+	if p.cache != nil {
+		if gen == p.gen {
+			if r, ok := p.cache[string(subject)]; ok {
+				return r
+			}
+		} else {
+			clear(p.cache)
+		}
+	} else {
+		p.cache = make(map[string]*matchResult)
+	}
+	p.gen = gen
+	r := sl.matchBytes(subject)
+	if len(p.cache) >= maxL1 {
+		clear(p.cache)
+	}
+	p.cache[string(subject)] = r
+	return r
+}
+
+// publish delivers one message to everyone subscribed to subject.
+func (p *producer) publish(subject, reply, header, payload []byte) {
+	c := p.c
+	r := p.match(subject)
+	delivered := false
+	for _, sub := range r.psubs {
+		if sub.client == c && !c.opts.Echo {
+			continue
+		}
+		if p.deliver(sub, subject, reply, header, payload) {
+			delivered = true
+		}
+	}
+	for i := range r.qsubs {
+		g := r.qsubs[i].subs
+		start := p.intn(len(g))
+		for k := range g {
+			sub := g[(start+k)%len(g)]
+			if sub.client == c && !c.opts.Echo {
+				continue
+			}
+			if p.deliver(sub, subject, reply, header, payload) {
+				delivered = true
+				break
+			}
+		}
+	}
+	if !delivered && len(reply) > 0 && c.opts.NoResponders {
+		p.noResponders(subject, reply)
+	}
+}
+
+// deliver queues one message for one subscription; it reports false when
+// the subscription or its connection is gone.
+func (p *producer) deliver(sub *subscription, subject, reply, header, payload []byte) bool {
+	if sub.closed.Load() {
+		return false
+	}
+	n := sub.nm.Add(1)
+	if max := sub.max.Load(); max > 0 {
+		if n > max {
+			return false
+		}
+		if n == max {
+			defer sub.client.removeSub(sub)
+		}
+	}
+	size := int64(len(header) + len(payload))
+	if sub.handler != nil {
+		p.msg = protocol.Msg{Subject: subject, Reply: reply, Header: header, Data: payload}
+		sub.handler(&p.msg)
+		p.msg = protocol.Msg{}
+		p.outMsgs++
+		p.outBytes += size
+		return true
+	}
+	sc := sub.client
+	sc.mu.Lock()
+	if sc.closed {
+		sc.mu.Unlock()
+		return false
+	}
+	if header != nil && sc.opts.Headers {
+		sc.out.buf = protocol.AppendHMsg(sc.out.buf, subject, sub.sid, reply, header, payload)
+	} else {
+		sc.out.buf = protocol.AppendMsg(sc.out.buf, subject, sub.sid, reply, payload)
+	}
+	sc.outMsgs++
+	sc.outBytes += size
+	slow := int64(sc.out.pending()) > sc.srv.opts.MaxPending
+	sc.mu.Unlock()
+	p.outMsgs++
+	p.outBytes += size
+	if slow {
+		sc.slowConsumer()
+		return true
+	}
+	p.touch(sc)
+	return true
+}
+
+// noResponders tells a requester that nobody is subscribed to the subject it
+// sent a request to: a 503 status on its reply subject.
+func (p *producer) noResponders(subject, reply []byte) {
+	c := p.c
+	p.hdr = protocol.NoRespondersHeader(p.hdr[:0], subject)
+	r := p.match(reply)
+	for _, sub := range r.psubs {
+		if sub.client == c {
+			p.deliver(sub, reply, nil, p.hdr, nil)
+		}
+	}
+}
+
+// slowConsumer cuts a connection whose queued bytes passed max_pending.
+// Publishers never wait for it; it is closed without flushing.
+func (c *client) slowConsumer() {
+	c.mu.Lock()
+	name := c.opts.Name
+	c.mu.Unlock()
+	if c.closeConn(reasonSlowConsumer, false) {
+		c.srv.stats.slowConsumers.Add(1)
+		c.srv.log.Warn("slow consumer: pending bytes over max_pending, closing",
+			"cid", c.cid, "name", name, "max_pending", c.srv.opts.MaxPending)
+	}
+}

@@ -1,0 +1,379 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// Version is Wren's own version; the build may set it with -ldflags.
+var Version = "0.1.0-dev"
+
+// CompatVersion is the NATS server version Wren speaks for, reported in
+// INFO's "version" so that clients enable the features Wren implements.
+const CompatVersion = "2.11.0"
+
+// Info is the INFO a server sends to each client.
+type Info struct {
+	ServerID     string `json:"server_id"`
+	ServerName   string `json:"server_name"`
+	Version      string `json:"version"`
+	Proto        int    `json:"proto"`
+	GoVersion    string `json:"go"`
+	Host         string `json:"host"`
+	Port         int    `json:"port"`
+	Headers      bool   `json:"headers"`
+	MaxPayload   int    `json:"max_payload"`
+	JetStream    bool   `json:"jetstream,omitempty"`
+	AuthRequired bool   `json:"auth_required,omitempty"`
+	TLSRequired  bool   `json:"tls_required,omitempty"`
+	TLSVerify    bool   `json:"tls_verify,omitempty"`
+	TLSAvailable bool   `json:"tls_available,omitempty"`
+	ClientID     uint64 `json:"client_id,omitempty"`
+	ClientIP     string `json:"client_ip,omitempty"`
+	Nonce        string `json:"nonce,omitempty"`
+	Wren         string `json:"wren_version"`
+}
+
+// stats are the server-wide counters monitoring reads.
+type stats struct {
+	totalConns    atomic.Int64
+	slowConsumers atomic.Int64
+	outMsgs       atomic.Int64
+	outBytes      atomic.Int64
+	// Inbound counts of connections that have closed; live ones are summed
+	// from their own counters.
+	closedInMsgs, closedInBytes atomic.Int64
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Connections      int
+	TotalConnections int64
+	Subscriptions    int
+	InMsgs, InBytes  int64
+	OutMsgs          int64
+	OutBytes         int64
+	SlowConsumers    int64
+	Start            time.Time
+}
+
+// Server is a NATS-protocol broker.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	id    string
+	start time.Time
+	sl    *Sublist
+	stats stats
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	ln       net.Listener
+	clients  map[uint64]*client
+	nextCID  uint64
+	shutdown bool
+	auth     authState
+}
+
+// New returns a server with the given options; Start makes it listen.
+func New(opts Options) (*Server, error) {
+	o := opts.withDefaults()
+	if o.TLSRequired && o.TLS == nil {
+		return nil, errors.New("tls required but no TLS configuration given")
+	}
+	s := &Server{
+		opts:    o,
+		log:     o.Logger,
+		id:      newServerID(),
+		start:   time.Now(),
+		sl:      NewSublist(),
+		clients: make(map[uint64]*client),
+	}
+	if s.opts.ServerName == "" {
+		s.opts.ServerName = s.id
+	}
+	return s, nil
+}
+
+func newServerID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	var b [22]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "N" + string(b[:])
+}
+
+// ID returns the server's id, as sent in INFO.
+func (s *Server) ID() string { return s.id }
+
+// Start listens on the configured address and starts accepting clients.
+func (s *Server) Start() error {
+	addr := net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		ln.Close()
+		return errors.New("server is shut down")
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	s.log.Info("listening for client connections", "addr", ln.Addr().String())
+	s.wg.Add(1)
+	go s.acceptLoop(ln)
+	return nil
+}
+
+// Addr returns the address the server listens on, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// ClientURL returns a nats:// URL for the listening address.
+func (s *Server) ClientURL() string {
+	a, ok := s.Addr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "nats://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.wg.Done()
+	delay := 5 * time.Millisecond
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			down := s.shutdown
+			s.mu.Unlock()
+			if down || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Error("accept failed", "error", err)
+			time.Sleep(delay)
+			if delay < time.Second {
+				delay *= 2
+			}
+			continue
+		}
+		delay = 5 * time.Millisecond
+		s.ServeConn(nc)
+	}
+}
+
+// ServeConn serves one client connection; it returns at once.
+func (s *Server) ServeConn(nc net.Conn) {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if len(s.clients) >= s.opts.MaxConnections {
+		s.mu.Unlock()
+		s.log.Warn("maximum connections reached, refusing a client", "max", s.opts.MaxConnections, "remote", nc.RemoteAddr().String())
+		go s.refuse(nc, errMaxConnections.text)
+		return
+	}
+	s.nextCID++
+	c := newClient(s, nc, s.nextCID, kindClient)
+	s.clients[c.cid] = c
+	s.mu.Unlock()
+	s.stats.totalConns.Add(1)
+
+	if s.opts.TLS != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if !s.setupTLS(c) {
+				c.closeConn(reasonProtocol, false)
+				c.teardown()
+				return
+			}
+			s.startLoops(c, c.tlsInfoSent)
+		}()
+		return
+	}
+	s.startLoops(c, false)
+}
+
+// startLoops sends INFO (unless already sent), arms the timers and starts
+// the connection's two goroutines.
+func (s *Server) startLoops(c *client, infoSent bool) {
+	if !infoSent {
+		c.out.buf = protocol.AppendInfo(c.out.buf, s.infoJSON(c))
+	}
+	if s.authRequired() {
+		c.authTmr = time.AfterFunc(s.opts.AuthTimeout, c.authTimeout)
+	}
+	c.timer = time.AfterFunc(s.opts.PingInterval, c.pingTick)
+	s.wg.Add(2)
+	go c.writeLoop()
+	go c.readLoop()
+	c.signal()
+}
+
+// refuse tells a client why it cannot connect, then closes.
+func (s *Server) refuse(nc net.Conn, text string) {
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	var b []byte
+	b = protocol.AppendInfo(b, s.infoJSON(nil))
+	b = protocol.AppendErr(b, text)
+	nc.Write(b)
+	nc.Close()
+}
+
+// infoJSON builds the INFO for c (c may be nil).
+func (s *Server) infoJSON(c *client) []byte {
+	info := Info{
+		ServerID:     s.id,
+		ServerName:   s.opts.ServerName,
+		Version:      CompatVersion,
+		Proto:        1,
+		GoVersion:    runtime.Version(),
+		Host:         s.opts.Host,
+		Port:         s.opts.Port,
+		Headers:      true,
+		MaxPayload:   s.opts.MaxPayload,
+		JetStream:    s.opts.JetStream,
+		AuthRequired: s.authRequired(),
+		TLSRequired:  s.opts.TLS != nil && (s.opts.TLSRequired || s.opts.TLSHandshakeFirst),
+		TLSAvailable: s.opts.TLS != nil,
+		Wren:         Version,
+	}
+	if s.opts.TLS != nil {
+		info.TLSVerify = s.opts.TLS.ClientAuth >= 3 // tls.VerifyClientCertIfGiven and above
+	}
+	if a := s.Addr(); a != nil {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			info.Port = ta.Port
+		}
+	}
+	if info.Host == "" {
+		info.Host = "0.0.0.0"
+	}
+	if c != nil {
+		info.ClientID = c.cid
+		info.ClientIP = c.host
+		if n := s.nonceFor(c); n != nil {
+			info.Nonce = string(n)
+		}
+	}
+	b, _ := json.Marshal(&info)
+	return b
+}
+
+func (s *Server) removeClient(c *client) {
+	s.stats.closedInMsgs.Add(c.inMsgs.Load())
+	s.stats.closedInBytes.Add(c.inBytes.Load())
+	s.mu.Lock()
+	delete(s.clients, c.cid)
+	s.mu.Unlock()
+}
+
+// NumClients returns the number of open client connections.
+func (s *Server) NumClients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.clients {
+		if c.kind == kindClient {
+			n++
+		}
+	}
+	return n
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		TotalConnections: s.stats.totalConns.Load(),
+		Subscriptions:    s.sl.Count(),
+		InMsgs:           s.stats.closedInMsgs.Load(),
+		InBytes:          s.stats.closedInBytes.Load(),
+		OutMsgs:          s.stats.outMsgs.Load(),
+		OutBytes:         s.stats.outBytes.Load(),
+		SlowConsumers:    s.stats.slowConsumers.Load(),
+		Start:            s.start,
+	}
+	s.mu.Lock()
+	for _, c := range s.clients {
+		if c.kind == kindClient {
+			st.Connections++
+		}
+		st.InMsgs += c.inMsgs.Load()
+		st.InBytes += c.inBytes.Load()
+	}
+	s.mu.Unlock()
+	return st
+}
+
+// Shutdown stops accepting, flushes and closes every connection, and waits
+// for the connections' goroutines until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return nil
+	}
+	s.shutdown = true
+	ln := s.ln
+	clients := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	for _, c := range clients {
+		if c.kind == kindInProc {
+			continue
+		}
+		c.closeConn(reasonShutdown, true)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.log.Info("server stopped")
+		return nil
+	case <-ctx.Done():
+		for _, c := range clients {
+			if c.nc != nil {
+				c.nc.Close()
+			}
+		}
+		return ctx.Err()
+	}
+}

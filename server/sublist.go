@@ -1,0 +1,369 @@
+package server
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// ErrInvalidSubject is returned by Sublist.Insert for a subject that is not a
+// valid filter, or a queue name that is not a valid literal.
+var ErrInvalidSubject = errors.New("invalid subject")
+
+// maxCache bounds the number of cached match results.
+const maxCache = 1024
+
+// maxTokens is how many tokens are split without allocating.
+const maxTokens = 32
+
+// queueGroup is the members of one queue group that match a subject.
+type queueGroup struct {
+	name string
+	subs []*subscription
+}
+
+// matchResult is what a subject matches: plain subscribers each get a copy;
+// each queue group gets one copy, delivered to one of its members. A result
+// is immutable once published: updates build a new one.
+type matchResult struct {
+	psubs []*subscription
+	qsubs []queueGroup
+}
+
+func (r *matchResult) empty() bool { return len(r.psubs) == 0 && len(r.qsubs) == 0 }
+
+var emptyResult = &matchResult{}
+
+type sublistLevel struct {
+	nodes    map[string]*sublistNode
+	pwc, fwc *sublistNode
+}
+
+type sublistNode struct {
+	next  *sublistLevel
+	psubs map[*subscription]struct{}
+	qsubs map[string]map[*subscription]struct{}
+}
+
+func (n *sublistNode) isEmpty() bool {
+	return len(n.psubs) == 0 && len(n.qsubs) == 0 && (n.next == nil || n.next.isEmpty())
+}
+
+func (l *sublistLevel) isEmpty() bool {
+	return len(l.nodes) == 0 && l.pwc == nil && l.fwc == nil
+}
+
+// Sublist is the subject index: a trie of subject tokens with '*' and '>'
+// nodes per level, fronted by a bounded cache of match results. Every change
+// bumps a generation counter, so connections can keep a lock-free cache of
+// their own and drop it when the generation moves.
+type Sublist struct {
+	mu    sync.RWMutex
+	root  *sublistLevel
+	cache map[string]*matchResult
+	count int
+	genid atomic.Uint64
+
+	matches, hits, inserts, removes atomic.Uint64
+}
+
+// NewSublist returns an empty index.
+func NewSublist() *Sublist {
+	return &Sublist{root: &sublistLevel{}, cache: make(map[string]*matchResult)}
+}
+
+// tokenize splits s on '.' into buf's backing array when it fits.
+func tokenize(s string, buf *[maxTokens]string) []string {
+	toks := buf[:0]
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			toks = append(toks, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(toks, s[start:])
+}
+
+// Insert adds sub to the index.
+func (s *Sublist) Insert(sub *subscription) error {
+	if !protocol.ValidFilter(sub.subject) || (sub.queue != "" && !protocol.ValidLiteral(sub.queue)) {
+		return ErrInvalidSubject
+	}
+	var tb [maxTokens]string
+	toks := tokenize(sub.subject, &tb)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.root
+	var n *sublistNode
+	for i, t := range toks {
+		switch {
+		case t == "*":
+			if l.pwc == nil {
+				l.pwc = &sublistNode{}
+			}
+			n = l.pwc
+		case t == ">" && i == len(toks)-1:
+			if l.fwc == nil {
+				l.fwc = &sublistNode{}
+			}
+			n = l.fwc
+		default:
+			if l.nodes == nil {
+				l.nodes = make(map[string]*sublistNode)
+			}
+			n = l.nodes[t]
+			if n == nil {
+				n = &sublistNode{}
+				l.nodes[t] = n
+			}
+		}
+		if i < len(toks)-1 {
+			if n.next == nil {
+				n.next = &sublistLevel{}
+			}
+			l = n.next
+		}
+	}
+	if sub.queue == "" {
+		if n.psubs == nil {
+			n.psubs = make(map[*subscription]struct{})
+		}
+		n.psubs[sub] = struct{}{}
+	} else {
+		if n.qsubs == nil {
+			n.qsubs = make(map[string]map[*subscription]struct{})
+		}
+		q := n.qsubs[sub.queue]
+		if q == nil {
+			q = make(map[*subscription]struct{})
+			n.qsubs[sub.queue] = q
+		}
+		q[sub] = struct{}{}
+	}
+	s.count++
+	s.inserts.Add(1)
+	s.invalidate(sub.subject)
+	return nil
+}
+
+// Remove takes sub out of the index; it reports whether sub was there.
+func (s *Sublist) Remove(sub *subscription) bool {
+	var tb [maxTokens]string
+	toks := tokenize(sub.subject, &tb)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var levels [maxTokens + 1]*sublistLevel
+	var nodes [maxTokens + 1]*sublistNode
+	l := s.root
+	var n *sublistNode
+	depth := 0
+	for i, t := range toks {
+		if l == nil {
+			return false
+		}
+		switch {
+		case t == "*":
+			n = l.pwc
+		case t == ">" && i == len(toks)-1:
+			n = l.fwc
+		default:
+			n = l.nodes[t]
+		}
+		if n == nil {
+			return false
+		}
+		if depth < len(levels) {
+			levels[depth], nodes[depth] = l, n
+			depth++
+		}
+		l = n.next
+	}
+	if sub.queue == "" {
+		if _, ok := n.psubs[sub]; !ok {
+			return false
+		}
+		delete(n.psubs, sub)
+	} else {
+		q := n.qsubs[sub.queue]
+		if _, ok := q[sub]; !ok {
+			return false
+		}
+		delete(q, sub)
+		if len(q) == 0 {
+			delete(n.qsubs, sub.queue)
+		}
+	}
+	// Prune empty nodes bottom-up.
+	if len(toks) <= maxTokens {
+		for d := depth - 1; d >= 0; d-- {
+			lv, nd := levels[d], nodes[d]
+			if !nd.isEmpty() {
+				break
+			}
+			t := toks[d]
+			switch {
+			case nd == lv.pwc && t == "*":
+				lv.pwc = nil
+			case nd == lv.fwc && t == ">":
+				lv.fwc = nil
+			default:
+				delete(lv.nodes, t)
+			}
+		}
+	}
+	s.count--
+	s.removes.Add(1)
+	s.invalidate(sub.subject)
+	return true
+}
+
+// invalidate drops cached results the filter may affect. s.mu is held.
+func (s *Sublist) invalidate(filter string) {
+	s.genid.Add(1)
+	if !protocol.IsFilter(filter) {
+		delete(s.cache, filter)
+		return
+	}
+	for subj := range s.cache {
+		if protocol.MatchLiteral(subj, filter) {
+			delete(s.cache, subj)
+		}
+	}
+}
+
+// Match returns what subject matches. The result must not be modified.
+func (s *Sublist) Match(subject string) *matchResult {
+	return s.match(subject)
+}
+
+// matchBytes is Match for a byte slice; it allocates only on a cache miss.
+func (s *Sublist) matchBytes(subject []byte) *matchResult {
+	s.matches.Add(1)
+	s.mu.RLock()
+	r, ok := s.cache[string(subject)]
+	s.mu.RUnlock()
+	if ok {
+		s.hits.Add(1)
+		return r
+	}
+	return s.match(string(subject))
+}
+
+func (s *Sublist) match(subject string) *matchResult {
+	s.mu.RLock()
+	if r, ok := s.cache[subject]; ok {
+		s.mu.RUnlock()
+		return r
+	}
+	gen := s.genid.Load()
+	var tb [maxTokens]string
+	toks := tokenize(subject, &tb)
+	r := &matchResult{}
+	matchLevel(s.root, toks, r)
+	s.mu.RUnlock()
+	if r.empty() {
+		r = emptyResult
+	}
+
+	s.mu.Lock()
+	if s.genid.Load() == gen {
+		if len(s.cache) >= maxCache {
+			// Evict an arbitrary eighth; map iteration order is random.
+			n := maxCache / 8
+			for k := range s.cache {
+				delete(s.cache, k)
+				if n--; n == 0 {
+					break
+				}
+			}
+		}
+		s.cache[subject] = r
+	}
+	s.mu.Unlock()
+	return r
+}
+
+func matchLevel(l *sublistLevel, toks []string, r *matchResult) {
+	for i, t := range toks {
+		if l == nil {
+			return
+		}
+		if l.fwc != nil {
+			addNode(l.fwc, r)
+		}
+		if l.pwc != nil {
+			if i == len(toks)-1 {
+				addNode(l.pwc, r)
+			} else {
+				matchLevel(l.pwc.next, toks[i+1:], r)
+			}
+		}
+		n := l.nodes[t]
+		if n == nil {
+			return
+		}
+		if i == len(toks)-1 {
+			addNode(n, r)
+			return
+		}
+		l = n.next
+	}
+}
+
+func addNode(n *sublistNode, r *matchResult) {
+	for sub := range n.psubs {
+		r.psubs = append(r.psubs, sub)
+	}
+	for name, q := range n.qsubs {
+		gi := -1
+		for i := range r.qsubs {
+			if r.qsubs[i].name == name {
+				gi = i
+				break
+			}
+		}
+		if gi < 0 {
+			r.qsubs = append(r.qsubs, queueGroup{name: name})
+			gi = len(r.qsubs) - 1
+		}
+		for sub := range q {
+			r.qsubs[gi].subs = append(r.qsubs[gi].subs, sub)
+		}
+	}
+}
+
+// Count returns the number of subscriptions in the index.
+func (s *Sublist) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.count
+}
+
+// SublistStats are counters for monitoring.
+type SublistStats struct {
+	Subscriptions int
+	Cached        int
+	Inserts       uint64
+	Removes       uint64
+	Matches       uint64
+	CacheHits     uint64
+}
+
+// Stats returns the index's counters.
+func (s *Sublist) Stats() SublistStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return SublistStats{
+		Subscriptions: s.count,
+		Cached:        len(s.cache),
+		Inserts:       s.inserts.Load(),
+		Removes:       s.removes.Load(),
+		Matches:       s.matches.Load(),
+		CacheHits:     s.hits.Load(),
+	}
+}
