@@ -1,0 +1,79 @@
+package conf
+
+// Authorization says who may connect and what they may publish and
+// subscribe to. Choose at most one scheme: a Token, a single User and
+// Password, or a list of Users. With none, any client may connect and do
+// anything.
+type Authorization struct {
+	// Token is a shared secret every client must send (auth_token), in
+	// plain text or as a bcrypt hash ("$2a$…").
+	Token string `toml:"token"`
+	// User and Password are the one identity every client must present.
+	// Password is plain text or a bcrypt hash ("$2a$…").
+	User     string `toml:"user"`
+	Password string `toml:"password"`
+	// Timeout is how long a new connection has to send CONNECT and
+	// authenticate before it is closed, whether or not authentication is
+	// configured. Default 2s.
+	Timeout Duration `toml:"timeout"`
+	// DefaultPermissions apply to every entry of Users that has no
+	// permissions of its own. Nil (the default) allows everything.
+	DefaultPermissions *Permissions `toml:"default_permissions"`
+	// Users are the identities that may connect, each with a password, an
+	// nkey, or (under tls.verify_and_map) only a name matching a client
+	// certificate.
+	Users []User `toml:"users"`
+}
+
+// Enabled reports whether clients must authenticate.
+func (a *Authorization) Enabled() bool {
+	return a.Token != "" || a.User != "" || len(a.Users) > 0
+}
+
+// User is one identity in Authorization.Users.
+type User struct {
+	// User is the user name sent in CONNECT, or under tls.verify_and_map the
+	// certificate identity. Required unless NKey is set.
+	User string `toml:"user"`
+	// Password is plain text or a bcrypt hash ("$2a$…"); not allowed
+	// together with NKey.
+	Password string `toml:"password"`
+	// NKey is the user's public nkey: 56 characters starting with "U".
+	NKey string `toml:"nkey"`
+	// Permissions limit what this user may do. Nil means
+	// Authorization.DefaultPermissions.
+	Permissions *Permissions `toml:"permissions"`
+}
+
+// Permissions limit the subjects a user may publish and subscribe to.
+type Permissions struct {
+	// Publish governs the subjects the user may publish to. Short form:
+	// publish = ["a.>", "b"] is an allow list.
+	Publish SubjectRules `toml:"publish"`
+	// Subscribe governs the subjects the user may subscribe to, wildcards
+	// included. The same short form is accepted.
+	Subscribe SubjectRules `toml:"subscribe"`
+	// AllowResponses lets the user publish replies to the requests it
+	// receives, whatever Publish says. Nil (the default) grants nothing.
+	// In the file, true means {max = 1, expires = "0s"} and false leaves it
+	// nil.
+	AllowResponses *ResponsePermission `toml:"allow_responses"`
+}
+
+// SubjectRules are allow and deny lists of subjects, wildcards allowed.
+// A subject is permitted when Allow is empty or one of its entries matches,
+// and no entry of Deny matches: deny wins.
+type SubjectRules struct {
+	Allow []string `toml:"allow,omitempty"`
+	Deny  []string `toml:"deny,omitempty"`
+}
+
+// ResponsePermission bounds the replies a user may publish.
+type ResponsePermission struct {
+	// Max is how many replies may be sent to one request's reply subject.
+	// Default 1; at least 1.
+	Max int `toml:"max"`
+	// Expires is how long after the request a reply may be sent. Default 0:
+	// no time limit.
+	Expires Duration `toml:"expires"`
+}
