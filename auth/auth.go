@@ -37,9 +37,10 @@ type Config struct {
 	// combined with Users.
 	Token string
 	Users []User
-	// DefaultPermissions apply to every connection that has no permissions
-	// of its own: users without Permissions, token clients, and, when no
-	// authentication is configured, everybody.
+	// DefaultPermissions apply to every user (password, certificate or
+	// nkey) whose Permissions are nil. As in nats-server they do not apply
+	// to token clients or when no authentication is configured: those
+	// connections are unrestricted.
 	DefaultPermissions *Permissions
 	// Timeout is how long a client has to send CONNECT; 0 means
 	// DefaultTimeout.
@@ -215,7 +216,7 @@ func (a *Authenticator) Timeout() time.Duration {
 // supported and is ignored.
 func (a *Authenticator) Authenticate(c ConnectCreds, nonce []byte) (*Identity, error) {
 	if !a.Required() {
-		return newIdentity("", MethodNone, a.defaultPol), nil
+		return newIdentity("", MethodNone, nil), nil
 	}
 	if c.Nkey != "" {
 		u := a.nkeys[c.Nkey]
@@ -241,7 +242,7 @@ func (a *Authenticator) Authenticate(c ConnectCreds, nonce []byte) (*Identity, e
 		if !secretMatches(a.token, c.Token) {
 			return nil, deny("wrong token")
 		}
-		return newIdentity("", MethodToken, a.defaultPol), nil
+		return newIdentity("", MethodToken, nil), nil
 	}
 	if c.User == "" {
 		if len(a.users) == 0 {

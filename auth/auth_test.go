@@ -245,14 +245,35 @@ func TestIdentityPermissions(t *testing.T) {
 		t.Errorf("two identities share a Checker; want one each")
 	}
 
-	// Without authentication the default permissions apply to everybody.
-	open := mustNew(t, Config{DefaultPermissions: def})
-	id, _ := open.Authenticate(ConnectCreds{}, nil)
-	if id.Perms.CanPublish([]byte("admin.x")) {
-		t.Errorf("no auth with default permissions: CanPublish(admin.x) = true; want false")
+	// Default permissions are for users only, as in nats-server: token
+	// clients and unauthenticated ones are unrestricted.
+	for _, tt := range []struct {
+		name  string
+		cfg   Config
+		creds ConnectCreds
+	}{
+		{"no auth", Config{DefaultPermissions: def}, ConnectCreds{}},
+		{"token", Config{Token: "t", DefaultPermissions: def}, ConnectCreds{Token: "t"}},
+	} {
+		id, err := mustNew(t, tt.cfg).Authenticate(tt.creds, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Perms != nil {
+			t.Errorf("%s: Perms = %v; want nil (unrestricted)", tt.name, id.Perms)
+		}
 	}
-	id, _ = mustNew(t, Config{}).Authenticate(ConnectCreds{}, nil)
-	if id.Perms != nil {
-		t.Errorf("no auth, no permissions: Perms = %v; want nil", id.Perms)
+
+	// An nkey user without permissions gets the defaults too.
+	kp, pub := userPub(t)
+	na := mustNew(t, Config{DefaultPermissions: def, Users: []User{{Nkey: pub}}})
+	nonce := na.NewNonce()
+	sig, _ := kp.Sign(nonce)
+	id, err := na.Authenticate(ConnectCreds{Nkey: pub, Sig: encodeSig(sig)}, nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Perms.CanPublish([]byte("admin.x")) {
+		t.Errorf("nkey user with defaults: CanPublish(admin.x) = true; want false")
 	}
 }
