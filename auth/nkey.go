@@ -14,7 +14,7 @@ import (
 const nonceRawLen = 11
 
 // NonceLen is the length of the nonces NewNonce returns.
-const NonceLen = (nonceRawLen*8 + 5) / 6
+const NonceLen = 15 // base64 RawURL of nonceRawLen bytes
 
 // NewNonce returns a fresh nonce for the INFO line: 11 random bytes encoded
 // as base64 RawURL (15 characters). The client signs these encoded bytes,
