@@ -119,6 +119,9 @@ func (p *Parser) Parse(buf []byte, h Handler) error {
 		}
 		var line []byte
 		if len(p.line) > 0 {
+			if len(p.line)+i > p.maxLine()+1 {
+				return ErrMaxControlLine // before copying a long tail
+			}
 			p.line = append(p.line, buf[:i]...)
 			line = p.line
 		} else {

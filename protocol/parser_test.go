@@ -459,6 +459,24 @@ func TestParseBufferedReset(t *testing.T) {
 	}
 }
 
+// TestParseSplitLineBounded checks that a control line split across reads
+// is refused before its scratch copy grows past the limit, however much
+// the read that ends it carries.
+func TestParseSplitLineBounded(t *testing.T) {
+	p := &Parser{MaxControlLine: 16}
+	r := &recorder{}
+	if err := p.Parse([]byte("PUB a"), r); err != nil {
+		t.Fatal(err)
+	}
+	long := append([]byte(strings.Repeat("x", 64<<10)), "\r\n"...)
+	if err := p.Parse(long, r); err != ErrMaxControlLine {
+		t.Fatalf("err = %v; want %v", err, ErrMaxControlLine)
+	}
+	if c := cap(p.line); c > 1024 {
+		t.Errorf("scratch line grew to %d bytes; limit is 16", c)
+	}
+}
+
 type nopHandler struct{}
 
 func (nopHandler) Connect([]byte) error        { return nil }
