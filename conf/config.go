@@ -42,7 +42,7 @@ type Limits struct {
 	// a client may send. Default 4KB, at least 256B and at most 1MB.
 	MaxControlLine Size `toml:"max_control_line"`
 	// MaxConnections is the most client connections served at once.
-	// Default 65536; 0 means unlimited.
+	// Default 65536; at least 1.
 	MaxConnections int `toml:"max_connections"`
 	// MaxSubscriptions is the most subscriptions one connection may hold.
 	// Default 0: unlimited.

@@ -77,7 +77,7 @@ func ParseSize(s string) (Size, error) {
 			return Size(n) * u.mult, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown size unit %q; expected B, KB, MB, GB or TB", t[i:])
+	return 0, fmt.Errorf("unknown size unit %q; expected B, KB, MB, GB or TB", strings.TrimSpace(t[i:]))
 }
 
 // String formats s with the largest unit that divides it exactly, so that

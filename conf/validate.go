@@ -48,7 +48,7 @@ func (c *Config) check() ErrorList {
 func (v *checker) limits(l *Limits) {
 	v.size("limits.max_payload", l.MaxPayload, 1, MaxPayloadLimit)
 	v.size("limits.max_control_line", l.MaxControlLine, 256, 1*Megabyte)
-	v.atLeast("limits.max_connections", l.MaxConnections, 0)
+	v.atLeast("limits.max_connections", l.MaxConnections, 1)
 	v.atLeast("limits.max_subscriptions", l.MaxSubscriptions, 0)
 	v.size("limits.max_pending", l.MaxPending, 1, -1)
 	if l.MaxPending > 0 && l.MaxPayload > 0 && l.MaxPending < l.MaxPayload {
@@ -276,6 +276,10 @@ func (v *checker) host(key, h string) {
 
 // advertise checks a "host" or "host:port" given to clients.
 func (v *checker) advertise(key, s string) {
+	if strings.Contains(s, "://") {
+		v.add(key, "%q has a URL scheme; expected \"host\" or \"host:port\"", s)
+		return
+	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		host, port = s, ""
