@@ -70,20 +70,26 @@ func HeaderStatus(hdr []byte) (int, string) {
 		line = line[:i]
 	}
 	line = bytes.TrimRight(line, "\r")
-	line = bytes.TrimLeft(line, " ")
-	if len(line) < 3 {
+	// The version stands alone or is followed by blanks, then a status of
+	// exactly three digits stands alone or is followed by blanks.
+	if len(line) == 0 || !isSpace(line[0]) {
+		return 0, ""
+	}
+	line = trimSpace(line)
+	if len(line) < 3 || (len(line) > 3 && !isSpace(line[3])) {
 		return 0, ""
 	}
 	code := parseSize(line[:3])
 	if code < 0 {
 		return 0, ""
 	}
-	return code, string(bytes.TrimSpace(line[3:]))
+	return code, string(trimSpace(line[3:]))
 }
 
 // HeaderFields calls fn for each "Name: value" line of a header block, in
-// order, until fn returns false. Names and values are trimmed of spaces;
-// slices are valid only during the call.
+// order, until fn returns false. Names and values are trimmed of spaces and
+// tabs; an empty value is empty, not nil. Slices are valid only during the
+// call.
 func HeaderFields(hdr []byte, fn func(name, value []byte) bool) {
 	i := bytes.IndexByte(hdr, '\n')
 	if i < 0 {
@@ -106,7 +112,7 @@ func HeaderFields(hdr []byte, fn func(name, value []byte) bool) {
 		if k <= 0 {
 			continue
 		}
-		if !fn(bytes.TrimSpace(line[:k]), bytes.TrimSpace(line[k+1:])) {
+		if !fn(trimSpace(line[:k]), trimSpace(line[k+1:])) {
 			return
 		}
 	}
