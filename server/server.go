@@ -82,6 +82,7 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener
 	clients  map[uint64]*client
+	nconns   int // socket clients in clients, for MaxConnections
 	nextCID  uint64
 	shutdown bool
 	auth     authState
@@ -196,7 +197,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	if len(s.clients) >= s.opts.MaxConnections {
+	if s.nconns >= s.opts.MaxConnections {
 		s.mu.Unlock()
 		s.log.Warn("maximum connections reached, refusing a client", "max", s.opts.MaxConnections, "remote", nc.RemoteAddr().String())
 		go s.refuse(nc, errMaxConnections.text)
@@ -205,6 +206,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	s.nextCID++
 	c := newClient(s, nc, s.nextCID, kindClient)
 	s.clients[c.cid] = c
+	s.nconns++
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 
@@ -294,7 +296,12 @@ func (s *Server) removeClient(c *client) {
 	s.stats.closedInMsgs.Add(c.inMsgs.Load())
 	s.stats.closedInBytes.Add(c.inBytes.Load())
 	s.mu.Lock()
-	delete(s.clients, c.cid)
+	if _, ok := s.clients[c.cid]; ok {
+		delete(s.clients, c.cid)
+		if c.kind == kindClient {
+			s.nconns--
+		}
+	}
 	s.mu.Unlock()
 }
 
