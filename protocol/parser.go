@@ -27,7 +27,9 @@ const (
 // Handler receives the operations a Parser reads. Byte slices passed to a
 // Handler point into the caller's read buffer or the parser's scratch space:
 // they are valid only during the call, and a Handler must copy anything it
-// keeps. A non-nil error stops parsing and is returned by Parse.
+// keeps. Their capacity ends at their length, so appending to one copies it
+// rather than overwriting what follows. A non-nil error stops parsing and is
+// returned by Parse.
 type Handler interface {
 	// Connect receives the JSON object of a CONNECT.
 	Connect(opts []byte) error
@@ -220,7 +222,8 @@ func (p *Parser) op(line, buf []byte, h Handler) ([]byte, error) {
 		}
 		return buf, h.Pong()
 	case equalFold(verb, "CONNECT"):
-		return buf, h.Connect(trimSpace(rest))
+		opts := trimSpace(rest)
+		return buf, h.Connect(opts[:len(opts):len(opts)])
 	case equalFold(verb, "INFO"):
 		return buf, nil // clients may echo INFO; nothing in it concerns us
 	}
@@ -239,9 +242,9 @@ func (p *Parser) payload(subj, reply []byte, hdr, size int, buf []byte, h Handle
 			return buf, ErrUnknownOp
 		}
 		var header []byte
-		data := buf[:size]
+		data := buf[:size:size]
 		if hdr >= 0 {
-			header, data = data[:hdr], data[hdr:]
+			header, data = data[:hdr:hdr], data[hdr:]
 		}
 		return buf[need:], h.Pub(subj, reply, header, data)
 	}
@@ -251,7 +254,7 @@ func (p *Parser) payload(subj, reply []byte, hdr, size int, buf []byte, h Handle
 	p.subj = p.args[:len(subj):len(subj)]
 	p.reply = nil
 	if reply != nil {
-		p.reply = p.args[len(subj):]
+		p.reply = p.args[len(subj):len(p.args):len(p.args)]
 	}
 	p.hdrLen = hdr
 	p.need = need
@@ -272,9 +275,9 @@ func (p *Parser) deliverSplit(h Handler) error {
 		return ErrUnknownOp
 	}
 	var header []byte
-	data := m[:size]
+	data := m[:size:size]
 	if p.hdrLen >= 0 {
-		header, data = data[:p.hdrLen], data[p.hdrLen:]
+		header, data = data[:p.hdrLen:p.hdrLen], data[p.hdrLen:]
 	}
 	err := h.Pub(p.subj, p.reply, header, data)
 	p.msg = p.msg[:0]
@@ -311,7 +314,7 @@ func nextField(b []byte) (field, rest []byte) {
 	for k < len(b) && isSpace(b[k]) {
 		k++
 	}
-	return b[i:j], b[k:]
+	return b[i:j:j], b[k:]
 }
 
 // splitArgs splits b on runs of spaces and tabs into argv, without

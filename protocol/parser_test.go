@@ -376,6 +376,57 @@ func TestParseZeroCopy(t *testing.T) {
 	}
 }
 
+// scribbler records like recorder, then appends to every slice it was
+// given, as a careless Handler might: it fills up to 8 bytes of spare
+// capacity, which is where an append would write.
+type scribbler struct{ recorder }
+
+func scribble(bs ...[]byte) {
+	for _, b := range bs {
+		spare := b[len(b):cap(b)]
+		for i := 0; i < len(spare) && i < 8; i++ {
+			spare[i] = '!'
+		}
+	}
+}
+
+func (s *scribbler) Connect(opts []byte) error {
+	defer scribble(opts)
+	return s.recorder.Connect(opts)
+}
+
+func (s *scribbler) Pub(subject, reply, header, payload []byte) error {
+	defer scribble(subject, reply, header, payload)
+	return s.recorder.Pub(subject, reply, header, payload)
+}
+
+func (s *scribbler) Sub(subject, queue, sid []byte) error {
+	defer scribble(subject, queue, sid)
+	return s.recorder.Sub(subject, queue, sid)
+}
+
+func (s *scribbler) Unsub(sid []byte, max int64) error {
+	defer scribble(sid)
+	return s.recorder.Unsub(sid, max)
+}
+
+// TestParseHandlerAppends checks that a Handler appending to the slices it
+// is given cannot overwrite the rest of the frame or the operations after
+// it in the same read.
+func TestParseHandlerAppends(t *testing.T) {
+	for _, tc := range parseCases {
+		in := []byte(tc.in)
+		for _, cut := range []int{len(in), len(in) / 2} {
+			p, s := tc.parser(), &scribbler{}
+			err := p.Parse(in[:cut:cut], s)
+			if err == nil {
+				err = p.Parse(in[cut:], s)
+			}
+			checkCalls(t, fmt.Sprintf("%s split at %d", tc.name, cut), tc, s.calls, err)
+		}
+	}
+}
+
 var errStop = errors.New("stop")
 
 func TestParseHandlerError(t *testing.T) {
