@@ -128,22 +128,26 @@ func (s *Sublist) Insert(sub *subscription) error {
 			l = n.next
 		}
 	}
+	set := n.psubs
 	if sub.queue == "" {
-		if n.psubs == nil {
-			n.psubs = make(map[*subscription]struct{})
+		if set == nil {
+			set = make(map[*subscription]struct{})
+			n.psubs = set
 		}
-		n.psubs[sub] = struct{}{}
 	} else {
 		if n.qsubs == nil {
 			n.qsubs = make(map[string]map[*subscription]struct{})
 		}
-		q := n.qsubs[sub.queue]
-		if q == nil {
-			q = make(map[*subscription]struct{})
-			n.qsubs[sub.queue] = q
+		set = n.qsubs[sub.queue]
+		if set == nil {
+			set = make(map[*subscription]struct{})
+			n.qsubs[sub.queue] = set
 		}
-		q[sub] = struct{}{}
 	}
+	if _, dup := set[sub]; dup {
+		return nil
+	}
+	set[sub] = struct{}{}
 	s.count++
 	s.inserts.Add(1)
 	s.invalidate(sub.subject)
@@ -154,14 +158,16 @@ func (s *Sublist) Insert(sub *subscription) error {
 func (s *Sublist) Remove(sub *subscription) bool {
 	var tb [maxTokens]string
 	toks := tokenize(sub.subject, &tb)
+	// The path from the root, for pruning: on the stack unless the subject
+	// is unusually deep.
+	var lb [maxTokens]*sublistLevel
+	var nb [maxTokens]*sublistNode
+	levels, nodes := lb[:0], nb[:0]
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var levels [maxTokens + 1]*sublistLevel
-	var nodes [maxTokens + 1]*sublistNode
 	l := s.root
 	var n *sublistNode
-	depth := 0
 	for i, t := range toks {
 		if l == nil {
 			return false
@@ -177,10 +183,7 @@ func (s *Sublist) Remove(sub *subscription) bool {
 		if n == nil {
 			return false
 		}
-		if depth < len(levels) {
-			levels[depth], nodes[depth] = l, n
-			depth++
-		}
+		levels, nodes = append(levels, l), append(nodes, n)
 		l = n.next
 	}
 	if sub.queue == "" {
@@ -198,22 +201,22 @@ func (s *Sublist) Remove(sub *subscription) bool {
 			delete(n.qsubs, sub.queue)
 		}
 	}
-	// Prune empty nodes bottom-up.
-	if len(toks) <= maxTokens {
-		for d := depth - 1; d >= 0; d-- {
-			lv, nd := levels[d], nodes[d]
-			if !nd.isEmpty() {
-				break
-			}
-			t := toks[d]
-			switch {
-			case nd == lv.pwc && t == "*":
-				lv.pwc = nil
-			case nd == lv.fwc && t == ">":
-				lv.fwc = nil
-			default:
-				delete(lv.nodes, t)
-			}
+	// Prune empty nodes and levels bottom-up.
+	for d := len(nodes) - 1; d >= 0; d-- {
+		lv, nd := levels[d], nodes[d]
+		if nd.next != nil && nd.next.isEmpty() {
+			nd.next = nil
+		}
+		if !nd.isEmpty() {
+			break
+		}
+		switch nd {
+		case lv.pwc:
+			lv.pwc = nil
+		case lv.fwc:
+			lv.fwc = nil
+		default:
+			delete(lv.nodes, toks[d])
 		}
 	}
 	s.count--
@@ -255,14 +258,23 @@ func (s *Sublist) matchBytes(subject []byte) *matchResult {
 }
 
 func (s *Sublist) match(subject string) *matchResult {
+	var tb [maxTokens]string
+	toks := tokenize(subject, &tb)
+	for _, t := range toks {
+		if t == "" {
+			// An empty token ("", "a.", "a..b") matches nothing. The trie
+			// would let a wildcard match it, and then the result could not
+			// be evicted: invalidate relies on protocol.MatchLiteral, which
+			// never matches empty tokens.
+			return emptyResult
+		}
+	}
 	s.mu.RLock()
 	if r, ok := s.cache[subject]; ok {
 		s.mu.RUnlock()
 		return r
 	}
 	gen := s.genid.Load()
-	var tb [maxTokens]string
-	toks := tokenize(subject, &tb)
 	r := &matchResult{}
 	matchLevel(s.root, toks, r)
 	s.mu.RUnlock()
