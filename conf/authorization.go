@@ -7,18 +7,18 @@ package conf
 type Authorization struct {
 	// Token is a shared secret every client must send (auth_token), in
 	// plain text or as a bcrypt hash ("$2a$…").
-	Token string `toml:"token"`
+	Token string `toml:"token,omitempty"`
 	// User and Password are the one identity every client must present.
 	// Password is plain text or a bcrypt hash ("$2a$…").
-	User     string `toml:"user"`
-	Password string `toml:"password"`
+	User     string `toml:"user,omitempty"`
+	Password string `toml:"password,omitempty"`
 	// Timeout is how long a new connection has to send CONNECT and
 	// authenticate before it is closed, whether or not authentication is
 	// configured. Default 2s.
 	Timeout Duration `toml:"timeout"`
 	// DefaultPermissions apply to every entry of Users that has no
 	// permissions of its own. Nil (the default) allows everything.
-	DefaultPermissions *Permissions `toml:"default_permissions"`
+	DefaultPermissions *Permissions `toml:"default_permissions,omitempty"`
 	// Users are the identities that may connect, each with a password, an
 	// nkey, or (under tls.verify_and_map) only a name matching a client
 	// certificate.
@@ -34,15 +34,15 @@ func (a *Authorization) Enabled() bool {
 type User struct {
 	// User is the user name sent in CONNECT, or under tls.verify_and_map the
 	// certificate identity. Required unless NKey is set.
-	User string `toml:"user"`
+	User string `toml:"user,omitempty"`
 	// Password is plain text or a bcrypt hash ("$2a$…"); not allowed
 	// together with NKey.
-	Password string `toml:"password"`
+	Password string `toml:"password,omitempty"`
 	// NKey is the user's public nkey: 56 characters starting with "U".
-	NKey string `toml:"nkey"`
+	NKey string `toml:"nkey,omitempty"`
 	// Permissions limit what this user may do. Nil means
 	// Authorization.DefaultPermissions.
-	Permissions *Permissions `toml:"permissions"`
+	Permissions *Permissions `toml:"permissions,omitempty"`
 }
 
 // Permissions limit the subjects a user may publish and subscribe to.
@@ -57,7 +57,7 @@ type Permissions struct {
 	// receives, whatever Publish says. Nil (the default) grants nothing.
 	// In the file, true means {max = 1, expires = "0s"} and false leaves it
 	// nil.
-	AllowResponses *ResponsePermission `toml:"allow_responses"`
+	AllowResponses *ResponsePermission `toml:"allow_responses,omitempty"`
 }
 
 // SubjectRules are allow and deny lists of subjects, wildcards allowed.

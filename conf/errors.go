@@ -72,6 +72,21 @@ func (l ErrorList) err() error {
 	return l
 }
 
+// maxErrors is how many errors Parse reports before giving up.
+const maxErrors = 20
+
+// truncate keeps the first maxErrors errors of l and, if there were more,
+// one more line, at the first one left out, saying how many were left out.
+func (l ErrorList) truncate() ErrorList {
+	if len(l) <= maxErrors {
+		return l
+	}
+	next := l[maxErrors]
+	more := &Error{File: next.File, Line: next.Line, Column: next.Column,
+		Msg: "too many errors; " + strconv.Itoa(len(l)-maxErrors) + " more not shown"}
+	return append(l[:maxErrors:maxErrors], more)
+}
+
 // sortByPosition orders l by line and column, keeping the order of errors at
 // the same place.
 func (l ErrorList) sortByPosition() {

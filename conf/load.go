@@ -33,7 +33,7 @@ func Load(path string) (*Config, error) {
 // ErrorList with one Error per problem, each placed at the file's line and
 // column ("wren.toml:12:15: limits.max_payload: …"). A syntax error stops
 // parsing, so it is reported alone; otherwise every decoding error is
-// reported, or, if there are none, every validation error.
+// reported, or, if there are none, every validation error, up to 20.
 func Parse(name string, data []byte) (*Config, error) {
 	// go-toml checks the document is valid TOML: its grammar, and the rules
 	// about defining keys and tables once.
@@ -50,7 +50,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	d.decode(reflect.ValueOf(c).Elem(), root, "")
 	if len(d.errs) > 0 {
 		d.errs.sortByPosition()
-		return nil, d.errs
+		return nil, d.errs.truncate()
 	}
 	errs := c.check()
 	for _, e := range errs {
@@ -61,7 +61,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	if len(errs) > 0 {
 		errs.sortByPosition()
-		return nil, errs
+		return nil, errs.truncate()
 	}
 	return c, nil
 }

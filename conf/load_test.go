@@ -220,6 +220,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestParseTooManyErrors(t *testing.T) {
+	data := strings.Repeat("[[authorization.users]]\nuser = 'x'\n", 30)
+	_, err := Parse("wren.toml", []byte(data))
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("Parse error = %v; want an ErrorList", err)
+	}
+	if got, want := len(list), maxErrors+1; got != want {
+		t.Fatalf("len(errors) = %d; want %d", got, want)
+	}
+	// 30 users without a password, and 29 duplicates of the first: 59.
+	if got, want := list[maxErrors].Error(), "wren.toml:22:8: too many errors; 39 more not shown"; got != want {
+		t.Errorf("last error = %q; want %q", got, want)
+	}
+}
+
 func TestParseValues(t *testing.T) {
 	tests := []struct {
 		name  string
