@@ -26,7 +26,7 @@ type Authorization struct {
 }
 
 // Enabled reports whether clients must authenticate.
-func (a *Authorization) Enabled() bool {
+func (a Authorization) Enabled() bool {
 	return a.Token != "" || a.User != "" || len(a.Users) > 0
 }
 
