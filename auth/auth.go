@@ -263,6 +263,18 @@ func (a *Authenticator) Authenticate(c ConnectCreds, nonce []byte) (*Identity, e
 	return newIdentity(u.name, MethodPassword, u.pol), nil
 }
 
+// Clone returns a copy of id with a Checker of its own in its initial
+// state (no reply subjects recorded), for another connection that presented
+// the same credentials: a server re-authenticating many connections of one
+// user checks the (possibly bcrypt) password once.
+func (id *Identity) Clone() *Identity {
+	var pol *policy
+	if id.Perms != nil {
+		pol = id.Perms.pol
+	}
+	return newIdentity(id.Name, id.Method, pol)
+}
+
 func newIdentity(name string, m Method, pol *policy) *Identity {
 	return &Identity{Name: name, Method: m, Perms: newChecker(pol)}
 }

@@ -244,6 +244,13 @@ func TestIdentityPermissions(t *testing.T) {
 	if id1.Perms == id2.Perms {
 		t.Errorf("two identities share a Checker; want one each")
 	}
+	if c := id1.Clone(); c.Perms == id1.Perms || c.Name != id1.Name || c.Method != id1.Method || c.Perms.CanPublish([]byte("admin.x")) {
+		t.Errorf("Clone() = %+v; want the same name, method and policy with a Checker of its own", c)
+	}
+	free, _ := a.Authenticate(ConnectCreds{User: "free", Pass: "p"}, nil)
+	if c := free.Clone(); c.Perms != nil {
+		t.Errorf("Clone() of an unrestricted identity has Perms %v; want nil", c.Perms)
+	}
 
 	// Default permissions are for users only, as in nats-server: token
 	// clients and unauthenticated ones are unrestricted.

@@ -190,15 +190,33 @@ func (p *policy) subscribeAllowed(subject, queue []byte) bool {
 			return false
 		}
 	}
-	for _, e := range p.sub.deny {
-		if !overlaps(filter, e.subject) {
-			continue
-		}
-		if e.queue == nil || (len(queue) > 0 && matchLiteral(queue, e.queue)) {
+	for i := range p.sub.deny {
+		e := &p.sub.deny[i]
+		if matchLiteral(subject, e.subject) && e.appliesTo(queue) {
 			return false
 		}
 	}
 	return true
+}
+
+// appliesTo reports whether a subscribe deny entry concerns a subscription
+// in queue group queue (empty for a plain subscription): an entry without a
+// queue applies to every subscription, one with a queue pattern only to
+// queue subscriptions whose queue it matches.
+func (e *permEntry) appliesTo(queue []byte) bool {
+	return e.queue == nil || (len(queue) > 0 && matchLiteral(queue, e.queue))
+}
+
+// deliveryDenied reports whether a message on subject must be withheld from
+// a subscription in queue group queue.
+func (p *policy) deliveryDenied(subject, queue []byte) bool {
+	for i := range p.sub.deny {
+		e := &p.sub.deny[i]
+		if e.appliesTo(queue) && matchLiteral(subject, e.subject) {
+			return true
+		}
+	}
+	return false
 }
 
 // Checker answers permission questions for one connection. A nil *Checker
@@ -213,6 +231,9 @@ type Checker struct {
 
 	mu       sync.Mutex
 	pubCache map[string]bool
+
+	dmu       sync.Mutex
+	denyCache map[string]bool // plain subscriptions only
 }
 
 func newChecker(pol *policy) *Checker {
@@ -253,23 +274,30 @@ func (c *Checker) cachedPublish(subject []byte) bool {
 	ok, hit := c.pubCache[string(subject)]
 	if !hit {
 		ok = c.pol.publishAllowed(subject)
-		if c.pubCache == nil {
-			c.pubCache = make(map[string]bool)
-		} else if len(c.pubCache) >= pubCacheMax {
-			// Drop a quarter, in map order: cheap, and the hot subjects
-			// come straight back.
-			drop := pubCacheMax / 4
-			for k := range c.pubCache {
-				delete(c.pubCache, k)
-				if drop--; drop == 0 {
-					break
-				}
-			}
-		}
-		c.pubCache[string(subject)] = ok
+		c.pubCache = cacheStore(c.pubCache, subject, ok)
 	}
 	c.mu.Unlock()
 	return ok
+}
+
+// cacheStore adds subject to a bounded cache of check results, creating
+// the map if needed, and returns it.
+func cacheStore(m map[string]bool, subject []byte, v bool) map[string]bool {
+	if m == nil {
+		m = make(map[string]bool)
+	} else if len(m) >= pubCacheMax {
+		// Drop a quarter, in map order: cheap, and the hot subjects come
+		// straight back.
+		drop := pubCacheMax / 4
+		for k := range m {
+			delete(m, k)
+			if drop--; drop == 0 {
+				break
+			}
+		}
+	}
+	m[string(subject)] = v
+	return m
 }
 
 // CanSubscribe reports whether the connection may subscribe to subject, in
@@ -285,9 +313,12 @@ func (c *Checker) cachedPublish(subject []byte) bool {
 //     when its queue matches one of those entries' queue patterns; otherwise
 //     it falls back to the plain entries. A plain subscription needs a plain
 //     entry.
-//   - A filter that overlaps a deny entry is rejected, even if it is wider
-//     ("foo.>" with deny "foo.secret"), so an accepted subscription can never
-//     receive a denied subject. A deny entry with a queue group rejects only
+//   - A filter is rejected when, taken literally, it is matched by a deny
+//     entry: deny "foo.*" rejects "foo.bar" and "foo.*", deny "foo.>" rejects
+//     "foo.>". A wider filter that merely overlaps a deny entry is accepted,
+//     as in nats-server: "foo.>" with deny "foo.secret" is allowed, and the
+//     denied subjects are withheld at delivery (see SubscribeDeniedOverlap
+//     and DeniesDelivery). A deny entry with a queue group applies only to
 //     queue subscriptions whose queue matches it.
 //   - An invalid filter is rejected when any subscribe permission is set.
 func (c *Checker) CanSubscribe(subject, queue []byte) bool {
@@ -295,6 +326,50 @@ func (c *Checker) CanSubscribe(subject, queue []byte) bool {
 		return true
 	}
 	return c.pol.subscribeAllowed(subject, queue)
+}
+
+// SubscribeDeniedOverlap reports whether a subscription that CanSubscribe
+// accepted can match subjects denied to it: its filter overlaps a deny
+// entry that applies to its queue group. Messages delivered on such a
+// subscription must be checked with DeniesDelivery; others never need the
+// check. An invalid filter reports false.
+func (c *Checker) SubscribeDeniedOverlap(subject, queue []byte) bool {
+	if c == nil || len(c.pol.sub.deny) == 0 {
+		return false
+	}
+	filter, ok := splitFilter(subject)
+	if !ok {
+		return false
+	}
+	for i := range c.pol.sub.deny {
+		e := &c.pol.sub.deny[i]
+		if e.appliesTo(queue) && overlaps(filter, e.subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeniesDelivery reports whether a message published to subject (a literal
+// subject) must not be delivered to a subscription of this connection in
+// queue group queue (empty for a plain subscription), because a subscribe
+// deny entry matches it. Results for plain subscriptions are cached like
+// CanPublish's, so a repeated call on the same subject does not allocate.
+func (c *Checker) DeniesDelivery(subject, queue []byte) bool {
+	if c == nil || len(c.pol.sub.deny) == 0 {
+		return false
+	}
+	if len(queue) > 0 || len(subject) > pubCacheMaxKey {
+		return c.pol.deliveryDenied(subject, queue)
+	}
+	c.dmu.Lock()
+	denied, hit := c.denyCache[string(subject)]
+	if !hit {
+		denied = c.pol.deliveryDenied(subject, nil)
+		c.denyCache = cacheStore(c.denyCache, subject, denied)
+	}
+	c.dmu.Unlock()
+	return denied
 }
 
 // Replies returns the tracker of reply subjects this connection may answer,

@@ -69,9 +69,15 @@ func TestCanSubscribe(t *testing.T) {
 		{"pwc not within union", SubjectPermission{Allow: []string{"foo.a", "foo.b"}}, "foo.*", "", false},
 		{"full wildcard", SubjectPermission{Allow: []string{">"}}, ">", "", true},
 		{"deny literal", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.secret", "", false},
-		{"deny overlapped by fwc", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.>", "", false},
-		{"deny overlapped by pwc", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.*", "", false},
-		{"deny overlapped by full wildcard", SubjectPermission{Deny: []string{"foo.secret"}}, ">", "", false},
+		{"deny overlapped by fwc", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.>", "", true},
+		{"deny overlapped by pwc", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.*", "", true},
+		{"deny overlapped by full wildcard", SubjectPermission{Deny: []string{"foo.secret"}}, ">", "", true},
+		{"deny pwc same filter", SubjectPermission{Deny: []string{"foo.*"}}, "foo.*", "", false},
+		{"deny fwc covers pwc filter", SubjectPermission{Deny: []string{"foo.>"}}, "foo.*", "", false},
+		{"deny fwc same filter", SubjectPermission{Deny: []string{"foo.>"}}, "foo.>", "", false},
+		{"deny pwc vs wider fwc", SubjectPermission{Deny: []string{"foo.*"}}, "foo.>", "", false},
+		{"deny fwc vs narrower fwc", SubjectPermission{Deny: []string{"foo.>"}}, "foo.bar.>", "", false},
+		{"deny within allow overlapped", SubjectPermission{Allow: []string{"foo.>"}, Deny: []string{"foo.secret.>"}}, "foo.>", "", true},
 		{"deny not overlapped", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.public", "", true},
 		{"deny wildcard vs literal", SubjectPermission{Deny: []string{"foo.*"}}, "foo.bar", "", false},
 		{"deny wins over allow", SubjectPermission{Allow: []string{"foo.>"}, Deny: []string{"foo.secret.>"}}, "foo.secret.x", "", false},
@@ -98,6 +104,80 @@ func TestCanSubscribe(t *testing.T) {
 				t.Errorf("CanSubscribe(%q, %q) with %+v = %v; want %v", tt.subject, tt.queue, tt.perm, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSubscribeDeniedOverlap(t *testing.T) {
+	tests := []struct {
+		name           string
+		perm           SubjectPermission
+		subject, queue string
+		want           bool
+	}{
+		{"no deny", SubjectPermission{Allow: []string{">"}}, ">", "", false},
+		{"fwc over literal deny", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.>", "", true},
+		{"pwc over literal deny", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.*", "", true},
+		{"full wildcard", SubjectPermission{Deny: []string{"foo.secret"}}, ">", "", true},
+		{"disjoint", SubjectPermission{Deny: []string{"foo.secret"}}, "bar.>", "", false},
+		{"literal not denied", SubjectPermission{Deny: []string{"foo.secret"}}, "foo.public", "", false},
+		{"pwc too short for deny", SubjectPermission{Deny: []string{"foo.a.b"}}, "foo.*", "", false},
+		{"queue deny, plain sub", SubjectPermission{Deny: []string{"jobs.secret thieves"}}, "jobs.>", "", false},
+		{"queue deny, other queue", SubjectPermission{Deny: []string{"jobs.secret thieves"}}, "jobs.>", "workers", false},
+		{"queue deny, its queue", SubjectPermission{Deny: []string{"jobs.secret thieves"}}, "jobs.>", "thieves", true},
+		{"plain deny, queue sub", SubjectPermission{Deny: []string{"jobs.secret"}}, "jobs.>", "workers", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustChecker(t, &Permissions{Subscribe: tt.perm})
+			if got := c.SubscribeDeniedOverlap([]byte(tt.subject), []byte(tt.queue)); got != tt.want {
+				t.Errorf("SubscribeDeniedOverlap(%q, %q) with %+v = %v; want %v", tt.subject, tt.queue, tt.perm, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeniesDelivery(t *testing.T) {
+	perm := SubjectPermission{Deny: []string{"foo.secret", "foo.*.key", "admin.>", "jobs.vip thieves"}}
+	tests := []struct {
+		subject, queue string
+		want           bool
+	}{
+		{"foo.public", "", false},
+		{"foo.secret", "", true},
+		{"foo.secret", "workers", true},
+		{"foo.a.key", "", true},
+		{"foo.a.b.key", "", false},
+		{"admin", "", false},
+		{"admin.reboot", "", true},
+		{"jobs.vip", "", false},
+		{"jobs.vip", "workers", false},
+		{"jobs.vip", "thieves", true},
+	}
+	c := mustChecker(t, &Permissions{Subscribe: perm})
+	for _, tt := range tests {
+		for range 2 { // the second call is served from the cache
+			if got := c.DeniesDelivery([]byte(tt.subject), []byte(tt.queue)); got != tt.want {
+				t.Errorf("DeniesDelivery(%q, %q) = %v; want %v", tt.subject, tt.queue, got, tt.want)
+			}
+		}
+	}
+	var nilChecker *Checker
+	if nilChecker.DeniesDelivery([]byte("foo.secret"), nil) || nilChecker.SubscribeDeniedOverlap([]byte(">"), nil) {
+		t.Errorf("nil Checker withholds deliveries; want none")
+	}
+}
+
+func TestDeniesDeliveryCachedNoAlloc(t *testing.T) {
+	c := mustChecker(t, &Permissions{Subscribe: SubjectPermission{Deny: []string{"sensors.secret.>"}}})
+	subj := []byte("sensors.plant1.line3.temp")
+	c.DeniesDelivery(subj, nil) // fill the cache
+	allocs := testing.AllocsPerRun(1000, func() {
+		if c.DeniesDelivery(subj, nil) {
+			t.Fatal("DeniesDelivery = true; want false")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("cached DeniesDelivery allocates %v times; want 0", allocs)
 	}
 }
 
