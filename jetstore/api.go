@@ -1,0 +1,143 @@
+package jetstore
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// apiPrefix is where the JetStream API lives on the bus.
+const apiPrefix = "$JS.API."
+
+// onAPI runs on the publisher's goroutine: it only queues the request.
+func (js *JetStream) onAPI(m *protocol.Msg) {
+	if len(m.Reply) == 0 {
+		return // nobody to answer
+	}
+	select {
+	case js.apiQ <- m.Clone():
+	default:
+		js.apiErrors.Add(1)
+		js.respond(string(m.Reply), &apiResponse{Error: apiErr(503, 10008, "JetStream system temporarily unavailable")})
+	}
+}
+
+// apiLoop serves queued API requests one at a time.
+func (js *JetStream) apiLoop() {
+	defer js.wg.Done()
+	for {
+		select {
+		case <-js.quit:
+			return
+		case m := <-js.apiQ:
+			js.apiTotal.Add(1)
+			js.dispatch(m)
+		}
+	}
+}
+
+// dispatch routes one API request by its subject.
+func (js *JetStream) dispatch(m *protocol.Msg) {
+	subject := string(m.Subject)
+	reply := string(m.Reply)
+	op := strings.TrimPrefix(subject, apiPrefix)
+	tok := strings.Split(op, ".")
+	arg := func(i int) string {
+		if i < len(tok) {
+			return tok[i]
+		}
+		return ""
+	}
+	switch {
+	case op == "INFO":
+		js.apiAccountInfo(reply)
+	case arg(0) == "STREAM":
+		switch {
+		case arg(1) == "CREATE" && len(tok) == 3:
+			js.apiStreamCreate(reply, arg(2), m.Data)
+		case arg(1) == "UPDATE" && len(tok) == 3:
+			js.apiStreamUpdate(reply, arg(2), m.Data)
+		case arg(1) == "INFO" && len(tok) == 3:
+			js.apiStreamInfo(reply, arg(2), m.Data)
+		case arg(1) == "DELETE" && len(tok) == 3:
+			js.apiStreamDelete(reply, arg(2))
+		case arg(1) == "PURGE" && len(tok) == 3:
+			js.apiStreamPurge(reply, arg(2), m.Data)
+		case arg(1) == "NAMES" && len(tok) == 2:
+			js.apiStreamNames(reply, m.Data)
+		case arg(1) == "LIST" && len(tok) == 2:
+			js.apiStreamList(reply, m.Data)
+		case arg(1) == "MSG" && arg(2) == "GET" && len(tok) == 4:
+			js.apiMsgGet(reply, arg(3), m.Data)
+		case arg(1) == "MSG" && arg(2) == "DELETE" && len(tok) == 4:
+			js.apiMsgDelete(reply, arg(3), m.Data)
+		default:
+			js.fail(reply, errUnknownAPI(subject))
+		}
+	case arg(0) == "DIRECT" && arg(1) == "GET" && len(tok) >= 3:
+		subj := ""
+		if len(tok) > 3 {
+			subj = strings.Join(tok[3:], ".")
+		}
+		js.apiDirectGet(reply, arg(2), subj, m.Data)
+	case arg(0) == "CONSUMER":
+		js.consumerAPI(m, tok)
+	default:
+		js.fail(reply, errUnknownAPI(subject))
+	}
+}
+
+// respond sends v as a JSON reply.
+func (js *JetStream) respond(reply string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		js.log.Error("encode API response", "error", err)
+		return
+	}
+	if err := js.bus.Publish(reply, "", nil, b); err != nil {
+		js.log.Debug("send API response", "error", err)
+	}
+}
+
+// fail sends an error-only response.
+func (js *JetStream) fail(reply string, e *APIError) {
+	js.apiErrors.Add(1)
+	js.respond(reply, &apiResponse{Error: e})
+}
+
+// decode unmarshals an optional JSON request body.
+func decode(data []byte, v any) *APIError {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return errInvalidJSON(err)
+	}
+	return nil
+}
+
+// apiAccountInfo answers $JS.API.INFO.
+func (js *JetStream) apiAccountInfo(reply string) {
+	st := js.Stats()
+	ai := accountInfo{
+		Type:      typeAccountInfo,
+		Store:     js.storageUsed(),
+		Streams:   st.Streams,
+		Consumers: st.Consumers,
+		Limits: accountLimits{
+			MaxMemory:    -1,
+			MaxStore:     -1,
+			MaxStreams:   -1,
+			MaxConsumers: -1,
+		},
+		API: apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
+	}
+	if js.cfg.MaxStorage > 0 {
+		ai.Limits.MaxStore = js.cfg.MaxStorage
+	}
+	if js.cfg.MaxStreams > 0 {
+		ai.Limits.MaxStreams = js.cfg.MaxStreams
+	}
+	js.respond(reply, &ai)
+}

@@ -1,0 +1,498 @@
+package jetstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// apiPageSize is how many entries a NAMES or LIST response holds.
+const apiPageSize = 256
+
+func (js *JetStream) apiStreamCreate(reply, name string, data []byte) {
+	var req StreamConfig
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	if req.Name == "" {
+		req.Name = name
+	}
+	if req.Name != name {
+		js.fail(reply, errStreamMismatch())
+		return
+	}
+	cfg, e := normalize(req)
+	if e != nil {
+		js.fail(reply, e)
+		return
+	}
+	js.mu.Lock()
+	if js.closed {
+		js.mu.Unlock()
+		js.fail(reply, apiErr(503, 10008, "JetStream system temporarily unavailable"))
+		return
+	}
+	if st := js.streams[name]; st != nil {
+		js.mu.Unlock()
+		if sameConfig(st.cfg(), cfg) {
+			js.respond(reply, st.info(typeStreamCreate, nil))
+			return
+		}
+		js.fail(reply, errStreamNameExist())
+		return
+	}
+	if js.cfg.MaxStreams > 0 && len(js.streams) >= js.cfg.MaxStreams {
+		js.mu.Unlock()
+		js.fail(reply, errMaxStreams())
+		return
+	}
+	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		js.mu.Unlock()
+		js.fail(reply, e)
+		return
+	}
+	st, err := createStream(js, cfg)
+	if err != nil {
+		js.mu.Unlock()
+		js.log.Error("create stream", "stream", name, "error", err)
+		js.fail(reply, errStreamCreate(err))
+		return
+	}
+	js.streams[name] = st
+	js.mu.Unlock()
+	if err := st.start(); err != nil {
+		js.fail(reply, errStreamCreate(err))
+		return
+	}
+	js.log.Info("stream created", "stream", name, "subjects", cfg.Subjects, "storage", cfg.Storage)
+	js.respond(reply, st.info(typeStreamCreate, nil))
+}
+
+// checkOverlap reports a clash between subjects and another stream's.
+// js.mu is held.
+func (js *JetStream) checkOverlap(name string, subjects []string) *APIError {
+	for other, st := range js.streams {
+		if other == name {
+			continue
+		}
+		for _, a := range st.config.Subjects {
+			for _, b := range subjects {
+				if protocol.Overlap(a, b) {
+					return errSubjectOverlap()
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
+	var req StreamConfig
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	if req.Name == "" {
+		req.Name = name
+	}
+	if req.Name != name {
+		js.fail(reply, errStreamMismatch())
+		return
+	}
+	cfg, e := normalize(req)
+	if e != nil {
+		js.fail(reply, e)
+		return
+	}
+	js.mu.Lock()
+	st := js.streams[name]
+	if st == nil {
+		js.mu.Unlock()
+		js.fail(reply, errStreamNotFound())
+		return
+	}
+	old := st.cfg()
+	if err := checkUpdate(old, cfg); err != nil {
+		js.mu.Unlock()
+		js.fail(reply, errStreamUpdate(err))
+		return
+	}
+	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		js.mu.Unlock()
+		js.fail(reply, e)
+		return
+	}
+	js.mu.Unlock()
+	var uerr error
+	st.do(func() {
+		st.mu.Lock()
+		st.config = cfg
+		st.mu.Unlock()
+		if err := st.saveMeta(); err != nil {
+			uerr = err
+			st.mu.Lock()
+			st.config = old
+			st.mu.Unlock()
+			return
+		}
+		if fmt.Sprint(old.Subjects) != fmt.Sprint(cfg.Subjects) {
+			st.unsubscribe()
+			if err := st.subscribe(cfg.Subjects); err != nil {
+				uerr = err
+			}
+		}
+		st.trimFront(cfg)
+		st.notifyConsumers()
+	})
+	if uerr != nil {
+		js.fail(reply, errStreamUpdate(uerr))
+		return
+	}
+	js.log.Info("stream updated", "stream", name)
+	js.respond(reply, st.info(typeStreamUpdate, nil))
+}
+
+func (js *JetStream) apiStreamInfo(reply, name string, data []byte) {
+	var req streamInfoRequest
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	st := js.lookup(name)
+	if st == nil {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
+	js.respond(reply, st.info(typeStreamInfo, &req))
+}
+
+// info builds the stream's StreamInfo.
+func (st *stream) info(typ string, req *streamInfoRequest) *StreamInfo {
+	state := st.store.State()
+	st.mu.RLock()
+	si := &StreamInfo{
+		Type:    typ,
+		Config:  st.config,
+		Created: st.created,
+		TS:      time.Now().UTC(),
+		State: StreamState{
+			Msgs:        state.Msgs,
+			Bytes:       state.Bytes,
+			FirstSeq:    state.FirstSeq,
+			LastSeq:     state.LastSeq,
+			NumDeleted:  state.NumDeleted,
+			NumSubjects: len(st.subjects),
+			Consumers:   len(st.consumers),
+		},
+	}
+	if req != nil && req.SubjectsFilter != "" {
+		si.State.Subjects = make(map[string]uint64)
+		for s, ss := range st.subjects {
+			if protocol.MatchLiteral(s, req.SubjectsFilter) {
+				si.State.Subjects[s] = ss.msgs
+			}
+		}
+	}
+	st.mu.RUnlock()
+	if state.FirstTime != 0 {
+		si.State.FirstTime = time.Unix(0, state.FirstTime).UTC()
+	}
+	if state.LastTime != 0 {
+		si.State.LastTime = time.Unix(0, state.LastTime).UTC()
+	}
+	if req != nil && req.DeletedDetails && state.NumDeleted > 0 {
+		next := state.FirstSeq
+		st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+			for ; next < m.Seq; next++ {
+				si.State.Deleted = append(si.State.Deleted, next)
+			}
+			next = m.Seq + 1
+			return true
+		})
+	}
+	return si
+}
+
+func (js *JetStream) apiStreamDelete(reply, name string) {
+	js.mu.Lock()
+	st := js.streams[name]
+	if st == nil {
+		js.mu.Unlock()
+		js.fail(reply, errStreamNotFound())
+		return
+	}
+	delete(js.streams, name)
+	js.mu.Unlock()
+	st.close()
+	if err := os.RemoveAll(st.dir); err != nil {
+		js.fail(reply, errStreamDelete(err))
+		return
+	}
+	syncDir(js.dir)
+	js.log.Info("stream deleted", "stream", name)
+	js.respond(reply, &apiResponse{Type: typeStreamDelete, Success: true})
+}
+
+func (js *JetStream) apiStreamPurge(reply, name string, data []byte) {
+	var req streamPurgeRequest
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	st := js.lookup(name)
+	if st == nil {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
+	cfg := st.cfg()
+	if cfg.DenyPurge {
+		js.fail(reply, apiErr(400, 10083, "stream purge not permitted"))
+		return
+	}
+	if req.Subject != "" && !protocol.ValidFilter(req.Subject) {
+		js.fail(reply, errBadRequest("invalid purge filter"))
+		return
+	}
+	if req.Sequence > 0 && req.Keep > 0 {
+		js.fail(reply, errBadRequest("sequence and keep can not both be set"))
+		return
+	}
+	var n uint64
+	var err error
+	st.do(func() {
+		n, err = st.purge(req)
+		st.notifyConsumers()
+	})
+	if err != nil {
+		js.fail(reply, apiErr(500, 10110, err.Error()))
+		return
+	}
+	js.respond(reply, &streamPurgeResponse{Type: typeStreamPurge, Success: true, Purged: n})
+}
+
+// streamsFor returns the streams a NAMES or LIST request covers.
+func (js *JetStream) streamsFor(req listRequest) []*stream {
+	all := js.sortedStreams()
+	if req.Subject == "" {
+		return all
+	}
+	var out []*stream
+	for _, st := range all {
+		for _, s := range st.cfg().Subjects {
+			if protocol.Overlap(s, req.Subject) {
+				out = append(out, st)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func page[T any](list []T, offset int) []T {
+	if offset < 0 || offset >= len(list) {
+		return nil
+	}
+	list = list[offset:]
+	if len(list) > apiPageSize {
+		list = list[:apiPageSize]
+	}
+	return list
+}
+
+func (js *JetStream) apiStreamNames(reply string, data []byte) {
+	var req listRequest
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	list := js.streamsFor(req)
+	resp := streamNamesResponse{Type: typeStreamNames, Total: len(list), Offset: req.Offset, Limit: apiPageSize, Streams: []string{}}
+	for _, st := range page(list, req.Offset) {
+		resp.Streams = append(resp.Streams, st.name)
+	}
+	js.respond(reply, &resp)
+}
+
+func (js *JetStream) apiStreamList(reply string, data []byte) {
+	var req listRequest
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	list := js.streamsFor(req)
+	resp := streamListResponse{Type: typeStreamList, Total: len(list), Offset: req.Offset, Limit: apiPageSize, Streams: []*StreamInfo{}}
+	for _, st := range page(list, req.Offset) {
+		resp.Streams = append(resp.Streams, st.info("", nil))
+	}
+	js.respond(reply, &resp)
+}
+
+// findMsg looks a message up as a get request asks.
+func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
+	switch {
+	case req.Seq > 0 && req.NextFor == "" && req.LastFor == "":
+		m, err := st.store.Load(req.Seq)
+		if err != nil {
+			return m, errNoMessage()
+		}
+		return m, nil
+	case req.LastFor != "":
+		var best uint64
+		if !protocol.IsFilter(req.LastFor) {
+			st.mu.RLock()
+			ss := st.subjects[req.LastFor]
+			if ss != nil {
+				best = ss.last
+			}
+			st.mu.RUnlock()
+		}
+		if best == 0 {
+			// A wildcard, or a last sequence unknown since a removal.
+			st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+				if protocol.MatchLiteral(m.Subject, req.LastFor) {
+					best = m.Seq
+				}
+				return true
+			})
+		}
+		if best == 0 {
+			return StoredMsg{}, errNoMessage()
+		}
+		m, err := st.store.Load(best)
+		if err != nil {
+			return m, errNoMessage()
+		}
+		return m, nil
+	case req.NextFor != "":
+		var found StoredMsg
+		ok := false
+		from := max(req.Seq, st.store.State().FirstSeq)
+		st.store.Scan(from, func(m StoredMsg) bool {
+			if protocol.MatchLiteral(m.Subject, req.NextFor) {
+				found, ok = m, true
+				return false
+			}
+			return true
+		})
+		if !ok {
+			return found, errNoMessage()
+		}
+		return found, nil
+	}
+	return StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
+}
+
+func (js *JetStream) apiMsgGet(reply, name string, data []byte) {
+	var req msgGetRequest
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	st := js.lookup(name)
+	if st == nil {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
+	m, e := st.findMsg(req)
+	if e != nil {
+		js.fail(reply, e)
+		return
+	}
+	js.respond(reply, &msgGetResponse{Type: typeMsgGet, Message: &storedMsgJSON{
+		Subject: m.Subject, Sequence: m.Seq, Header: m.Header, Data: m.Data, Time: time.Unix(0, m.Time).UTC(),
+	}})
+}
+
+func (js *JetStream) apiMsgDelete(reply, name string, data []byte) {
+	var req msgDeleteRequest
+	if e := decode(data, &req); e != nil {
+		js.fail(reply, e)
+		return
+	}
+	st := js.lookup(name)
+	if st == nil {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
+	if st.cfg().DenyDelete {
+		js.fail(reply, apiErr(400, 10082, "message delete not permitted"))
+		return
+	}
+	var n uint64
+	var err error
+	st.do(func() { n, err = st.deleteSeqs([]uint64{req.Seq}) })
+	switch {
+	case err != nil:
+		js.fail(reply, errMsgDelete(err))
+	case n == 0:
+		js.fail(reply, errMsgDelete(errors.New("no message found")))
+	default:
+		js.respond(reply, &apiResponse{Type: typeMsgDelete, Success: true})
+	}
+}
+
+// apiDirectGet answers a direct get: the message itself, with headers
+// saying where it came from, or a 404 status.
+func (js *JetStream) apiDirectGet(reply, name, lastFor string, data []byte) {
+	st := js.lookup(name)
+	var req msgGetRequest
+	var m StoredMsg
+	var e *APIError
+	switch {
+	case st == nil:
+		e = errStreamNotFound()
+	case !st.cfg().AllowDirect:
+		e = errBadRequest("direct get is not enabled on this stream")
+	case lastFor != "":
+		if len(data) > 0 {
+			e = errBadRequest("a direct get by subject takes no body")
+			break
+		}
+		m, e = st.findMsg(msgGetRequest{LastFor: lastFor})
+	default:
+		if e = decode(data, &req); e == nil {
+			m, e = st.findMsg(req)
+		}
+	}
+	if e != nil {
+		code, desc := 404, "Message Not Found"
+		if e.Code == 400 {
+			code, desc = 400, e.Description
+		}
+		hdr := protocol.AppendHeaderEnd(protocol.AppendHeaderStart(nil, code, desc))
+		js.bus.Publish(reply, "", hdr, nil)
+		return
+	}
+	hdr := protocol.AppendHeaderStart(nil, 0, "")
+	hdr = protocol.AppendHeaderField(hdr, "Nats-Stream", name)
+	hdr = protocol.AppendHeaderField(hdr, "Nats-Subject", m.Subject)
+	hdr = protocol.AppendHeaderField(hdr, "Nats-Sequence", strconv.FormatUint(m.Seq, 10))
+	hdr = protocol.AppendHeaderField(hdr, "Nats-Time-Stamp", time.Unix(0, m.Time).UTC().Format(time.RFC3339Nano))
+	protocol.HeaderFields(m.Header, func(k, v []byte) bool {
+		hdr = protocol.AppendHeaderField(hdr, string(k), string(v))
+		return true
+	})
+	hdr = protocol.AppendHeaderEnd(hdr)
+	js.bus.Publish(reply, "", hdr, m.Data)
+}
+
+// streamNames returns every stream's name, sorted.
+func (js *JetStream) streamNames() []string {
+	js.mu.RLock()
+	names := make([]string, 0, len(js.streams))
+	for n := range js.streams {
+		names = append(names, n)
+	}
+	js.mu.RUnlock()
+	sort.Strings(names)
+	return names
+}
+
+var _ = json.Marshal

@@ -1,0 +1,200 @@
+package jetstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// Config configures the stream layer.
+type Config struct {
+	// StoreDir holds every stream's files. Required.
+	StoreDir string
+	// Sync is when stream writes are fsynced; the default, SyncAlways,
+	// sends a PubAck only once its message is on disk.
+	Sync SyncPolicy
+	// SyncEvery is the period for SyncInterval.
+	SyncEvery time.Duration
+	// MaxStorage bounds the bytes all file streams may hold; 0 is no limit.
+	MaxStorage int64
+	// MaxStreams bounds the number of streams; 0 is no limit.
+	MaxStreams int
+	// Logger receives the stream layer's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// JetStream is the stream layer: it owns the streams, serves the JetStream
+// API on the bus, and stores what is published to stream subjects.
+type JetStream struct {
+	cfg Config
+	bus Bus
+	log *slog.Logger
+	dir string
+
+	mu      sync.RWMutex
+	streams map[string]*stream
+	closed  bool
+
+	apiQ     chan *protocol.Msg
+	apiUnsub func()
+	quit     chan struct{}
+	wg       sync.WaitGroup
+
+	apiTotal, apiErrors atomic.Uint64
+}
+
+// Open opens (or creates) the store directory, restores every stream in it
+// and starts serving the JetStream API on bus.
+func Open(bus Bus, cfg Config) (*JetStream, error) {
+	if cfg.StoreDir == "" {
+		return nil, errors.New("jetstore: a store directory is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	dir := filepath.Join(cfg.StoreDir, "jetstream", "streams")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("jetstore: create store directory: %w", err)
+	}
+	js := &JetStream{
+		cfg:     cfg,
+		bus:     bus,
+		log:     cfg.Logger,
+		dir:     dir,
+		streams: make(map[string]*stream),
+		apiQ:    make(chan *protocol.Msg, 4096),
+		quit:    make(chan struct{}),
+	}
+	if err := js.restore(); err != nil {
+		js.closeStreams()
+		return nil, err
+	}
+	unsub, err := bus.Subscribe(apiPrefix+">", "", js.onAPI)
+	if err != nil {
+		js.closeStreams()
+		return nil, fmt.Errorf("jetstore: subscribe to the API: %w", err)
+	}
+	js.apiUnsub = unsub
+	js.wg.Add(1)
+	go js.apiLoop()
+	js.log.Info("stream layer ready", "dir", cfg.StoreDir, "streams", len(js.streams), "sync", cfg.Sync.String())
+	return js, nil
+}
+
+// restore opens every stream found in the store directory.
+func (js *JetStream) restore() error {
+	entries, err := os.ReadDir(js.dir)
+	if err != nil {
+		return fmt.Errorf("jetstore: read store directory: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		st, err := openStream(js, filepath.Join(js.dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("jetstore: restore stream %q: %w", e.Name(), err)
+		}
+		js.streams[st.name] = st
+	}
+	for _, st := range js.streams {
+		if err := st.start(); err != nil {
+			return fmt.Errorf("jetstore: start stream %q: %w", st.name, err)
+		}
+	}
+	return nil
+}
+
+// Close stops the API, then flushes and closes every stream.
+func (js *JetStream) Close() error {
+	js.mu.Lock()
+	if js.closed {
+		js.mu.Unlock()
+		return nil
+	}
+	js.closed = true
+	js.mu.Unlock()
+	if js.apiUnsub != nil {
+		js.apiUnsub()
+	}
+	close(js.quit)
+	js.wg.Wait()
+	return js.closeStreams()
+}
+
+func (js *JetStream) closeStreams() error {
+	js.mu.Lock()
+	streams := make([]*stream, 0, len(js.streams))
+	for _, st := range js.streams {
+		streams = append(streams, st)
+	}
+	js.mu.Unlock()
+	var first error
+	for _, st := range streams {
+		if err := st.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// lookup returns the named stream, or nil.
+func (js *JetStream) lookup(name string) *stream {
+	js.mu.RLock()
+	defer js.mu.RUnlock()
+	return js.streams[name]
+}
+
+// sortedStreams returns the streams in name order.
+func (js *JetStream) sortedStreams() []*stream {
+	js.mu.RLock()
+	list := make([]*stream, 0, len(js.streams))
+	for _, st := range js.streams {
+		list = append(list, st)
+	}
+	js.mu.RUnlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	return list
+}
+
+// Stats is a snapshot of the stream layer for monitoring.
+type Stats struct {
+	Streams   int
+	Consumers int
+	Messages  uint64
+	Bytes     uint64
+	APITotal  uint64
+	APIErrors uint64
+}
+
+// Stats returns the stream layer's counters.
+func (js *JetStream) Stats() Stats {
+	s := Stats{APITotal: js.apiTotal.Load(), APIErrors: js.apiErrors.Load()}
+	for _, st := range js.sortedStreams() {
+		state := st.store.State()
+		s.Streams++
+		s.Messages += state.Msgs
+		s.Bytes += state.Bytes
+		s.Consumers += st.numConsumers()
+	}
+	return s
+}
+
+// storageUsed returns the bytes held by file streams.
+func (js *JetStream) storageUsed() uint64 {
+	var n uint64
+	for _, st := range js.sortedStreams() {
+		if st.cfg().Storage == StorageFile {
+			n += st.store.State().Bytes
+		}
+	}
+	return n
+}

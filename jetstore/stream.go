@@ -1,0 +1,260 @@
+package jetstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// streamMeta is what a stream keeps in its stream.json.
+type streamMeta struct {
+	Config  StreamConfig `json:"config"`
+	Created time.Time    `json:"created"`
+}
+
+// stream is one stream: its store, its in-memory indexes and the goroutine
+// that applies every change to it.
+//
+// All mutations (stored messages, deletes, purges, config updates, limit
+// enforcement) run on the stream's writer goroutine, one at a time; mu
+// guards what other goroutines read: the config, the indexes and the
+// consumers map.
+type stream struct {
+	js      *JetStream
+	name    string
+	dir     string
+	created time.Time
+	store   Store
+
+	mu        sync.RWMutex
+	config    StreamConfig
+	subjects  map[string]*subjectState
+	dedup     dedupIndex
+	lastMsgID string
+	ttls      ttlHeap
+	consumers map[string]*consumer
+
+	unsubs []func()
+	in     ingestQueue
+	ops    chan func()
+	quit   chan struct{}
+	done   chan struct{}
+
+	// Scratch for the writer goroutine.
+	batch   []StoredMsg
+	results []ingestResult
+	ackBuf  []byte
+}
+
+func newStream(js *JetStream, dir string, cfg StreamConfig, created time.Time) *stream {
+	return &stream{
+		js:        js,
+		name:      cfg.Name,
+		dir:       dir,
+		created:   created,
+		config:    cfg,
+		subjects:  make(map[string]*subjectState),
+		consumers: make(map[string]*consumer),
+		in:        newIngestQueue(),
+		ops:       make(chan func()),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+}
+
+// createStream makes a new stream on disk and starts it.
+func createStream(js *JetStream, cfg StreamConfig) (*stream, error) {
+	dir := filepath.Join(js.dir, cfg.Name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	st := newStream(js, dir, cfg, time.Now().UTC())
+	if err := st.saveMeta(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := syncDir(js.dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := st.openStore(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if cfg.FirstSeq > 1 {
+		if err := st.store.TruncateFront(cfg.FirstSeq); err != nil {
+			st.store.Close()
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// openStream restores a stream from its directory; start makes it live.
+func openStream(js *JetStream, dir string) (*stream, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "stream.json"))
+	if err != nil {
+		return nil, err
+	}
+	var meta streamMeta
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return nil, fmt.Errorf("decode stream.json: %w", err)
+	}
+	cfg, aerr := normalize(meta.Config)
+	if aerr != nil {
+		return nil, fmt.Errorf("stored configuration: %s", aerr.Description)
+	}
+	st := newStream(js, dir, cfg, meta.Created)
+	if err := st.openStore(); err != nil {
+		return nil, err
+	}
+	if err := st.rebuildIndexes(); err != nil {
+		st.store.Close()
+		return nil, err
+	}
+	if err := st.restoreConsumers(); err != nil {
+		st.store.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stream) openStore() error {
+	if st.config.Storage == StorageMemory {
+		st.store = NewMemStore()
+		return nil
+	}
+	opts := Options{
+		Dir:       filepath.Join(st.dir, "msgs"),
+		Sync:      st.js.cfg.Sync,
+		SyncEvery: st.js.cfg.SyncEvery,
+		Logger:    st.js.log.With("stream", st.name),
+	}
+	if st.config.Compression == CompressionS2 {
+		opts.Compression = CompressS2
+	}
+	s, err := OpenWAL(opts)
+	if err != nil {
+		return err
+	}
+	st.store = s
+	return nil
+}
+
+// saveMeta writes stream.json atomically.
+func (st *stream) saveMeta() error {
+	st.mu.RLock()
+	meta := streamMeta{Config: st.config, Created: st.created}
+	st.mu.RUnlock()
+	b, err := json.MarshalIndent(&meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(st.dir, "stream.json"), b)
+}
+
+// start subscribes to the stream's subjects and starts its writer.
+func (st *stream) start() error {
+	go st.run()
+	return st.subscribe(st.cfg().Subjects)
+}
+
+func (st *stream) subscribe(subjects []string) error {
+	for _, s := range subjects {
+		unsub, err := st.js.bus.Subscribe(s, "", st.onMsg)
+		if err != nil {
+			st.unsubscribe()
+			return err
+		}
+		st.unsubs = append(st.unsubs, unsub)
+	}
+	return nil
+}
+
+func (st *stream) unsubscribe() {
+	for _, u := range st.unsubs {
+		u()
+	}
+	st.unsubs = nil
+}
+
+// cfg returns the stream's configuration.
+func (st *stream) cfg() StreamConfig {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.config
+}
+
+// onMsg runs on the publisher's goroutine: it copies the message and queues
+// it for the writer.
+func (st *stream) onMsg(m *protocol.Msg) {
+	if !st.in.push(m.Clone()) {
+		if len(m.Reply) > 0 {
+			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
+			st.js.bus.Publish(string(m.Reply), "", nil, b)
+		}
+	}
+}
+
+// do runs f on the writer goroutine and waits for it.
+func (st *stream) do(f func()) bool {
+	done := make(chan struct{})
+	select {
+	case st.ops <- func() { f(); close(done) }:
+	case <-st.done:
+		return false
+	}
+	<-done
+	return true
+}
+
+// run is the writer goroutine.
+func (st *stream) run() {
+	defer close(st.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-st.quit:
+			st.drainIngest()
+			return
+		case <-st.in.signal:
+			st.drainIngest()
+		case f := <-st.ops:
+			f()
+		case <-tick.C:
+			st.expire(time.Now())
+		}
+	}
+}
+
+// stop ends the writer and the subscriptions; stored data is untouched.
+func (st *stream) stop() {
+	st.unsubscribe()
+	select {
+	case <-st.quit:
+	default:
+		close(st.quit)
+	}
+	<-st.done
+}
+
+// close stops the stream and closes its consumers and store.
+func (st *stream) close() error {
+	st.stop()
+	st.closeConsumers()
+	return st.store.Close()
+}
+
+// numConsumers returns how many consumers the stream has.
+func (st *stream) numConsumers() int {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return len(st.consumers)
+}

@@ -1,0 +1,313 @@
+package jetstore
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// Ingest bounds: the bytes queued for one stream before publishes are
+// refused, and what one group commit takes at most.
+const (
+	maxIngestBytes = 64 << 20
+	maxBatchMsgs   = 4096
+	maxBatchBytes  = 8 << 20
+)
+
+// ingestQueue holds published messages until the writer stores them.
+type ingestQueue struct {
+	mu     sync.Mutex
+	q      []*protocol.Msg
+	spare  []*protocol.Msg
+	bytes  int
+	signal chan struct{}
+}
+
+func newIngestQueue() ingestQueue {
+	return ingestQueue{signal: make(chan struct{}, 1)}
+}
+
+// push queues m; it reports false when the queue is full.
+func (q *ingestQueue) push(m *protocol.Msg) bool {
+	n := len(m.Subject) + len(m.Header) + len(m.Data)
+	q.mu.Lock()
+	if q.bytes+n > maxIngestBytes && len(q.q) > 0 {
+		q.mu.Unlock()
+		return false
+	}
+	q.q = append(q.q, m)
+	q.bytes += n
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns everything queued.
+func (q *ingestQueue) take() []*protocol.Msg {
+	q.mu.Lock()
+	msgs := q.q
+	q.q = q.spare[:0]
+	q.spare = nil
+	q.bytes = 0
+	q.mu.Unlock()
+	return msgs
+}
+
+// recycle gives a drained slice back for reuse.
+func (q *ingestQueue) recycle(msgs []*protocol.Msg) {
+	clear(msgs)
+	q.mu.Lock()
+	if q.spare == nil && cap(msgs) <= 1<<16 {
+		q.spare = msgs[:0]
+	}
+	q.mu.Unlock()
+}
+
+// ingestResult is the answer owed to one published message.
+type ingestResult struct {
+	reply string
+	seq   uint64
+	dup   bool
+	err   *APIError
+	// rollup is "sub" or "all" when the message asked for one.
+	rollup string
+	subj   string
+}
+
+// drainIngest stores everything queued, one group commit per batch.
+func (st *stream) drainIngest() {
+	for {
+		msgs := st.in.take()
+		if len(msgs) == 0 {
+			return
+		}
+		for start := 0; start < len(msgs); {
+			end, size := start, 0
+			for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) {
+				m := msgs[end]
+				size += len(m.Subject) + len(m.Header) + len(m.Data)
+				end++
+			}
+			st.storeBatch(msgs[start:end])
+			start = end
+		}
+		st.in.recycle(msgs)
+	}
+}
+
+// storeBatch checks each message against the stream's rules, stores the
+// accepted ones with one Append (one fsync), then answers every publisher.
+// No PubAck leaves before the Append returns.
+func (st *stream) storeBatch(msgs []*protocol.Msg) {
+	cfg := st.config // only this goroutine changes it
+	now := time.Now().UnixNano()
+	state := st.store.State()
+	last, count, bytes := state.LastSeq, state.Msgs, state.Bytes
+	var storage uint64
+	if st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile {
+		storage = st.js.storageUsed()
+	}
+	batch := st.batch[:0]
+	results := st.results[:0]
+	// Subjects and ids seen earlier in this batch.
+	var batchSubj map[string]uint64
+	var batchIDs map[string]uint64
+
+	for _, m := range msgs {
+		r := ingestResult{reply: string(m.Reply)}
+		size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
+		subj := string(m.Subject)
+		var e *APIError
+		var id []byte
+		switch {
+		case cfg.MaxMsgSize >= 0 && len(m.Header)+len(m.Data) > int(cfg.MaxMsgSize):
+			e = errMsgTooLarge()
+		case m.Header != nil:
+			id = protocol.HeaderGet(m.Header, hdrMsgID)
+			if len(id) > 0 {
+				if seq, ok := batchIDs[string(id)]; ok {
+					r.seq, r.dup = seq, true
+					break
+				}
+				st.mu.RLock()
+				seq, ok := st.dedup.get(id)
+				st.mu.RUnlock()
+				if ok {
+					r.seq, r.dup = seq, true
+					break
+				}
+			}
+			e = st.checkHeaders(m, cfg, last, subj, batch, batchSubj, &r)
+		}
+		if e == nil && !r.dup && cfg.Discard == DiscardNew {
+			switch {
+			case cfg.MaxMsgs > 0 && count+1 > uint64(cfg.MaxMsgs):
+				e = errStoreFailed(errors.New("maximum messages exceeded"))
+			case cfg.MaxBytes > 0 && bytes+size > uint64(cfg.MaxBytes):
+				e = errStoreFailed(errors.New("maximum bytes exceeded"))
+			case cfg.DiscardNewPerSubject && st.subjectCount(subj, batchSubj) >= uint64(cfg.MaxMsgsPerSubject):
+				e = errStoreFailed(errors.New("maximum messages per subject exceeded"))
+			}
+		}
+		if e == nil && !r.dup && st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile &&
+			storage+size > uint64(st.js.cfg.MaxStorage) {
+			e = errStorageExceeded()
+		}
+		if e != nil || r.dup {
+			r.err = e
+			results = append(results, r)
+			continue
+		}
+		last++
+		count++
+		bytes += size
+		storage += size
+		r.seq = last
+		r.subj = subj
+		batch = append(batch, StoredMsg{Seq: last, Time: now, Subject: subj, Header: m.Header, Data: m.Data})
+		if batchSubj == nil {
+			batchSubj = make(map[string]uint64)
+		}
+		batchSubj[subj]++
+		if len(id) > 0 {
+			if batchIDs == nil {
+				batchIDs = make(map[string]uint64)
+			}
+			batchIDs[string(id)] = last
+		}
+		results = append(results, r)
+	}
+
+	if len(batch) > 0 {
+		if err := st.store.Append(batch); err != nil {
+			st.js.log.Error("store messages", "stream", st.name, "error", err)
+			for i := range results {
+				if results[i].err == nil && !results[i].dup {
+					results[i].err = errStoreFailed(err)
+				}
+			}
+			batch = batch[:0]
+		} else {
+			st.mu.Lock()
+			for i := range batch {
+				st.noteStored(&batch[i])
+			}
+			st.mu.Unlock()
+			st.applyRollups(results)
+			st.enforceLimits(batch)
+		}
+	}
+	st.sendAcks(results)
+	if len(batch) > 0 {
+		st.notifyConsumers()
+	}
+	clear(batch)
+	st.batch = batch[:0]
+	st.results = results[:0]
+}
+
+// checkHeaders applies the Nats-Expected-* and other publish headers.
+func (st *stream) checkHeaders(m *protocol.Msg, cfg StreamConfig, last uint64, subj string, batch []StoredMsg, batchSubj map[string]uint64, r *ingestResult) *APIError {
+	h := m.Header
+	if v := protocol.HeaderGet(h, hdrExpectedStream); len(v) > 0 && string(v) != st.name {
+		return errStreamNotMatch()
+	}
+	if v := protocol.HeaderGet(h, hdrExpectedLastSeq); len(v) > 0 {
+		if n, ok := parseUint(v); !ok || n != last {
+			return errWrongLastSeq(last)
+		}
+	}
+	if v := protocol.HeaderGet(h, hdrExpectedLastSubj); len(v) > 0 {
+		s := subj
+		if o := protocol.HeaderGet(h, hdrExpectedSubjSubj); len(o) > 0 {
+			s = string(o)
+		}
+		var cur uint64
+		if n := batchSubj[s]; n > 0 {
+			cur = ^uint64(0) // stored earlier in this batch: never equal to what the client saw
+			for i := len(batch) - 1; i >= 0; i-- {
+				if batch[i].Subject == s {
+					cur = batch[i].Seq
+					break
+				}
+			}
+		} else {
+			_, cur = st.subjectBounds(s)
+		}
+		if n, ok := parseUint(v); !ok || n != cur {
+			return errWrongLastSeq(cur)
+		}
+	}
+	if v := protocol.HeaderGet(h, hdrExpectedLastID); len(v) > 0 {
+		st.mu.RLock()
+		lastID := st.lastMsgID
+		st.mu.RUnlock()
+		if string(v) != lastID {
+			return errWrongLastMsgID(lastID)
+		}
+	}
+	if v := protocol.HeaderGet(h, hdrTTL); len(v) > 0 {
+		if !cfg.AllowMsgTTL {
+			return errTTLDisabled()
+		}
+		if _, ok := parseTTL(v); !ok {
+			return errTTLInvalid()
+		}
+	}
+	if v := protocol.HeaderGet(h, hdrRollup); len(v) > 0 {
+		if !cfg.AllowRollup {
+			return errRollupDisabled()
+		}
+		switch string(v) {
+		case "sub", "all":
+			r.rollup = string(v)
+		default:
+			return errBadRequest("rollup value must be sub or all")
+		}
+	}
+	return nil
+}
+
+// subjectCount returns how many messages subject has, counting this batch.
+func (st *stream) subjectCount(subj string, batchSubj map[string]uint64) uint64 {
+	st.mu.RLock()
+	var n uint64
+	if ss := st.subjects[subj]; ss != nil {
+		n = ss.msgs
+	}
+	st.mu.RUnlock()
+	return n + batchSubj[subj]
+}
+
+// sendAcks answers every publisher that gave a reply subject.
+func (st *stream) sendAcks(results []ingestResult) {
+	for i := range results {
+		r := &results[i]
+		if r.reply == "" {
+			continue
+		}
+		var b []byte
+		if r.err != nil {
+			b, _ = json.Marshal(&PubAck{Stream: st.name, Error: r.err})
+		} else {
+			b = st.ackBuf[:0]
+			b = append(b, `{"stream":`...)
+			b = strconv.AppendQuote(b, st.name)
+			b = append(b, `,"seq":`...)
+			b = strconv.AppendUint(b, r.seq, 10)
+			if r.dup {
+				b = append(b, `,"duplicate":true`...)
+			}
+			b = append(b, '}')
+			st.ackBuf = b
+		}
+		st.js.bus.Publish(r.reply, "", nil, b)
+	}
+}

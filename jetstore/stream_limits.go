@@ -1,0 +1,300 @@
+package jetstore
+
+import (
+	"container/heap"
+	"errors"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// The functions in this file run on the stream's writer goroutine.
+
+// enforceLimits removes what the stream's limits no longer allow after a
+// batch was stored: the oldest messages of a subject over its
+// max_msgs_per_subject, then the oldest messages over max_msgs or
+// max_bytes.
+func (st *stream) enforceLimits(batch []StoredMsg) {
+	cfg := st.config
+	if cfg.MaxMsgsPerSubject > 0 && !cfg.DiscardNewPerSubject {
+		seen := make(map[string]struct{}, 4)
+		var del []uint64
+		for i := range batch {
+			subj := batch[i].Subject
+			if _, ok := seen[subj]; ok {
+				continue
+			}
+			seen[subj] = struct{}{}
+			del = append(del, st.trimSubject(subj, uint64(cfg.MaxMsgsPerSubject))...)
+		}
+		if len(del) > 0 {
+			if err := st.store.Delete(del...); err != nil {
+				st.js.log.Error("apply max_msgs_per_subject", "stream", st.name, "error", err)
+				st.rebuildAfterFailure()
+			}
+		}
+	}
+	st.trimFront(cfg)
+}
+
+// trimSubject picks the messages of subj to delete so that max remain, and
+// updates the subject index for them.
+func (st *stream) trimSubject(subj string, max uint64) []uint64 {
+	st.mu.RLock()
+	ss := st.subjects[subj]
+	if ss == nil || ss.msgs <= max {
+		st.mu.RUnlock()
+		return nil
+	}
+	n, first, last := ss.msgs, ss.first, ss.last
+	st.mu.RUnlock()
+	k := n - max
+	if k == 1 && max == 1 && first != 0 && last != 0 {
+		st.mu.Lock()
+		if ss := st.subjects[subj]; ss != nil {
+			ss.msgs--
+			ss.first = last
+		}
+		st.mu.Unlock()
+		return []uint64{first}
+	}
+	from := first
+	if from == 0 {
+		from = st.store.State().FirstSeq
+	}
+	var del []uint64
+	var next uint64
+	st.store.Scan(from, func(m StoredMsg) bool {
+		if m.Subject != subj {
+			return true
+		}
+		if uint64(len(del)) < k {
+			del = append(del, m.Seq)
+			return true
+		}
+		next = m.Seq
+		return false
+	})
+	st.mu.Lock()
+	if ss := st.subjects[subj]; ss != nil {
+		ss.msgs -= uint64(len(del))
+		ss.first = next
+	}
+	st.mu.Unlock()
+	return del
+}
+
+// trimFront drops the oldest messages while max_msgs or max_bytes is
+// exceeded.
+func (st *stream) trimFront(cfg StreamConfig) {
+	state := st.store.State()
+	over := func(msgs, bytes uint64) bool {
+		return (cfg.MaxMsgs > 0 && msgs > uint64(cfg.MaxMsgs)) || (cfg.MaxBytes > 0 && bytes > uint64(cfg.MaxBytes))
+	}
+	if !over(state.Msgs, state.Bytes) {
+		return
+	}
+	msgs, bytes := state.Msgs, state.Bytes
+	cut := state.FirstSeq
+	st.mu.Lock()
+	st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		if !over(msgs, bytes) {
+			cut = m.Seq
+			return false
+		}
+		msgs--
+		bytes -= uint64(len(m.Subject) + len(m.Header) + len(m.Data))
+		st.noteRemoved(m.Subject, m.Seq)
+		cut = m.Seq + 1
+		return true
+	})
+	st.mu.Unlock()
+	if err := st.store.TruncateFront(cut); err != nil {
+		st.js.log.Error("apply stream limits", "stream", st.name, "error", err)
+		st.rebuildAfterFailure()
+	}
+}
+
+// applyRollups carries out Nats-Rollup requests of a stored batch.
+func (st *stream) applyRollups(results []ingestResult) {
+	for i := range results {
+		r := &results[i]
+		if r.rollup == "" || r.err != nil || r.dup {
+			continue
+		}
+		switch r.rollup {
+		case "all":
+			if err := st.store.TruncateFront(r.seq); err != nil {
+				st.js.log.Error("rollup", "stream", st.name, "error", err)
+			}
+			st.rebuildAfterFailure() // cheap: only what follows the rollup remains
+		case "sub":
+			first, _ := st.subjectBounds(r.subj)
+			var del []uint64
+			if first != 0 && first < r.seq {
+				st.store.Scan(first, func(m StoredMsg) bool {
+					if m.Seq >= r.seq {
+						return false
+					}
+					if m.Subject == r.subj {
+						del = append(del, m.Seq)
+					}
+					return true
+				})
+			}
+			if len(del) > 0 {
+				st.deleteSeqs(del)
+			}
+		}
+	}
+}
+
+// deleteSeqs deletes whichever of seqs are still stored and updates the
+// indexes; it returns how many it deleted.
+func (st *stream) deleteSeqs(seqs []uint64) (uint64, error) {
+	type gone struct {
+		seq  uint64
+		subj string
+	}
+	var found []gone
+	var keep []uint64
+	for _, seq := range seqs {
+		m, err := st.store.Load(seq)
+		if err != nil {
+			continue
+		}
+		found = append(found, gone{seq, m.Subject})
+		keep = append(keep, seq)
+	}
+	const chunk = 32 << 10
+	for start := 0; start < len(keep); start += chunk {
+		end := min(start+chunk, len(keep))
+		if err := st.store.Delete(keep[start:end]...); err != nil {
+			if errors.Is(err, ErrMsgNotFound) {
+				continue
+			}
+			st.rebuildAfterFailure()
+			return uint64(start), err
+		}
+		st.mu.Lock()
+		for _, g := range found[start:end] {
+			st.noteRemoved(g.subj, g.seq)
+		}
+		st.mu.Unlock()
+	}
+	return uint64(len(keep)), nil
+}
+
+// expire applies max_age, per-message TTLs and the duplicate window.
+func (st *stream) expire(now time.Time) {
+	cfg := st.config
+	st.mu.Lock()
+	st.dedup.expire(now.Add(-cfg.Duplicates).UnixNano())
+	var due []uint64
+	for len(st.ttls) > 0 && st.ttls[0].at <= now.UnixNano() {
+		due = append(due, heap.Pop(&st.ttls).(ttlEntry).seq)
+	}
+	st.mu.Unlock()
+	if len(due) > 0 {
+		st.deleteSeqs(due)
+	}
+	if cfg.MaxAge > 0 {
+		cutoff := now.Add(-cfg.MaxAge).UnixNano()
+		state := st.store.State()
+		if state.Msgs == 0 || state.FirstTime >= cutoff {
+			return
+		}
+		cut := state.FirstSeq
+		st.mu.Lock()
+		st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+			if m.Time >= cutoff {
+				cut = m.Seq
+				return false
+			}
+			st.noteRemoved(m.Subject, m.Seq)
+			cut = m.Seq + 1
+			return true
+		})
+		st.mu.Unlock()
+		if err := st.store.TruncateFront(cut); err != nil {
+			st.js.log.Error("apply max_age", "stream", st.name, "error", err)
+			st.rebuildAfterFailure()
+		}
+		st.notifyConsumers()
+	}
+}
+
+// purge removes messages as a STREAM.PURGE request asks and returns how
+// many it removed.
+func (st *stream) purge(req streamPurgeRequest) (uint64, error) {
+	state := st.store.State()
+	if req.Subject == "" || req.Subject == ">" {
+		var cut uint64
+		switch {
+		case req.Sequence > 0:
+			cut = min(req.Sequence, state.LastSeq+1)
+		case req.Keep > 0:
+			if state.Msgs <= req.Keep {
+				return 0, nil
+			}
+			skip := state.Msgs - req.Keep
+			st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+				if skip == 0 {
+					cut = m.Seq
+					return false
+				}
+				skip--
+				return true
+			})
+		default:
+			cut = state.LastSeq + 1
+		}
+		if cut <= state.FirstSeq {
+			return 0, nil
+		}
+		st.mu.Lock()
+		if cut > state.LastSeq {
+			st.subjects = make(map[string]*subjectState)
+		} else {
+			st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+				if m.Seq >= cut {
+					return false
+				}
+				st.noteRemoved(m.Subject, m.Seq)
+				return true
+			})
+		}
+		st.mu.Unlock()
+		if err := st.store.TruncateFront(cut); err != nil {
+			st.rebuildAfterFailure()
+			return 0, err
+		}
+		after := st.store.State()
+		return state.Msgs - after.Msgs, nil
+	}
+	var seqs []uint64
+	st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		if req.Sequence > 0 && m.Seq >= req.Sequence {
+			return false
+		}
+		if protocol.MatchLiteral(m.Subject, req.Subject) {
+			seqs = append(seqs, m.Seq)
+		}
+		return true
+	})
+	if req.Keep > 0 {
+		if uint64(len(seqs)) <= req.Keep {
+			return 0, nil
+		}
+		seqs = seqs[:uint64(len(seqs))-req.Keep]
+	}
+	return st.deleteSeqs(seqs)
+}
+
+// rebuildAfterFailure re-reads the store into the indexes after an
+// operation left them in doubt.
+func (st *stream) rebuildAfterFailure() {
+	if err := st.rebuildIndexes(); err != nil {
+		st.js.log.Error("rebuild stream indexes", "stream", st.name, "error", err)
+	}
+}
