@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// serverRun is one scenario run against one server.
+type serverRun struct {
+	Round      int     `json:"round"`
+	Count      int64   `json:"count"`
+	Expected   int64   `json:"expected"`
+	ElapsedSec float64 `json:"elapsed_sec"`
+	Rate       float64 `json:"rate"`
+	PeakRSS    int64   `json:"peak_rss_bytes"`
+	CPUSec     float64 `json:"server_cpu_sec"`
+	P50us      float64 `json:"p50_us,omitempty"`
+	P99us      float64 `json:"p99_us,omitempty"`
+	Note       string  `json:"note,omitempty"`
+	Info       string  `json:"info,omitempty"`
+	Error      string  `json:"error,omitempty"`
+}
+
+// cpuPerUnit is the server's CPU time per message (or request).
+func (r serverRun) cpuPerUnit() time.Duration {
+	if r.Count == 0 {
+		return 0
+	}
+	return time.Duration(r.CPUSec / float64(r.Count) * 1e9)
+}
+
+// serverSummary is one server's runs of one scenario.
+type serverSummary struct {
+	Server     string      `json:"server"`
+	NA         string      `json:"n_a,omitempty"` // why the server could not run it
+	Runs       []serverRun `json:"runs"`
+	MedianRate float64     `json:"median_rate"`
+	PeakRSS    int64       `json:"peak_rss_bytes"`
+}
+
+// row is one scenario's outcome on both servers.
+type row struct {
+	Scenario    string           `json:"scenario"`
+	Unit        string           `json:"unit"`
+	Servers     []*serverSummary `json:"servers"` // wren first
+	Ratio       float64          `json:"ratio_median,omitempty"`
+	RatioMin    float64          `json:"ratio_min,omitempty"`
+	RatioMax    float64          `json:"ratio_max,omitempty"`
+	RoundRatios []float64        `json:"round_ratios,omitempty"`
+}
+
+// report is the whole run.
+type report struct {
+	Started  time.Time         `json:"started"`
+	Versions map[string]string `json:"versions"`
+	Config   map[string]any    `json:"config"`
+	Rows     []*row            `json:"rows"`
+}
+
+func (s *serverSummary) ok() []serverRun {
+	var out []serverRun
+	for _, r := range s.Runs {
+		if r.Error == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// finish computes medians and the per-round ratios (wren over
+// nats-server, pairing runs of the same round).
+func (rw *row) finish() {
+	for _, s := range rw.Servers {
+		var rates []float64
+		for _, r := range s.ok() {
+			rates = append(rates, r.Rate)
+			s.PeakRSS = max(s.PeakRSS, r.PeakRSS)
+		}
+		s.MedianRate = median(rates)
+	}
+	if len(rw.Servers) != 2 {
+		return
+	}
+	byRound := map[int]float64{}
+	for _, r := range rw.Servers[1].ok() {
+		byRound[r.Round] = r.Rate
+	}
+	rw.RoundRatios = nil
+	for _, r := range rw.Servers[0].ok() {
+		if ref, ok := byRound[r.Round]; ok && ref > 0 {
+			rw.RoundRatios = append(rw.RoundRatios, r.Rate/ref)
+		}
+	}
+	if len(rw.RoundRatios) > 0 {
+		rw.Ratio = median(rw.RoundRatios)
+		rw.RatioMin = slices.Min(rw.RoundRatios)
+		rw.RatioMax = slices.Max(rw.RoundRatios)
+	}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	fs := make([]float64, len(ds))
+	for i, d := range ds {
+		fs[i] = float64(d)
+	}
+	return time.Duration(median(fs))
+}
+
+// percentile returns the p-th percentile (0..100) of sorted latencies.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p / 100 * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+// printTable writes the human-readable report.
+func (rep *report) printTable(w io.Writer) {
+	fmt.Fprintf(w, "\nwren:        %s\nnats-server: %s\n", rep.Versions["wren"], rep.Versions["nats-server"])
+	fmt.Fprintf(w, "rounds: %v, order alternates per round; rate and CPU/unit are medians of rounds, ratio = median of per-round wren/nats-server (min-max), RSS = peak VmHWM\n\n",
+		rep.Config["rounds"])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tunit\twren\tnats-server\tratio\t(min-max)\twren RSS\tnats RSS\twren CPU/unit\tnats CPU/unit\t")
+	var notes []string
+	for _, rw := range rep.Rows {
+		cells := []string{rw.Scenario, rw.Unit}
+		for _, s := range rw.Servers {
+			cells = append(cells, rateCell(s))
+		}
+		if rw.Ratio > 0 {
+			cells = append(cells, fmt.Sprintf("%.2fx", rw.Ratio), fmt.Sprintf("(%.2f-%.2f)", rw.RatioMin, rw.RatioMax))
+		} else {
+			cells = append(cells, "n/a", "")
+		}
+		for _, s := range rw.Servers {
+			cells = append(cells, rssCell(s))
+		}
+		for _, s := range rw.Servers {
+			cells = append(cells, cpuCell(s))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+		for _, s := range rw.Servers {
+			if s.NA != "" {
+				notes = append(notes, fmt.Sprintf("%s/%s: n/a: %s", rw.Scenario, s.Server, s.NA))
+			}
+			for _, r := range s.Runs {
+				if r.Error != "" {
+					notes = append(notes, fmt.Sprintf("%s/%s round %d: ERROR %s", rw.Scenario, s.Server, r.Round+1, r.Error))
+				} else if r.Note != "" {
+					notes = append(notes, fmt.Sprintf("%s/%s round %d: %s", rw.Scenario, s.Server, r.Round+1, r.Note))
+				}
+			}
+		}
+	}
+	tw.Flush()
+	rep.printLatency(w)
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		for _, n := range notes {
+			fmt.Fprintln(w, "  "+n)
+		}
+	}
+}
+
+// printLatency writes request latencies for scenarios that measure them.
+func (rep *report) printLatency(w io.Writer) {
+	header := false
+	for _, rw := range rep.Rows {
+		for _, s := range rw.Servers {
+			var p50, p99 []time.Duration
+			for _, r := range s.ok() {
+				if r.P50us > 0 {
+					p50 = append(p50, time.Duration(r.P50us*1e3))
+					p99 = append(p99, time.Duration(r.P99us*1e3))
+				}
+			}
+			if len(p50) == 0 {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(w, "\nlatency (median of rounds):")
+				header = true
+			}
+			fmt.Fprintf(w, "  %-8s %-12s p50 %8s   p99 %8s\n", rw.Scenario, s.Server,
+				medianDuration(p50).Round(time.Microsecond), medianDuration(p99).Round(time.Microsecond))
+		}
+	}
+}
+
+func rateCell(s *serverSummary) string {
+	if s.NA != "" || len(s.ok()) == 0 {
+		return "n/a"
+	}
+	return humanRate(s.MedianRate)
+}
+
+func rssCell(s *serverSummary) string {
+	if s.PeakRSS == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MB", float64(s.PeakRSS)/(1<<20))
+}
+
+func cpuCell(s *serverSummary) string {
+	var ds []time.Duration
+	for _, r := range s.ok() {
+		ds = append(ds, r.cpuPerUnit())
+	}
+	if len(ds) == 0 {
+		return "-"
+	}
+	d := medianDuration(ds)
+	if d < 10*time.Microsecond {
+		return fmt.Sprintf("%.2fµs", float64(d)/1e3)
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+// humanRate prints a rate with thousands separators.
+func humanRate(r float64) string {
+	s := fmt.Sprintf("%d", int64(r+0.5))
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// writeJSON writes the full report, every run included.
+func (rep *report) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
