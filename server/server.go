@@ -78,6 +78,7 @@ type Server struct {
 	sl    *Sublist
 	stats stats
 	wg    sync.WaitGroup
+	live  atomic.Pointer[limits] // what Reload may change
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -86,6 +87,8 @@ type Server struct {
 	nextCID  uint64
 	shutdown bool
 	auth     authState
+
+	mon monitor
 }
 
 // New returns a server with the given options; Start makes it listen.
@@ -105,6 +108,8 @@ func New(opts Options) (*Server, error) {
 	if s.opts.ServerName == "" {
 		s.opts.ServerName = s.id
 	}
+	s.live.Store(limitsOf(&o))
+	s.auth.cur.Store(o.Auth)
 	return s, nil
 }
 
@@ -137,6 +142,7 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info("listening for client connections", "addr", ln.Addr().String())
+	s.warnIfOpen()
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
 	return nil
@@ -197,9 +203,9 @@ func (s *Server) ServeConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	if s.nconns >= s.opts.MaxConnections {
+	if max := s.lim().maxConns; s.nconns >= max {
 		s.mu.Unlock()
-		s.log.Warn("maximum connections reached, refusing a client", "max", s.opts.MaxConnections, "remote", nc.RemoteAddr().String())
+		s.log.Warn("maximum connections reached, refusing a client", "max", max, "remote", nc.RemoteAddr().String())
 		go s.refuse(nc, errMaxConnections.text)
 		return
 	}
@@ -232,10 +238,11 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	if !infoSent {
 		c.out.buf = protocol.AppendInfo(c.out.buf, s.infoJSON(c))
 	}
+	lim := s.lim()
 	if s.authRequired() {
-		c.authTmr = time.AfterFunc(s.opts.AuthTimeout, c.authTimeout)
+		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
 	}
-	c.timer = time.AfterFunc(s.opts.PingInterval, c.pingTick)
+	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	s.wg.Add(2)
 	go c.writeLoop()
 	go c.readLoop()
@@ -263,7 +270,7 @@ func (s *Server) infoJSON(c *client) []byte {
 		Host:         s.opts.Host,
 		Port:         s.opts.Port,
 		Headers:      true,
-		MaxPayload:   s.opts.MaxPayload,
+		MaxPayload:   s.lim().maxPayload,
 		JetStream:    s.opts.JetStream,
 		AuthRequired: s.authRequired(),
 		TLSRequired:  s.opts.TLS != nil && (s.opts.TLSRequired || s.opts.TLSHandshakeFirst),
@@ -360,6 +367,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if ln != nil {
 		ln.Close()
 	}
+	s.stopMonitoring()
 	for _, c := range clients {
 		if c.kind == kindInProc {
 			continue

@@ -1,0 +1,295 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Monitoring over HTTP, with the endpoint names and the core fields of the
+// reference server's, so existing dashboards and scripts find what they
+// expect: /healthz, /varz, /connz, /subsz and /jsz.
+
+// Varz is the /varz document.
+type Varz struct {
+	ServerID         string    `json:"server_id"`
+	ServerName       string    `json:"server_name"`
+	Version          string    `json:"version"`
+	Wren             string    `json:"wren_version"`
+	Proto            int       `json:"proto"`
+	GoVersion        string    `json:"go"`
+	Host             string    `json:"host"`
+	Port             int       `json:"port"`
+	MaxConnections   int       `json:"max_connections"`
+	MaxPayload       int       `json:"max_payload"`
+	MaxPending       int64     `json:"max_pending"`
+	MaxControlLine   int       `json:"max_control_line"`
+	PingInterval     int64     `json:"ping_interval"`
+	MaxPingsOut      int       `json:"ping_max"`
+	Start            time.Time `json:"start"`
+	Now              time.Time `json:"now"`
+	Uptime           string    `json:"uptime"`
+	Mem              uint64    `json:"mem"`
+	Cores            int       `json:"cores"`
+	Connections      int       `json:"connections"`
+	TotalConnections int64     `json:"total_connections"`
+	InMsgs           int64     `json:"in_msgs"`
+	OutMsgs          int64     `json:"out_msgs"`
+	InBytes          int64     `json:"in_bytes"`
+	OutBytes         int64     `json:"out_bytes"`
+	SlowConsumers    int64     `json:"slow_consumers"`
+	Subscriptions    int       `json:"subscriptions"`
+	JetStream        any       `json:"jetstream,omitempty"`
+}
+
+// ConnInfo is one connection in /connz.
+type ConnInfo struct {
+	Cid           uint64    `json:"cid"`
+	Kind          string    `json:"kind"`
+	IP            string    `json:"ip,omitempty"`
+	Port          int       `json:"port,omitempty"`
+	Start         time.Time `json:"start"`
+	Uptime        string    `json:"uptime"`
+	PendingBytes  int       `json:"pending_bytes"`
+	InMsgs        int64     `json:"in_msgs"`
+	OutMsgs       int64     `json:"out_msgs"`
+	InBytes       int64     `json:"in_bytes"`
+	OutBytes      int64     `json:"out_bytes"`
+	Subscriptions int       `json:"subscriptions"`
+	Name          string    `json:"name,omitempty"`
+	Lang          string    `json:"lang,omitempty"`
+	Version       string    `json:"version,omitempty"`
+	TLS           bool      `json:"tls,omitempty"`
+	Subs          []string  `json:"subscriptions_list,omitempty"`
+}
+
+// Connz is the /connz document.
+type Connz struct {
+	ServerID       string     `json:"server_id"`
+	Now            time.Time  `json:"now"`
+	NumConnections int        `json:"num_connections"`
+	Total          int        `json:"total"`
+	Offset         int        `json:"offset"`
+	Limit          int        `json:"limit"`
+	Connections    []ConnInfo `json:"connections"`
+}
+
+// Subsz is the /subsz document.
+type Subsz struct {
+	ServerID         string    `json:"server_id"`
+	Now              time.Time `json:"now"`
+	NumSubscriptions int       `json:"num_subscriptions"`
+	NumCache         int       `json:"num_cache"`
+	NumInserts       uint64    `json:"num_inserts"`
+	NumRemoves       uint64    `json:"num_removes"`
+	NumMatches       uint64    `json:"num_matches"`
+	CacheHitRate     float64   `json:"cache_hit_rate"`
+}
+
+// monitor holds the optional stream-layer report for /jsz and /varz.
+type monitor struct {
+	mu  sync.Mutex
+	jsz func() any
+	srv *http.Server
+	ln  net.Listener
+}
+
+// SetStreamReport registers a function that describes the stream layer for
+// /jsz and the jetstream section of /varz.
+func (s *Server) SetStreamReport(f func() any) {
+	s.mon.mu.Lock()
+	s.mon.jsz = f
+	s.mon.mu.Unlock()
+}
+
+func (s *Server) streamReport() any {
+	s.mon.mu.Lock()
+	f := s.mon.jsz
+	s.mon.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f()
+}
+
+// Varz returns the server's general report.
+func (s *Server) Varz() *Varz {
+	st := s.Stats()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	now := time.Now()
+	v := &Varz{
+		ServerID:         s.id,
+		ServerName:       s.opts.ServerName,
+		Version:          CompatVersion,
+		Wren:             Version,
+		Proto:            1,
+		GoVersion:        runtime.Version(),
+		Host:             s.opts.Host,
+		Port:             s.opts.Port,
+		MaxConnections:   s.opts.MaxConnections,
+		MaxPayload:       s.opts.MaxPayload,
+		MaxPending:       s.opts.MaxPending,
+		MaxControlLine:   s.opts.MaxControlLine,
+		PingInterval:     int64(s.opts.PingInterval),
+		MaxPingsOut:      s.opts.MaxPingsOut,
+		Start:            s.start,
+		Now:              now,
+		Uptime:           now.Sub(s.start).Round(time.Second).String(),
+		Mem:              ms.Sys - ms.HeapReleased,
+		Cores:            runtime.NumCPU(),
+		Connections:      st.Connections,
+		TotalConnections: st.TotalConnections,
+		InMsgs:           st.InMsgs,
+		OutMsgs:          st.OutMsgs,
+		InBytes:          st.InBytes,
+		OutBytes:         st.OutBytes,
+		SlowConsumers:    st.SlowConsumers,
+		Subscriptions:    st.Subscriptions,
+		JetStream:        s.streamReport(),
+	}
+	if a, ok := s.Addr().(*net.TCPAddr); ok {
+		v.Port = a.Port
+	}
+	return v
+}
+
+// Connz returns the open client connections, oldest first, paged.
+func (s *Server) Connz(offset, limit int, subs bool) *Connz {
+	if limit <= 0 {
+		limit = 1024
+	}
+	now := time.Now()
+	s.mu.Lock()
+	clients := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		if c.kind == kindClient {
+			clients = append(clients, c)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(clients, func(i, j int) bool { return clients[i].cid < clients[j].cid })
+	cz := &Connz{ServerID: s.id, Now: now, NumConnections: len(clients), Total: len(clients), Offset: offset, Limit: limit, Connections: []ConnInfo{}}
+	if offset < 0 || offset > len(clients) {
+		offset = len(clients)
+	}
+	clients = clients[offset:]
+	if len(clients) > limit {
+		clients = clients[:limit]
+	}
+	for _, c := range clients {
+		c.mu.Lock()
+		ci := ConnInfo{
+			Cid: c.cid, Kind: "Client", IP: c.host, Port: c.port, Start: c.start,
+			Uptime: now.Sub(c.start).Round(time.Second).String(), PendingBytes: c.out.pending(),
+			InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), OutMsgs: c.outMsgs, OutBytes: c.outBytes,
+			Subscriptions: len(c.subs), Name: c.opts.Name, Lang: c.opts.Lang, Version: c.opts.Version,
+			TLS: c.tlsState != nil,
+		}
+		if subs {
+			for _, sub := range c.subs {
+				ci.Subs = append(ci.Subs, sub.subject)
+			}
+			sort.Strings(ci.Subs)
+		}
+		c.mu.Unlock()
+		cz.Connections = append(cz.Connections, ci)
+	}
+	return cz
+}
+
+// Subsz returns the subject index's counters.
+func (s *Server) Subsz() *Subsz {
+	st := s.sl.Stats()
+	sz := &Subsz{
+		ServerID: s.id, Now: time.Now(), NumSubscriptions: st.Subscriptions, NumCache: st.Cached,
+		NumInserts: st.Inserts, NumRemoves: st.Removes, NumMatches: st.Matches,
+	}
+	if st.Matches > 0 {
+		sz.CacheHitRate = float64(st.CacheHits) / float64(st.Matches)
+	}
+	return sz
+}
+
+// StartMonitoring serves the monitoring endpoints on host:port (port 0
+// picks a free one) and returns the address it listens on.
+func (s *Server) StartMonitoring(host string, port int) (net.Addr, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/varz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Varz())
+	})
+	mux.HandleFunc("/connz", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		offset, _ := strconv.Atoi(q.Get("offset"))
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		subs := q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail"
+		writeJSON(w, http.StatusOK, s.Connz(offset, limit, subs))
+	})
+	mux.HandleFunc("/subsz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Subsz())
+	})
+	mux.HandleFunc("/jsz", func(w http.ResponseWriter, r *http.Request) {
+		rep := s.streamReport()
+		if rep == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "the stream layer is not enabled"})
+			return
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "wren %s\n\n/varz\n/connz\n/subsz\n/jsz\n/healthz\n", Version)
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.mon.mu.Lock()
+	s.mon.srv, s.mon.ln = hs, ln
+	s.mon.mu.Unlock()
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("monitoring server stopped", "error", err)
+		}
+	}()
+	s.log.Info("monitoring listening", "addr", ln.Addr().String())
+	return ln.Addr(), nil
+}
+
+// stopMonitoring closes the monitoring listener, if any.
+func (s *Server) stopMonitoring() {
+	s.mon.mu.Lock()
+	hs := s.mon.srv
+	s.mon.srv = nil
+	s.mon.mu.Unlock()
+	if hs != nil {
+		hs.Close()
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(b)
+}
