@@ -1,0 +1,70 @@
+package jetstore
+
+import "time"
+
+// Report is the stream layer's monitoring document (/jsz), with the core
+// fields of the reference server's.
+type Report struct {
+	Now       time.Time      `json:"now"`
+	Config    ReportConfig   `json:"config"`
+	Memory    uint64         `json:"memory"`
+	Storage   uint64         `json:"storage"`
+	API       apiStats       `json:"api"`
+	Streams   int            `json:"streams"`
+	Consumers int            `json:"consumers"`
+	Messages  uint64         `json:"messages"`
+	Bytes     uint64         `json:"bytes"`
+	Detail    []StreamReport `json:"stream_detail"`
+}
+
+// ReportConfig is the stream layer's configuration as /jsz shows it.
+type ReportConfig struct {
+	MaxMemory  int64  `json:"max_memory"`
+	MaxStorage int64  `json:"max_storage"`
+	StoreDir   string `json:"store_dir"`
+	Sync       string `json:"sync"`
+}
+
+// StreamReport is one stream in /jsz.
+type StreamReport struct {
+	Name      string      `json:"name"`
+	Created   time.Time   `json:"created"`
+	Storage   string      `json:"storage"`
+	State     StreamState `json:"state"`
+	Consumers int         `json:"consumer_count"`
+}
+
+// Report describes the stream layer for monitoring.
+func (js *JetStream) Report() *Report {
+	r := &Report{
+		Now: time.Now().UTC(),
+		Config: ReportConfig{
+			MaxMemory:  -1,
+			MaxStorage: -1,
+			StoreDir:   js.cfg.StoreDir,
+			Sync:       js.cfg.Sync.String(),
+		},
+		API:    apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
+		Detail: []StreamReport{},
+	}
+	if js.cfg.MaxStorage > 0 {
+		r.Config.MaxStorage = js.cfg.MaxStorage
+	}
+	for _, st := range js.sortedStreams() {
+		info := st.info("", nil)
+		r.Streams++
+		r.Consumers += info.State.Consumers
+		r.Messages += info.State.Msgs
+		r.Bytes += info.State.Bytes
+		if info.Config.Storage == StorageMemory {
+			r.Memory += info.State.Bytes
+		} else {
+			r.Storage += info.State.Bytes
+		}
+		r.Detail = append(r.Detail, StreamReport{
+			Name: st.name, Created: info.Created, Storage: info.Config.Storage,
+			State: info.State, Consumers: info.State.Consumers,
+		})
+	}
+	return r
+}
