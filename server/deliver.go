@@ -128,6 +128,10 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	n := sub.nm.Add(1)
 	if max := sub.max.Load(); max > 0 {
 		if n > max {
+			// Normally removed by the delivery that reached max; but an
+			// UNSUB that set max while that delivery was in flight leaves
+			// the subscription behind, so drop it here (idempotent).
+			sub.client.removeSub(sub)
 			return false
 		}
 		if n == max {

@@ -259,3 +259,27 @@ func TestDeliverSlowConsumer(t *testing.T) {
 	expectOut(t, fine, "MSG s 1 40\r\n"+payload+"\r\n")
 	expectOut(t, slow, "")
 }
+
+// An UNSUB with a max that races a delivery can set max only after the
+// delivery that reached it went by; the next delivery must remove the
+// subscription instead of skipping it forever.
+func TestDeliverMaxReachedByRace(t *testing.T) {
+	s := loopServer(t, Options{})
+	pub := loopClient(t, s, "")
+	a := loopClient(t, s, "")
+	send(t, a, "SUB r 1\r\n")
+	send(t, pub, "PUB r 1\r\nx\r\nPUB r 1\r\nx\r\n")
+	takeOut(a)
+	a.mu.Lock()
+	sub := a.subs["1"]
+	a.mu.Unlock()
+	sub.max.Store(2) // what UNSUB 1 2 stores when it read nm as 1
+	send(t, pub, "PUB r 1\r\ny\r\n")
+	expectOut(t, a, "")
+	if n := s.sl.Count(); n != 0 {
+		t.Errorf("index holds %d subscriptions after max was passed; want 0", n)
+	}
+	if !sub.closed.Load() {
+		t.Errorf("subscription not closed after max was passed")
+	}
+}
