@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wrenmq/wren/auth"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -55,6 +56,7 @@ type subscription struct {
 	max    atomic.Int64 // auto-unsubscribe after this many deliveries; 0 is none
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
+	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
 }
 
 // client is one connection: a socket with its read and write loops, or an
@@ -77,6 +79,8 @@ type client struct {
 
 	inMsgs, inBytes atomic.Int64
 
+	perms atomic.Pointer[auth.Checker] // nil: unrestricted
+
 	mu        sync.Mutex
 	opts      connectOpts
 	connected bool // CONNECT received
@@ -88,6 +92,7 @@ type client struct {
 	outMsgs   int64
 	outBytes  int64
 	nonce     []byte
+	auth      clientAuth
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
@@ -140,8 +145,9 @@ func newClient(s *Server, nc net.Conn, cid uint64, kind int) *client {
 		subs:    make(map[string]*subscription),
 	}
 	c.opts.Echo = true
-	c.parser.MaxControlLine = s.opts.MaxControlLine
-	c.parser.MaxPayload = s.opts.MaxPayload
+	lim := s.lim()
+	c.parser.MaxControlLine = lim.maxControlLine
+	c.parser.MaxPayload = lim.maxPayload
 	c.pc.init(c)
 	if nc != nil {
 		if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -279,6 +285,9 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		c.sendErr(errTextInvalidPubSubject)
 		return nil
 	}
+	if !c.permitPub(subject) {
+		return nil
+	}
 	c.pc.publish(subject, reply, header, payload)
 	c.okIfVerbose()
 	return nil
@@ -294,6 +303,10 @@ func (c *client) Sub(subject, queue, sid []byte) error {
 		return nil
 	}
 	sub := &subscription{client: c, subject: string(subject), queue: string(queue), sid: string(sid)}
+	ck := c.perms.Load()
+	if !c.permitSub(sub, ck) {
+		return nil
+	}
 	if err := c.addSub(sub); err != nil {
 		var we *wireError
 		if errors.As(err, &we) {
@@ -302,13 +315,16 @@ func (c *client) Sub(subject, queue, sid []byte) error {
 		}
 		return err
 	}
+	if c.perms.Load() != ck {
+		c.recheckSub(sub) // permissions were reloaded meanwhile
+	}
 	c.okIfVerbose()
 	return nil
 }
 
 // addSub registers sub with this connection and the subject index.
 func (c *client) addSub(sub *subscription) error {
-	max := c.srv.opts.MaxSubscriptions
+	max := c.srv.lim().maxSubs
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -399,7 +415,7 @@ func (c *client) pingTick() {
 		c.mu.Unlock()
 		return
 	}
-	if c.pingsOut+1 > c.srv.opts.MaxPingsOut {
+	if c.pingsOut+1 > c.srv.lim().maxPingsOut {
 		c.out.buf = protocol.AppendErr(c.out.buf, errStale.text)
 		c.mu.Unlock()
 		c.srv.log.Debug("stale connection", "cid", c.cid)
@@ -410,7 +426,7 @@ func (c *client) pingTick() {
 	c.out.buf = append(c.out.buf, protocol.PingLine...)
 	c.mu.Unlock()
 	c.signal()
-	c.timer.Reset(c.srv.opts.PingInterval)
+	c.timer.Reset(c.srv.lim().pingInterval)
 }
 
 // authTimeout closes a connection that has not authenticated in time.

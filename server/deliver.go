@@ -125,6 +125,9 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	if sub.closed.Load() {
 		return false
 	}
+	if sub.filter.Load() && sub.client.deliveryDenied(subject, sub) {
+		return false
+	}
 	n := sub.nm.Add(1)
 	if max := sub.max.Load(); max > 0 {
 		if n > max {
@@ -148,6 +151,9 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 		return true
 	}
 	sc := sub.client
+	if len(reply) > 0 {
+		sc.recordReply(reply)
+	}
 	sc.mu.Lock()
 	if sc.closed {
 		sc.mu.Unlock()
@@ -160,7 +166,7 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	}
 	sc.outMsgs++
 	sc.outBytes += size
-	slow := int64(sc.out.pending()) > sc.srv.opts.MaxPending
+	slow := int64(sc.out.pending()) > sc.srv.lim().maxPending
 	sc.mu.Unlock()
 	p.outMsgs++
 	p.outBytes += size
@@ -194,6 +200,6 @@ func (c *client) slowConsumer() {
 	if c.closeConn(reasonSlowConsumer, false) {
 		c.srv.stats.slowConsumers.Add(1)
 		c.srv.log.Warn("slow consumer: pending bytes over max_pending, closing",
-			"cid", c.cid, "name", name, "max_pending", c.srv.opts.MaxPending)
+			"cid", c.cid, "name", name, "max_pending", c.srv.lim().maxPending)
 	}
 }

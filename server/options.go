@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"time"
+
+	"github.com/wrenmq/wren/auth"
 )
 
 // Defaults, the same as the reference server's.
@@ -44,6 +46,11 @@ type Options struct {
 	TLSHandshakeFirst bool
 	TLSTimeout        time.Duration
 
+	// Auth decides who may connect and what each connection may publish
+	// and subscribe to; nil lets anyone connect and do anything. With nkey
+	// users, INFO carries a nonce for the client to sign.
+	Auth *auth.Authenticator
+
 	// JetStream is advertised in INFO when a stream layer is attached.
 	JetStream bool
 
@@ -79,6 +86,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
+		if c.Auth != nil {
+			c.AuthTimeout = c.Auth.Timeout()
+		}
 	}
 	if c.TLSTimeout <= 0 {
 		c.TLSTimeout = 2 * time.Second

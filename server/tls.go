@@ -28,8 +28,8 @@ func (s *Server) setupTLS(c *client) bool {
 	}
 	c.tlsInfoSent = true
 	wait := to
-	if s.opts.AuthTimeout > wait {
-		wait = s.opts.AuthTimeout
+	if at := s.lim().authTimeout; at > wait {
+		wait = at
 	}
 	nc.SetReadDeadline(time.Now().Add(wait))
 	var b [1]byte

@@ -1,0 +1,177 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/wrenmq/wren/auth"
+	"github.com/wrenmq/wren/protocol"
+)
+
+// limits are the options Reload may change. Connections read them through
+// Server.lim without a lock; Reload replaces the whole value.
+type limits struct {
+	maxPayload     int // for connections accepted from now on
+	maxControlLine int // for connections accepted from now on
+	maxConns       int
+	maxSubs        int
+	maxPending     int64
+	pingInterval   time.Duration
+	maxPingsOut    int
+	authTimeout    time.Duration
+}
+
+func limitsOf(o *Options) *limits {
+	return &limits{
+		maxPayload:     o.MaxPayload,
+		maxControlLine: o.MaxControlLine,
+		maxConns:       o.MaxConnections,
+		maxSubs:        o.MaxSubscriptions,
+		maxPending:     o.MaxPending,
+		pingInterval:   o.PingInterval,
+		maxPingsOut:    o.MaxPingsOut,
+		authTimeout:    o.AuthTimeout,
+	}
+}
+
+// lim returns the limits in force.
+func (s *Server) lim() *limits { return s.live.Load() }
+
+// Reload applies new options to the running server without dropping the
+// connections that are still allowed:
+//
+//   - Auth: every authenticated connection is checked again with the
+//     credentials it connected with. Those the new configuration refuses
+//     get -ERR 'Authorization Violation' and are closed; the others get the
+//     new permissions at once (a removed publish permission applies to the
+//     next PUB), and their subscriptions that are no longer allowed are
+//     removed with a permissions violation.
+//   - Limits: max payload and max control line apply to connections
+//     accepted from now on; max connections, max subscriptions (for new
+//     SUBs), max pending, the ping interval (from the next ping), max pings
+//     out and the auth timeout apply at once.
+//
+// Host, port, TLS, server name, write deadline and the logger keep the
+// values the server started with; a change to the first four is logged as
+// needing a restart. The log level is the logger's business (use a
+// slog.LevelVar).
+func (s *Server) Reload(opts Options) error {
+	o := opts.withDefaults()
+	if o.TLSRequired && o.TLS == nil {
+		return errors.New("tls required but no TLS configuration given")
+	}
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return errors.New("server is shut down")
+	}
+	s.mu.Unlock()
+	s.noteFixed(&o)
+
+	s.live.Store(limitsOf(&o))
+	s.auth.mu.Lock()
+	s.auth.cur.Store(o.Auth)
+	s.auth.mu.Unlock()
+
+	closed := 0
+	memo := make(map[memoKey]memoResult)
+	for _, c := range s.clientList() {
+		if !s.reauth(c, o.Auth, memo) {
+			closed++
+		}
+	}
+	s.log.Info("configuration reloaded", "auth_required", s.authRequired(), "closed_connections", closed)
+	s.warnIfOpen()
+	return nil
+}
+
+// noteFixed logs the options that only a restart can change.
+func (s *Server) noteFixed(o *Options) {
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{
+		{"host", o.Host != s.opts.Host},
+		{"port", o.Port != s.opts.Port},
+		{"tls", (o.TLS == nil) != (s.opts.TLS == nil) || o.TLSRequired != s.opts.TLSRequired || o.TLSHandshakeFirst != s.opts.TLSHandshakeFirst},
+		{"server_name", o.ServerName != "" && o.ServerName != s.opts.ServerName},
+	} {
+		if f.changed {
+			s.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", f.name)
+		}
+	}
+}
+
+// clientList returns the socket connections.
+func (s *Server) clientList() []*client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		if c.kind == kindClient {
+			list = append(list, c)
+		}
+	}
+	return list
+}
+
+// memoKey identifies credentials whose check does not depend on the
+// connection (no nkey signature, no certificate), so that many connections
+// of one user cost one (possibly bcrypt) check per reload.
+type memoKey struct{ user, pass, token string }
+
+type memoResult struct {
+	id  *auth.Identity
+	err error
+}
+
+// reauth checks an authenticated connection against a, closing it when it
+// is no longer allowed. It reports false when it closed the connection.
+func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoResult) bool {
+	c.mu.Lock()
+	if c.closed || !c.auth.done {
+		c.mu.Unlock()
+		return true
+	}
+	creds, nonce, gen, name := c.auth.creds, c.nonce, c.auth.gen, c.opts.Name
+	c.mu.Unlock()
+
+	var id *auth.Identity
+	var err error
+	if creds.Nkey == "" && creds.TLSCerts == nil && a != nil {
+		k := memoKey{creds.User, creds.Pass, creds.Token}
+		r, ok := memo[k]
+		if !ok {
+			r.id, r.err = a.Authenticate(creds, nonce)
+			memo[k] = r
+		}
+		id, err = r.id, r.err
+		if id != nil && ok {
+			id = id.Clone()
+		}
+	} else {
+		id, err = checkCreds(a, creds, nonce)
+	}
+
+	c.mu.Lock()
+	if c.closed || c.auth.gen != gen {
+		// Closed meanwhile, or a new CONNECT was checked against the new
+		// configuration already.
+		c.mu.Unlock()
+		return true
+	}
+	if err != nil {
+		c.out.buf = protocol.AppendErr(c.out.buf, errAuthViolation.text)
+		c.mu.Unlock()
+		s.log.Warn("closing connection no longer allowed by the new configuration", "cid", c.cid, "remote", c.remote(), "name", name, "reason", err)
+		c.closeConn(errAuthViolation.text, true)
+		return false
+	}
+	c.auth.user, c.auth.method = id.Name, id.Method
+	old := c.perms.Swap(id.Perms)
+	c.mu.Unlock()
+	if old != id.Perms {
+		c.recheckSubs()
+	}
+	return true
+}
