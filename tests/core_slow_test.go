@@ -67,7 +67,10 @@ func testSlowConsumer(t *testing.T, opts server.Options) {
 
 	healthyDisconnected := make(chan error, 1)
 	healthyConn := connectNATS(t, s, nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-		healthyDisconnected <- err
+		select {
+		case healthyDisconnected <- err:
+		default:
+		}
 	}))
 	var healthy orderedCounter
 	hs, err := healthyConn.Subscribe("flood", healthy.handle)
