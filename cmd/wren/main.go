@@ -5,18 +5,24 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "version":
-			printVersion()
-			return
-		}
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "version":
+		printVersion()
+	case len(os.Args) > 1 && os.Args[1] == "nkey":
+		err = runNkey(os.Args[2:], os.Stdout, os.Stderr)
+	default:
+		err = run(os.Args[1:], os.Stdout, os.Stderr)
 	}
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "wren:", err)
+	if err != nil {
+		// One line per problem, each naming where it is.
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "wren:", line)
+		}
 		os.Exit(1)
 	}
 }

@@ -9,101 +9,28 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/wrenmq/wren/conf"
 	"github.com/wrenmq/wren/server"
 )
 
-// flags are the command line options. Names match the reference server's
-// where they exist, so scripts and service units written for it keep
-// working.
-type flags struct {
-	addr, configFile, logFile, logLevel, storeDir string
-	port, httpPort, maxConns                      int
-	maxPayload                                    int
-	jetstream, debug, trace, showVersion, check   bool
+// daemon is a running wren: its configuration, logger and server.
+type daemon struct {
+	f     *flags
+	cfg   *conf.Config
+	level *slog.LevelVar
+	log   *slog.Logger
+	srv   *server.Server
 }
 
-func parseFlags(args []string) (*flags, *flag.FlagSet, error) {
-	f := &flags{}
-	fs := flag.NewFlagSet("wren", flag.ContinueOnError)
-	fs.Usage = func() { usage(fs.Output()) }
-	str := func(p *string, def, usage string, names ...string) {
-		for _, n := range names {
-			fs.StringVar(p, n, def, usage)
-		}
-	}
-	num := func(p *int, def int, usage string, names ...string) {
-		for _, n := range names {
-			fs.IntVar(p, n, def, usage)
-		}
-	}
-	boolean := func(p *bool, usage string, names ...string) {
-		for _, n := range names {
-			fs.BoolVar(p, n, false, usage)
-		}
-	}
-	str(&f.addr, "", "", "a", "addr", "net")
-	num(&f.port, 0, "", "p", "port")
-	num(&f.httpPort, 0, "", "m", "http_port")
-	str(&f.configFile, "", "", "c", "config")
-	boolean(&f.jetstream, "", "js", "jetstream")
-	str(&f.storeDir, "", "", "sd", "store_dir")
-	boolean(&f.debug, "", "D", "debug")
-	boolean(&f.trace, "", "V", "trace")
-	str(&f.logFile, "", "", "l", "log")
-	str(&f.logLevel, "", "", "log_level")
-	num(&f.maxConns, 0, "", "max_connections")
-	num(&f.maxPayload, 0, "", "max_payload")
-	boolean(&f.showVersion, "", "v", "version")
-	boolean(&f.check, "", "t", "check")
-	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fs, fmt.Errorf("unexpected argument %q (see wren --help)", fs.Arg(0))
-	}
-	return f, fs, nil
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: wren [options]
-       wren version
-
-Wren is a NATS-protocol pub/sub daemon with an optional durable stream
-layer. With no options it listens on 0.0.0.0:4222 with built-in defaults.
-
-Server options:
-  -a, --addr, --net <host>      bind to host address (default 0.0.0.0)
-  -p, --port <port>             client port (default 4222)
-  -m, --http_port <port>        HTTP monitoring port (default off)
-  -c, --config <file>           configuration file (TOML)
-  -t, --check                   validate the configuration and exit
-      --max_payload <bytes>     largest message payload (default 1048576)
-      --max_connections <n>     most client connections (default 65536)
-
-Stream layer:
-  -js, --jetstream              enable the stream layer (JetStream API)
-  -sd, --store_dir <dir>        stream storage directory (enables streams)
-
-Logging:
-  -l, --log <file>              log to file instead of stderr
-      --log_level <level>       debug, info, warn or error (default info)
-  -D, --debug                   debug logging
-  -V, --trace                   trace logging (as debug)
-
-Other:
-  -v, --version                 print version and exit
-  -h, --help                    show this help
-`)
-}
-
-// run is the daemon's main: it parses flags, starts the server and waits
-// for a signal.
-func run(args []string) error {
-	f, _, err := parseFlags(args)
+// run is the daemon's main: it loads the configuration, starts the server
+// and serves until SIGINT or SIGTERM, reloading on SIGHUP.
+func run(args []string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -114,72 +41,135 @@ func run(args []string) error {
 		printVersion()
 		return nil
 	}
-	logger, closeLog, err := newLogger(f)
+	cfg, err := loadConfig(f)
 	if err != nil {
+		return err
+	}
+	if f.check {
+		if _, err := buildOptions(f, cfg); err != nil {
+			return err
+		}
+		name := f.configFile
+		if name == "" {
+			name = "built-in defaults"
+		}
+		fmt.Fprintf(stdout, "%s: configuration is valid\n", name)
+		return nil
+	}
+
+	d := &daemon{f: f, cfg: cfg, level: new(slog.LevelVar)}
+	d.level.Set(cfg.Log.SlogLevel())
+	var closeLog func()
+	if d.log, closeLog, err = newLogger(cfg.Log, d.level); err != nil {
 		return err
 	}
 	defer closeLog()
-
-	opts := server.Options{
-		Host:           "0.0.0.0",
-		Port:           server.DefaultPort,
-		MaxPayload:     f.maxPayload,
-		MaxConnections: f.maxConns,
-		Logger:         logger,
-	}
-	if f.addr != "" {
-		opts.Host = f.addr
-	}
-	if f.port != 0 {
-		opts.Port = f.port
-	}
-	if f.check {
-		fmt.Println("configuration is valid")
-		return nil
-	}
-	s, err := server.New(opts)
+	opts, err := buildOptions(f, cfg)
 	if err != nil {
 		return err
 	}
-	if err := s.Start(); err != nil {
+	opts.Logger = d.log
+	setMemoryLimit(cfg.Limits.GoMemLimit, d.log)
+	if d.srv, err = server.New(opts); err != nil {
 		return err
 	}
-	logger.Info("wren started", "version", server.Version, "server_id", s.ID(), "url", s.ClientURL())
+	if err := d.srv.Start(); err != nil {
+		return err
+	}
+	if err := d.startServices(); err != nil {
+		d.shutdown()
+		return err
+	}
+	d.log.Info("wren started", "version", server.Version, "server_id", d.srv.ID(), "url", d.srv.ClientURL(), "config", f.configFile)
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	sig := <-sigs
-	logger.Info("shutting down", "signal", sig.String())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return s.Shutdown(ctx)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			d.reload()
+			continue
+		}
+		d.log.Info("shutting down", "signal", sig.String())
+		break
+	}
+	return d.shutdown()
 }
 
-func newLogger(f *flags) (*slog.Logger, func(), error) {
-	level := slog.LevelInfo
-	switch strings.ToLower(f.logLevel) {
-	case "", "info":
-	case "debug", "trace":
-		level = slog.LevelDebug
-	case "warn", "warning":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		return nil, nil, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", f.logLevel)
-	}
-	if f.debug || f.trace {
-		level = slog.LevelDebug
-	}
-	var w io.Writer = os.Stderr
-	closeFn := func() {}
-	if f.logFile != "" {
-		lf, err := os.OpenFile(f.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+// startServices starts what runs beside the broker: monitoring and the
+// stream layer.
+func (d *daemon) startServices() error {
+	if m := d.cfg.Monitor; m.Enabled() {
+		addr, err := d.srv.StartMonitoring(m.Host, m.Port)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open log file: %w", err)
+			return fmt.Errorf("monitor: %w", err)
 		}
-		w = lf
-		closeFn = func() { lf.Close() }
+		d.log.Info("monitoring listening", "addr", addr.String())
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+	return startStreams(d.cfg.JetStream, d.srv, d.log)
+}
+
+func (d *daemon) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d.srv.Shutdown(ctx)
+}
+
+// reload re-reads the configuration file on SIGHUP. A file that does not
+// load is logged and changes nothing.
+func (d *daemon) reload() {
+	if d.f.configFile == "" {
+		d.log.Warn("SIGHUP: no configuration file to reload (started without --config)")
+		return
+	}
+	cfg, err := loadConfig(d.f)
+	var opts server.Options
+	if err == nil {
+		opts, err = buildOptions(d.f, cfg)
+	}
+	if err != nil {
+		d.log.Error("configuration reload failed; the running configuration stays in force", "error", oneLine(err))
+		return
+	}
+	opts.Logger = d.log
+	if err := d.srv.Reload(opts); err != nil {
+		d.log.Error("configuration reload failed; the running configuration stays in force", "error", err)
+		return
+	}
+	d.level.Set(cfg.Log.SlogLevel())
+	if cfg.Limits.GoMemLimit != d.cfg.Limits.GoMemLimit {
+		if cfg.Limits.GoMemLimit == 0 {
+			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", "limits.gomemlimit")
+		} else {
+			setMemoryLimit(cfg.Limits.GoMemLimit, d.log)
+		}
+	}
+	for _, c := range []struct {
+		key     string
+		changed bool
+	}{
+		{"log.file", cfg.Log.File != d.cfg.Log.File},
+		{"log.format", cfg.Log.Format != d.cfg.Log.Format},
+		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
+		{"monitor", cfg.Monitor != d.cfg.Monitor},
+		{"jetstream", cfg.JetStream != d.cfg.JetStream},
+	} {
+		if c.changed {
+			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
+		}
+	}
+	d.cfg = cfg
+}
+
+// setMemoryLimit applies limits.gomemlimit; 0 leaves the runtime alone.
+func setMemoryLimit(n conf.Size, logger *slog.Logger) {
+	if n > 0 {
+		debug.SetMemoryLimit(n.Int64())
+		logger.Debug("memory limit set", "gomemlimit", n.String())
+	}
+}
+
+// oneLine joins a multi-line error (a conf.ErrorList) for a log line.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
