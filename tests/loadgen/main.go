@@ -33,6 +33,7 @@ func mainErr() int {
 		cfg       config
 		wrenBin   = flag.String("wren", "", "wren binary (default: build ./cmd/wren from this repository)")
 		natsBin   = flag.String("nats-server", "", "nats-server binary (default: from PATH or GOPATH/bin)")
+		baseline  = flag.String("baseline", "", "compare against this other wren binary instead of nats-server (A/B of two builds)")
 		which     = flag.String("scenarios", coreScenarios, "comma-separated scenarios, or \"all\" (adds js-pub,js-consume)")
 		rounds    = flag.Int("rounds", 3, "rounds; each runs every scenario on both servers, alternating which goes first")
 		jsonOut   = flag.String("json", "", "also write the full report as JSON to this file (\"-\" for stdout)")
@@ -101,7 +102,7 @@ func mainErr() int {
 			return 1
 		}
 	}
-	if *natsBin == "" {
+	if *natsBin == "" && *baseline == "" {
 		if *natsBin, err = findNatsServer(); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			return 1
@@ -114,12 +115,20 @@ func mainErr() int {
 		}
 	}
 	kinds := []serverKind{wrenKind(*wrenBin), natsKind(*natsBin)}
+	versions := map[string]string{
+		"wren": binVersion(*wrenBin, "version") + " (" + *wrenBin + ")",
+	}
+	if *baseline != "" {
+		kinds[1] = wrenKind(*baseline)
+		kinds[1].name = "baseline"
+		versions["baseline"] = binVersion(*baseline, "version") + " (" + *baseline + ")"
+	} else {
+		versions["nats-server"] = binVersion(*natsBin, "--version") + " (" + *natsBin + ")"
+	}
 	rep := &report{
-		Started: time.Now(),
-		Versions: map[string]string{
-			"wren":        binVersion(*wrenBin, "version") + " (" + *wrenBin + ")",
-			"nats-server": binVersion(*natsBin, "--version") + " (" + *natsBin + ")",
-		},
+		Started:  time.Now(),
+		Servers:  []string{kinds[0].name, kinds[1].name},
+		Versions: versions,
 		Config: map[string]any{
 			"rounds": *rounds, "msgs": cfg.msgs, "size": cfg.size, "subs": cfg.subs,
 			"queue": cfg.queue, "requesters": cfg.requesters, "reqs": cfg.reqs,

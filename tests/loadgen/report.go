@@ -57,6 +57,7 @@ type row struct {
 // report is the whole run.
 type report struct {
 	Started  time.Time         `json:"started"`
+	Servers  []string          `json:"servers"` // the measured one first, then the reference
 	Versions map[string]string `json:"versions"`
 	Config   map[string]any    `json:"config"`
 	Rows     []*row            `json:"rows"`
@@ -134,11 +135,15 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 // printTable writes the human-readable report.
 func (rep *report) printTable(w io.Writer) {
-	fmt.Fprintf(w, "\nwren:        %s\nnats-server: %s\n", rep.Versions["wren"], rep.Versions["nats-server"])
-	fmt.Fprintf(w, "rounds: %v, order alternates per round; rate and CPU/unit are medians of rounds, ratio = median of per-round wren/nats-server (min-max), RSS = peak VmHWM\n\n",
-		rep.Config["rounds"])
+	a, b := rep.Servers[0], rep.Servers[1]
+	fmt.Fprintln(w)
+	for _, name := range rep.Servers {
+		fmt.Fprintf(w, "%-12s %s\n", name+":", rep.Versions[name])
+	}
+	fmt.Fprintf(w, "rounds: %v, order alternating; rates and CPU/unit are medians of rounds; "+
+		"ratio = median of per-round %s/%s (min-max); RSS = peak VmHWM\n\n", rep.Config["rounds"], a, b)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tunit\twren\tnats-server\tratio\t(min-max)\twren RSS\tnats RSS\twren CPU/unit\tnats CPU/unit\t")
+	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\t\n", a, b, a, b, a, b)
 	var notes []string
 	for _, rw := range rep.Rows {
 		cells := []string{rw.Scenario, rw.Unit}
