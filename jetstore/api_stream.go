@@ -121,7 +121,7 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 	old := st.cfg()
 	if err := checkUpdate(old, cfg); err != nil {
 		js.mu.Unlock()
-		js.fail(reply, errStreamUpdate(err))
+		js.fail(reply, errStreamConfig("%s", err))
 		return
 	}
 	if e := js.checkOverlap(name, cfg.Subjects); e != nil {

@@ -13,6 +13,10 @@ import (
 // a stream does not say.
 const defaultDuplicateWindow = 2 * time.Minute
 
+// minWindow is the shortest max_age or duplicate_window a stream may have:
+// the stream checks them on a timer, not per message.
+const minWindow = 100 * time.Millisecond
+
 // reservedSubjects may not be captured by a stream: the API and the
 // subjects acks and flow control travel on.
 var reservedSubjects = []string{"$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$JS.EVENT.>"}
@@ -113,6 +117,9 @@ func normalize(in StreamConfig) (StreamConfig, *APIError) {
 	if c.MaxAge < 0 {
 		return c, errStreamConfig("max age needs to be >= 0")
 	}
+	if c.MaxAge > 0 && c.MaxAge < minWindow {
+		return c, errStreamConfig("max age needs to be >= 100ms")
+	}
 	if c.Duplicates < 0 {
 		return c, errStreamConfig("duplicates window can not be negative")
 	}
@@ -124,6 +131,9 @@ func normalize(in StreamConfig) (StreamConfig, *APIError) {
 	}
 	if c.MaxAge > 0 && c.Duplicates > c.MaxAge {
 		return c, errStreamConfig("duplicates window can not be larger then max age")
+	}
+	if c.Duplicates < minWindow {
+		return c, errStreamConfig("duplicates window needs to be >= 100ms")
 	}
 	if len(c.Subjects) == 0 {
 		c.Subjects = []string{c.Name}
@@ -175,6 +185,10 @@ func checkUpdate(old, next StreamConfig) error {
 		return errors.New("stream configuration update can not change first sequence")
 	case old.AllowMsgTTL && !next.AllowMsgTTL:
 		return errors.New("message TTL status can not be disabled")
+	case old.DenyDelete && !next.DenyDelete:
+		return errors.New("stream configuration update can not cancel deny message deletes")
+	case old.DenyPurge && !next.DenyPurge:
+		return errors.New("stream configuration update can not cancel deny purge")
 	}
 	return nil
 }
