@@ -298,7 +298,7 @@ func (c *client) Sub(subject, queue, sid []byte) error {
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
-	if !protocol.ValidFilterBytes(subject) || (queue != nil && !protocol.ValidFilterBytes(queue)) {
+	if !protocol.ValidFilterBytes(subject) || (queue != nil && !protocol.ValidLiteralBytes(queue)) {
 		c.sendErr(errTextInvalidSubject)
 		return nil
 	}
@@ -369,6 +369,11 @@ func (c *client) unsub(sid string, max int64) {
 	if max > 0 && sub.nm.Load() < max {
 		sub.max.Store(max)
 		c.mu.Unlock()
+		// A delivery may have reached max between the check and the
+		// store; it would then skip the subscription without removing it.
+		if sub.nm.Load() >= max {
+			c.removeSub(sub)
+		}
 		return
 	}
 	delete(c.subs, sid)

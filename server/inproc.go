@@ -51,7 +51,7 @@ func (ip *InProc) Subscribe(subject, queue string, h func(m *protocol.Msg)) (uns
 	if h == nil {
 		return nil, errors.New("nil handler")
 	}
-	if !protocol.ValidFilter(subject) || (queue != "" && !protocol.ValidFilter(queue)) {
+	if !protocol.ValidFilter(subject) || (queue != "" && !protocol.ValidLiteral(queue)) {
 		return nil, ErrInvalidSubject
 	}
 	sid := strconv.FormatUint(ip.sid.Add(1), 10)
