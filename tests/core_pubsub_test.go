@@ -429,3 +429,91 @@ func TestCoreOrdering(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// A queue member that reaches its auto-unsubscribe count leaves the group;
+// the rest of the group takes over without losing a message.
+func TestCoreQueueAutoUnsubscribe(t *testing.T) {
+	s := startCoreServer(t, server.Options{})
+	rc := dialRaw(t, s)
+	rc.connect("")
+	rc.send("SUB work q 1\r\nUNSUB 1 3\r\nSUB work q 2\r\n")
+	rc.ping()
+	pub := connectNATS(t, s)
+	const n = 40
+	publishN(t, pub, "work", n)
+	flushNATS(t, pub)
+
+	perSid := map[string]int{}
+	seen := make([]int, n)
+	for _, m := range rc.collectUntilPong() {
+		perSid[m.sid]++
+		i, err := strconv.Atoi(string(m.data))
+		if err != nil || i < 0 || i >= n {
+			t.Fatalf("unexpected payload %q", m.data)
+		}
+		seen[i]++
+	}
+	if perSid["1"] != 3 || perSid["2"] != n-3 {
+		t.Errorf("deliveries per sid = %v; want 1:3 2:%d", perSid, n-3)
+	}
+	for i, c := range seen {
+		if c != 1 {
+			t.Errorf("message %d delivered %d times; want 1", i, c)
+		}
+	}
+}
+
+func TestCoreStats(t *testing.T) {
+	s := startCoreServer(t, server.Options{})
+	base := s.Stats()
+	subs := []*nats.Conn{connectNATS(t, s), connectNATS(t, s)}
+	for _, nc := range subs {
+		if _, err := nc.SubscribeSync("stats.*"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flushNATS(t, subs...)
+	pub := connectNATS(t, s)
+	const n, size = 10, 5
+	for range n {
+		if err := pub.Publish("stats.x", []byte("12345")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flushNATS(t, pub)
+	flushNATS(t, subs...)
+
+	st := s.Stats()
+	tests := []struct {
+		name      string
+		got, want int64
+	}{
+		{"Connections", int64(st.Connections), 3},
+		{"TotalConnections", st.TotalConnections - base.TotalConnections, 3},
+		{"Subscriptions", int64(st.Subscriptions), 2},
+		{"InMsgs", st.InMsgs - base.InMsgs, n},
+		{"InBytes", st.InBytes - base.InBytes, n * size},
+		{"OutMsgs", st.OutMsgs - base.OutMsgs, 2 * n},
+		{"OutBytes", st.OutBytes - base.OutBytes, 2 * n * size},
+		{"SlowConsumers", st.SlowConsumers, 0},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %d; want %d", tt.name, tt.got, tt.want)
+		}
+	}
+
+	// A closed connection's subscriptions go, and its counts stay.
+	pub.Close()
+	subs[0].Close()
+	waitUntil(t, func() error {
+		st := s.Stats()
+		if st.Connections != 1 || st.Subscriptions != 1 {
+			return fmt.Errorf("Connections = %d, Subscriptions = %d; want 1 and 1", st.Connections, st.Subscriptions)
+		}
+		return nil
+	})
+	if got := s.Stats().InMsgs - base.InMsgs; got != n {
+		t.Errorf("InMsgs after the publisher left = %d; want %d", got, n)
+	}
+}
