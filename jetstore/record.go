@@ -18,11 +18,12 @@ import (
 // In msg records seq and time are deltas from the previous msg record of
 // the same block (the first is a delta from zero), so a batch of
 // consecutive messages spends one byte on its sequence and a few on its
-// timestamp. Msg records of one block must be consecutive. Tombstone
-// sequences are ascending, each a delta from the one before; size is the
-// deleted message's size, so a restart can keep StoreState.Bytes without
-// reading the message again. A first record carries the logical first
-// sequence set by TruncateFront and the LastTime it must not lose.
+// timestamp. A block holds a run of consecutive msg records, or one
+// tombstones record, or one first record. Tombstone sequences are
+// ascending, each a delta from the one before; size is the deleted
+// message's size, so a restart can keep StoreState.Bytes without reading
+// the message again. A first record carries the logical first sequence set
+// by TruncateFront and the LastTime it must not lose.
 const (
 	recMsg        byte = 1
 	recTombstones byte = 2
@@ -177,9 +178,16 @@ func parseRecords(buf []byte) (blockRecords, error) {
 	r := recordReader{buf: buf}
 	var prevSeq uint64
 	var prevTime int64
+	var prevSubj string
 	for r.err == nil && r.pos < len(buf) {
 		typ := buf[r.pos]
 		r.pos++
+		// A block is a run of msg records, or one tombstones record, or one
+		// first record: nothing else is ever written.
+		if len(out.tombs) > 0 || out.hasFirst || (len(out.msgs) > 0 && typ != recMsg) {
+			r.fail("record type %d after a complete block", typ)
+			break
+		}
 		switch typ {
 		case recMsg:
 			delta := r.uvarint()
@@ -194,7 +202,11 @@ func parseRecords(buf []byte) (blockRecords, error) {
 			hdr := r.bytes()
 			data := r.bytes()
 			if r.err == nil {
-				out.msgs = append(out.msgs, StoredMsg{Seq: seq, Time: tm, Subject: string(subj), Header: hdr, Data: data})
+				// Batches often repeat one subject: share its string.
+				if string(subj) != prevSubj {
+					prevSubj = string(subj)
+				}
+				out.msgs = append(out.msgs, StoredMsg{Seq: seq, Time: tm, Subject: prevSubj, Header: hdr, Data: data})
 			}
 			prevSeq, prevTime = seq, tm
 		case recTombstones:

@@ -67,7 +67,16 @@ const cachedMsgOverhead = 96
 // OpenWAL opens the WAL store in opts.Dir, creating it if needed. Before
 // opening the log it repairs a torn tail (see repairTail); it then reads
 // the whole log to rebuild the index, so damage anywhere else makes it fail
-// with an error wrapping ErrCorrupt.
+// with an error wrapping ErrCorrupt, and opening takes time in proportion
+// to the log's size.
+//
+// Memory: the newest segment and at most one older one (about
+// 2×SegmentSize), the read cache (ReadCacheSize), 12 bytes per block from
+// the one holding FirstSeq to the end, and 16 bytes per run of deleted
+// sequences.
+//
+// Segment files are reclaimed once every block in them lies below
+// FirstSeq; until then, deleted and purged messages keep their space.
 func OpenWAL(opts Options) (Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("jetstore: Options.Dir is required")

@@ -572,3 +572,63 @@ func checkWALInvariants(t *testing.T, s *walStore) {
 		}
 	}
 }
+
+// TestWALRejectsInconsistentBlocks writes well-formed, checksummed blocks
+// that contradict the log before them.
+func TestWALRejectsInconsistentBlocks(t *testing.T) {
+	hdr := func() []byte { return []byte{blockVersion, 0} }
+	tests := []struct {
+		name  string
+		block []byte
+		werr  string
+	}{
+		{"sequence gap", appendMsgRecords(hdr(), testMsgs(12, 2)), "starts at seq 12, want 11"},
+		{"sequence repeat", appendMsgRecords(hdr(), testMsgs(10, 2)), "starts at seq 10, want 11"},
+		{"tombstone past the end", appendTombstoneRecord(hdr(), []delRecord{{11, 5}}), "beyond last seq 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := OpenWAL(Options{Dir: dir, Logger: discardLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			appendBatches(t, s, 1, 1, 10)
+			s.Close()
+			var e blockEncoder
+			entry, _ := e.seal(tt.block, false)
+			l, err := wal.Open(dir, &wal.Options{AllowEmpty: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Write(2, entry); err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			_, err = OpenWAL(Options{Dir: dir, Logger: discardLogger()})
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.werr) {
+				t.Fatalf("OpenWAL = %v; want ErrCorrupt with %q", err, tt.werr)
+			}
+		})
+	}
+}
+
+// TestWALSmallerSegmentSizeOnReopen: a tail segment already over the new
+// SegmentSize makes the next write start a segment first.
+func TestWALSmallerSegmentSizeOnReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestWAL(t, Options{Dir: dir})
+	appendBatches(t, s, 1, 10, 10)
+	s.Close()
+	s = openTestWAL(t, Options{Dir: dir, SegmentSize: 256})
+	appendBatches(t, s, 101, 1, 1)
+	segs, _ := listSegments(dir)
+	if len(segs) != 2 || segs[1].index != 11 || !slicesEqual(s.w.segStarts, []uint64{1, 11}) {
+		t.Fatalf("segments %v, tracked %v; want a new segment at 11", segs, s.w.segStarts)
+	}
+	s.Close()
+	s = openTestWAL(t, Options{Dir: dir, SegmentSize: 256})
+	if st := s.State(); st.LastSeq != 101 || st.Msgs != 101 {
+		t.Fatalf("state %+v", st)
+	}
+}

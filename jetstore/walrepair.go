@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 )
 
@@ -136,9 +137,13 @@ func scanFrames(data []byte) (keep, entries int, err error) {
 	return keep, entries, nil
 }
 
-// syncStoreDir fsyncs a directory so that files created, renamed or removed in
-// it survive a crash.
+// syncStoreDir fsyncs a directory so that files created, renamed or
+// removed in it survive a crash. Windows cannot open a directory for
+// fsync and makes such changes durable itself.
 func syncStoreDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

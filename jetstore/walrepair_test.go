@@ -60,9 +60,9 @@ func TestRepairTailPicksNewestSegment(t *testing.T) {
 	good := frame(validEntry(1))
 	torn := append(bytes.Clone(good), good[:7]...)
 	files := map[string][]byte{
-		"00000000000000000001": torn, // older: not the tail, left alone
-		"00000000000000000002": torn,
-		"notes.txt":            []byte("x"),
+		"00000000000000000001":      torn, // older: not the tail, left alone
+		"00000000000000000002":      torn,
+		"notes.txt":                 []byte("x"),
 		"00000000000000000003.TEMP": torn,
 	}
 	for name, data := range files {
