@@ -71,6 +71,7 @@ func buildOptions(f *flags, cfg *conf.Config) (server.Options, error) {
 		MaxPingsOut:      l.MaxPingsOut,
 		WriteDeadline:    l.WriteDeadline.Duration(),
 		AuthTimeout:      cfg.Authorization.Timeout.Duration(),
+		JetStream:        cfg.JetStream.Enabled,
 	}
 	if o.ServerName == "" {
 		if h, err := os.Hostname(); err == nil && !strings.ContainsAny(h, " \t\r\n") {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wrenmq/wren/conf"
+	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
 )
 
@@ -25,6 +26,7 @@ type daemon struct {
 	level *slog.LevelVar
 	log   *slog.Logger
 	srv   *server.Server
+	js    *jetstore.JetStream
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -106,13 +108,26 @@ func (d *daemon) startServices() error {
 		}
 		d.log.Info("monitoring listening", "addr", addr.String())
 	}
-	return startStreams(d.cfg.JetStream, d.srv, d.log)
+	js, err := startStreams(d.cfg.JetStream, d.srv, d.log)
+	d.js = js
+	return err
 }
 
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return d.srv.Shutdown(ctx)
+	err := d.srv.Shutdown(ctx)
+	if d.js != nil {
+		// After the clients: nothing new arrives while queued messages are
+		// stored and the logs are synced and closed.
+		if cerr := d.js.Close(); cerr != nil {
+			d.log.Error("closing the stream layer", "error", cerr)
+			if err == nil {
+				err = cerr
+			}
+		}
+	}
+	return err
 }
 
 // reload re-reads the configuration file on SIGHUP. A file that does not

@@ -1,18 +1,47 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/wrenmq/wren/conf"
+	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
 )
 
-// startStreams attaches the durable stream layer to srv as cfg says. This
-// build has no stream layer wired in: it warns when one was asked for and
-// attaches nothing.
-func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) error {
-	if cfg.Enabled {
-		logger.Warn("jetstream.enabled is set but this build has no stream layer; serving core NATS only", "store_dir", cfg.StoreDir)
+// startStreams attaches the durable stream layer to srv when cfg enables
+// it: an in-process connection to the broker, the store directory, and the
+// /jsz report. It returns nil when streams are off.
+func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (*jetstore.JetStream, error) {
+	if !cfg.Enabled {
+		return nil, nil
 	}
-	return nil
+	dir, err := filepath.Abs(cfg.StoreDir)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream.store_dir: %w", err)
+	}
+	jc := jetstore.Config{
+		StoreDir:   dir,
+		SyncEvery:  cfg.SyncInterval.Duration(),
+		MaxStorage: cfg.MaxStorage.Int64(),
+		Logger:     logger.With("component", "jetstream"),
+	}
+	switch cfg.Sync {
+	case conf.SyncInterval:
+		jc.Sync = jetstore.SyncInterval
+	case conf.SyncNever:
+		jc.Sync = jetstore.SyncNever
+	default:
+		jc.Sync = jetstore.SyncAlways
+	}
+	if jc.Sync != jetstore.SyncAlways {
+		logger.Warn("stream sync policy is not 'always': acknowledged messages can be lost on power failure", "sync", cfg.Sync)
+	}
+	js, err := jetstore.Open(srv.InProc("$JETSTREAM"), jc)
+	if err != nil {
+		return nil, err
+	}
+	srv.SetStreamReport(func() any { return js.Report() })
+	return js, nil
 }
