@@ -45,9 +45,15 @@ type dedupVal struct {
 	ts  int64
 }
 
-func (d *dedupIndex) get(id []byte) (uint64, bool) {
+// get returns the sequence id was stored at, if that was at or after cutoff
+// (unix nanoseconds): an id older than the window is not a duplicate even
+// before the next expire forgets it.
+func (d *dedupIndex) get(id []byte, cutoff int64) (uint64, bool) {
 	v, ok := d.ids[string(id)]
-	return v.seq, ok
+	if !ok || v.ts < cutoff {
+		return 0, false
+	}
+	return v.seq, true
 }
 
 func (d *dedupIndex) add(id string, seq uint64, ts int64) {

@@ -137,7 +137,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 					break
 				}
 				st.mu.RLock()
-				seq, ok := st.dedup.get(id)
+				seq, ok := st.dedup.get(id, now-int64(cfg.Duplicates))
 				st.mu.RUnlock()
 				if ok {
 					r.seq, r.dup = seq, true
