@@ -205,39 +205,26 @@ func TestJSStreamDeleteMsg(t *testing.T) {
 	}
 }
 
-// msgGetCase is one lookup and what it should find.
-type msgGetCase struct {
-	name    string
-	get     func(s jetstream.Stream) (*jetstream.RawStreamMsg, error)
-	wantSeq uint64 // 0: ErrMsgNotFound
-	data    string
-}
-
-func msgGetCases() []msgGetCase {
-	return []msgGetCase{
-		{"seq 1", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) { return s.GetMsg(bgCtx(), 1) }, 1, "a1"},
-		{"seq 4", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) { return s.GetMsg(bgCtx(), 4) }, 4, "b2"},
-		{"deleted seq", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) { return s.GetMsg(bgCtx(), 3) }, 0, ""},
-		{"seq past the end", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) { return s.GetMsg(bgCtx(), 100) }, 0, ""},
-		{"last g.a", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) {
-			return s.GetLastMsgForSubject(bgCtx(), "g.a")
-		}, 5, "a3"},
-		{"last g.b", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) {
-			return s.GetLastMsgForSubject(bgCtx(), "g.b")
-		}, 4, "b2"},
-		{"last wildcard", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) {
-			return s.GetLastMsgForSubject(bgCtx(), "g.*")
-		}, 5, "a3"},
-		{"last unknown subject", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) {
-			return s.GetLastMsgForSubject(bgCtx(), "g.zz")
-		}, 0, ""},
-		{"next g.b from 3", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) {
-			return s.GetMsg(bgCtx(), 3, jetstream.WithGetMsgSubject("g.b"))
-		}, 4, "b2"},
-		{"next g.b from 5", func(s jetstream.Stream) (*jetstream.RawStreamMsg, error) {
-			return s.GetMsg(bgCtx(), 5, jetstream.WithGetMsgSubject("g.b"))
-		}, 0, ""},
-	}
+// msgGetCases are lookups of the GetMsg fixture: by seq, the last message
+// of last, or the next message of next from seq.
+var msgGetCases = []struct {
+	name     string
+	seq      uint64
+	last     string
+	next     string
+	wantSeq  uint64 // 0: ErrMsgNotFound
+	wantData string
+}{
+	{"seq 1", 1, "", "", 1, "a1"},
+	{"seq 4", 4, "", "", 4, "b2"},
+	{"deleted seq", 3, "", "", 0, ""},
+	{"seq past the end", 100, "", "", 0, ""},
+	{"last g.a", 0, "g.a", "", 5, "a3"},
+	{"last g.b", 0, "g.b", "", 4, "b2"},
+	{"last wildcard", 0, "g.*", "", 5, "a3"},
+	{"last unknown subject", 0, "g.zz", "", 0, ""},
+	{"next g.b from 3", 3, "", "g.b", 4, "b2"},
+	{"next g.b from 5", 5, "", "g.b", 0, ""},
 }
 
 func TestJSStreamGetMsg(t *testing.T) {
@@ -259,9 +246,18 @@ func TestJSStreamGetMsg(t *testing.T) {
 			if err := s.DeleteMsg(ctx, 3); err != nil {
 				t.Fatal(err)
 			}
-			for _, tt := range msgGetCases() {
+			for _, tt := range msgGetCases {
 				t.Run(tt.name, func(t *testing.T) {
-					m, err := tt.get(s)
+					var m *jetstream.RawStreamMsg
+					var err error
+					switch {
+					case tt.last != "":
+						m, err = s.GetLastMsgForSubject(jsCtx(t), tt.last)
+					case tt.next != "":
+						m, err = s.GetMsg(jsCtx(t), tt.seq, jetstream.WithGetMsgSubject(tt.next))
+					default:
+						m, err = s.GetMsg(jsCtx(t), tt.seq)
+					}
 					if tt.wantSeq == 0 {
 						if !errors.Is(err, jetstream.ErrMsgNotFound) {
 							t.Fatalf("err = %v, msg %v; want ErrMsgNotFound", err, m)
@@ -271,8 +267,8 @@ func TestJSStreamGetMsg(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if m.Sequence != tt.wantSeq || string(m.Data) != tt.data || m.Time.IsZero() {
-						t.Fatalf("got seq %d data %q time %v; want seq %d data %q", m.Sequence, m.Data, m.Time, tt.wantSeq, tt.data)
+					if m.Sequence != tt.wantSeq || string(m.Data) != tt.wantData || m.Time.IsZero() {
+						t.Fatalf("got seq %d data %q time %v; want seq %d data %q", m.Sequence, m.Data, m.Time, tt.wantSeq, tt.wantData)
 					}
 				})
 			}

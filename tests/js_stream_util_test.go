@@ -146,10 +146,6 @@ func (r apiResult) code() jetstream.ErrorCode {
 // defaultReqTimeout bounds a raw request in these tests.
 const defaultReqTimeout = 5 * time.Second
 
-// bgCtx is a context for calls that must not outlive a test's deadline by
-// much; nats.go adds its own default timeout to it.
-func bgCtx() context.Context { return context.Background() }
-
 func jsonDecode(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // natsMsg builds a message with header fields given as key, value pairs.
