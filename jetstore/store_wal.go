@@ -244,8 +244,8 @@ func (s *walStore) Scan(from uint64, fn func(m StoredMsg) bool) error {
 			return fmt.Errorf("scan: %w: no block holds seq %d", ErrCorrupt, seq)
 		}
 		recs, err := s.readBlock(widx)
-		if errors.Is(err, errBlockGone) && !s.stored(seq) {
-			continue // truncated meanwhile: seq is now below FirstSeq
+		if errors.Is(err, errBlockGone) && seq < s.State().FirstSeq {
+			continue // truncated meanwhile
 		}
 		if err != nil {
 			return fmt.Errorf("scan at seq %d: %w", seq, err)
