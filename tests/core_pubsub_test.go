@@ -354,7 +354,7 @@ func TestCoreNoEcho(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os, err := other.SubscribeSync("chat")
+	es, err := other.SubscribeSync("chat")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestCoreNoEcho(t *testing.T) {
 		want []string
 	}{
 		{"no-echo client", qs, []string{"from other"}},
-		{"echo client", os, []string{"from quiet", "from other"}},
+		{"echo client", es, []string{"from quiet", "from other"}},
 	}
 	for _, tt := range tests {
 		var got []string
