@@ -75,10 +75,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if d.srv, err = server.New(opts); err != nil {
 		return err
 	}
-	if err := d.srv.Start(); err != nil {
+	// The stream layer is restored before the listener opens, so no
+	// client ever sees the JetStream API missing while streams load.
+	if err := d.startServices(); err != nil {
+		d.shutdown()
 		return err
 	}
-	if err := d.startServices(); err != nil {
+	if err := d.srv.Start(); err != nil {
 		d.shutdown()
 		return err
 	}
