@@ -148,6 +148,9 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 				uerr = err
 			}
 		}
+		if cfg.MaxMsgsPerSubject > 0 && (old.MaxMsgsPerSubject <= 0 || cfg.MaxMsgsPerSubject < old.MaxMsgsPerSubject) {
+			st.trimAllSubjects(uint64(cfg.MaxMsgsPerSubject))
+		}
 		st.trimFront(cfg)
 		st.notifyConsumers()
 	})

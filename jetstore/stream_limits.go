@@ -84,6 +84,33 @@ func (st *stream) trimSubject(subj string, max uint64) []uint64 {
 	return del
 }
 
+// trimAllSubjects deletes the oldest messages of every subject holding more
+// than max, as when an update lowers max_msgs_per_subject.
+func (st *stream) trimAllSubjects(max uint64) {
+	over := make(map[string]uint64)
+	st.mu.RLock()
+	for subj, ss := range st.subjects {
+		if ss.msgs > max {
+			over[subj] = ss.msgs - max
+		}
+	}
+	st.mu.RUnlock()
+	if len(over) == 0 {
+		return
+	}
+	var del []uint64
+	st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+		if n := over[m.Subject]; n > 0 {
+			del = append(del, m.Seq)
+			over[m.Subject] = n - 1
+		}
+		return true
+	})
+	if _, err := st.deleteSeqs(del); err != nil {
+		st.js.log.Error("apply max_msgs_per_subject", "stream", st.name, "error", err)
+	}
+}
+
 // trimFront drops the oldest messages while max_msgs or max_bytes is
 // exceeded.
 func (st *stream) trimFront(cfg StreamConfig) {
