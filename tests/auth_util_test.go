@@ -145,11 +145,22 @@ func bcryptOf(t testing.TB, secret string) string {
 	return string(h)
 }
 
-// closedWith returns a ClosedHandler option and a channel that receives the
-// connection's last error when it closes.
+// closedWith returns an option and a channel that receives, when the
+// connection closes, the last error the server sent it (nats.go reports it
+// to the error handler; the close itself then records EOF).
 func closedWith() (nats.Option, <-chan error) {
 	ch := make(chan error, 1)
-	return nats.ClosedHandler(func(nc *nats.Conn) { ch <- nc.LastError() }), ch
+	var last error // written and read on nats.go's callback goroutine
+	return func(o *nats.Options) error {
+		o.AsyncErrorCB = func(_ *nats.Conn, _ *nats.Subscription, err error) { last = err }
+		o.ClosedCB = func(nc *nats.Conn) {
+			if last == nil {
+				last = nc.LastError()
+			}
+			ch <- last
+		}
+		return nil
+	}, ch
 }
 
 // waitClosed waits for a closedWith channel and checks the error text.
