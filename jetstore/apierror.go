@@ -75,3 +75,36 @@ func errNotEmptyRequest() *APIError { return apiErr(400, 10038, "expected an emp
 func errUnknownAPI(subject string) *APIError {
 	return apiErr(400, 10003, "bad request: unknown API "+strings.TrimPrefix(subject, apiPrefix))
 }
+
+// Consumer errors.
+func errConsumerNotFound() *APIError { return apiErr(404, 10014, "consumer not found") }
+func errConsumerCreate(desc string) *APIError {
+	return apiErr(500, 10012, desc)
+}
+func errConsumerConfig(format string, args ...any) *APIError {
+	return apiErr(400, 10012, fmt.Sprintf(format, args...))
+}
+func errConsumerPolicy(format string, args ...any) *APIError {
+	return apiErr(400, 10094, fmt.Sprintf(format, args...))
+}
+func errConsumerExists() *APIError       { return apiErr(400, 10148, "consumer already exists") }
+func errConsumerDoesNotExist() *APIError { return apiErr(400, 10149, "consumer does not exist") }
+func errMaxConsumers() *APIError         { return apiErr(400, 10026, "maximum consumers limit reached") }
+func errConsumerNameMismatch() *APIError {
+	return apiErr(400, 10017, "consumer name in subject does not match durable name in request")
+}
+func errConsumerFilterMismatch() *APIError {
+	return apiErr(400, 10131, "Consumer create request did not match filtered subject from create subject")
+}
+func errConsumerMultipleFilters() *APIError {
+	return apiErr(400, 10137, "consumer with multiple subject filters cannot use subject based API")
+}
+func errWQMultipleUnfiltered() *APIError {
+	return apiErr(400, 10099, "multiple non-filtered consumers not allowed on workqueue stream")
+}
+func errWQNotUnique() *APIError {
+	return apiErr(400, 10100, "filtered consumer not unique on workqueue stream")
+}
+func errConsumerStore(err error) *APIError {
+	return apiErr(500, 10104, "error creating store for consumer: "+err.Error())
+}

@@ -1,14 +1,482 @@
 package jetstore
 
-import "github.com/wrenmq/wren/protocol"
+import (
+	"container/heap"
+	"os"
+	"sync"
+	"time"
 
-// consumer is a stream consumer.
-type consumer struct{}
+	"github.com/wrenmq/wren/protocol"
+)
 
-func (c *consumer) close() error { return nil }
+// consumer is a view of a stream that delivers its messages to clients,
+// by pull requests or to a deliver subject, and tracks their acks.
+//
+// One goroutine (run) owns the delivery state and does every delivery,
+// ack, redelivery and timer. Other goroutines hand it work through the
+// inbox (acks from the bus, pull requests from the API) and read its state
+// under mu for CONSUMER.INFO. mu is never held while another goroutine's
+// work is awaited, and bus handlers never take it.
+type consumer struct {
+	st      *stream
+	js      *JetStream
+	name    string
+	created time.Time
+	dir     string // where the durable state lives; "" keeps it in memory
 
-// notify tells the consumer the stream changed.
-func (c *consumer) notify() {}
+	in inbox
+
+	mu      sync.Mutex
+	cfg     ConsumerConfig
+	filters []string // nil delivers every subject
+	closed  bool
+
+	// Delivery state.
+	dseq    uint64                 // last consumer sequence handed out
+	sseq    uint64                 // next stream sequence for a first delivery
+	pending map[uint64]*pendingMsg // delivered and not yet acked, by stream sequence
+	rdq     []uint64               // stream sequences due for redelivery
+	due     deadlineHeap           // ack deadlines, with stale entries skipped lazily
+	ahead   []StoredMsg            // matching messages from sseq on, read ahead
+	lps     map[uint64]struct{}    // last_per_subject: the sequences to deliver up to lpsEnd
+	lpsEnd  uint64
+	npend   uint64 // filtered consumers: matching messages from sseq to counted
+	counted uint64
+
+	waiting []*pullRequest
+	push    pushState
+
+	lastActive time.Time
+	expiring   bool
+
+	log *stateLog
+
+	// Work gathered under mu and finished without it.
+	syncReplies []string
+	dead        []deadLetter
+	removed     []uint64
+
+	timer *time.Timer
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+// pendingMsg is a delivered message awaiting its ack.
+type pendingMsg struct {
+	cseq       uint64 // consumer sequence of the latest delivery
+	deliveries uint64
+	ts         int64 // time of the latest delivery, unix ns
+	deadline   int64 // when it is due again; 0 while queued for redelivery
+	queued     bool  // in rdq
+}
+
+// deadlineHeap orders ack deadlines; an entry is stale when its message is
+// no longer pending or its deadline moved.
+type deadlineHeap []deadlineEntry
+
+type deadlineEntry struct {
+	at  int64
+	seq uint64
+}
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadlineEntry)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// inbox is where bus handlers and the API leave work for the consumer's
+// goroutine. It never blocks its callers.
+type inbox struct {
+	mu   sync.Mutex
+	acks []ackReq
+	reqs []*pullRequest
+	fc   []string
+	kick chan struct{}
+}
+
+// maxInboxAcks bounds the acks queued for one consumer; past it acks are
+// dropped (their messages are redelivered after ack_wait).
+const maxInboxAcks = 1 << 20
+
+func (q *inbox) signal() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (q *inbox) addAck(a ackReq) {
+	q.mu.Lock()
+	ok := len(q.acks) < maxInboxAcks
+	if ok {
+		q.acks = append(q.acks, a)
+	}
+	q.mu.Unlock()
+	if ok {
+		q.signal()
+	}
+}
+
+func (q *inbox) addRequest(r *pullRequest) {
+	q.mu.Lock()
+	q.reqs = append(q.reqs, r)
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *inbox) addFC(subject string) {
+	q.mu.Lock()
+	q.fc = append(q.fc, subject)
+	q.mu.Unlock()
+	q.signal()
+}
+
+// newConsumer builds a consumer positioned by its state; start runs it.
+func newConsumer(st *stream, cfg ConsumerConfig, created time.Time, dir string) *consumer {
+	c := &consumer{
+		st:         st,
+		js:         st.js,
+		name:       cfg.Name,
+		created:    created,
+		dir:        dir,
+		cfg:        cfg,
+		filters:    cfg.filters(),
+		pending:    make(map[uint64]*pendingMsg),
+		lastActive: time.Now(),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	c.in.kick = make(chan struct{}, 1)
+	return c
+}
+
+// persistent reports whether a consumer with cfg on st keeps its state on
+// disk.
+func persistent(st *stream, cfg ConsumerConfig) bool {
+	return cfg.durable() && !cfg.MemoryStorage && st.cfg().Storage == StorageFile
+}
+
+func (c *consumer) start() {
+	c.timer = time.NewTimer(time.Hour)
+	go c.run()
+}
+
+// notify tells the consumer the stream changed. It never blocks.
+func (c *consumer) notify() { c.in.signal() }
+
+// close stops the consumer and flushes its state; the state stays on disk.
+func (c *consumer) close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.quit)
+	<-c.done
+	if c.log != nil {
+		return c.log.close()
+	}
+	return nil
+}
+
+// remove stops the consumer, tells its waiting clients, and deletes its
+// state.
+func (c *consumer) remove() {
+	c.mu.Lock()
+	waiting := c.waiting
+	c.waiting = nil
+	deliver := c.cfg.DeliverSubject
+	c.mu.Unlock()
+	c.close()
+	for _, r := range waiting {
+		c.sendStatus(r.reply, protocol.StatusConflict, "Consumer Deleted", nil)
+	}
+	if deliver != "" {
+		c.sendStatus(deliver, protocol.StatusConflict, "Consumer Deleted", nil)
+	}
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
+}
+
+// run is the consumer's goroutine.
+func (c *consumer) run() {
+	defer close(c.done)
+	defer c.timer.Stop()
+	for {
+		select {
+		case <-c.quit:
+			c.work()
+			return
+		case <-c.in.kick:
+		case <-c.timer.C:
+		}
+		c.work()
+	}
+}
+
+// work does everything that is due: queued acks and requests, timers and
+// deliveries. State changes are logged, and the log flushed (and fsynced
+// when an ack awaits its confirmation) before confirmations go out.
+func (c *consumer) work() {
+	c.in.mu.Lock()
+	acks, reqs, fcs := c.in.acks, c.in.reqs, c.in.fc
+	c.in.acks, c.in.reqs, c.in.fc = nil, nil, nil
+	c.in.mu.Unlock()
+
+	now := time.Now()
+	c.mu.Lock()
+	if len(acks) > 0 || len(reqs) > 0 || len(fcs) > 0 {
+		c.lastActive = now
+	}
+	for i := range acks {
+		c.processAck(&acks[i], now)
+	}
+	for _, subj := range fcs {
+		c.flowControlReply(subj)
+	}
+	for _, r := range reqs {
+		c.addRequest(r, now)
+	}
+	c.expireRequests(now)
+	c.checkDeadlines(now)
+	more := c.deliver(now)
+	c.heartbeats(now)
+	inactive := c.checkInactive(now)
+	next := c.nextWake(now)
+	replies, dead, removed := c.syncReplies, c.dead, c.removed
+	c.syncReplies, c.dead, c.removed = nil, nil, nil
+	c.mu.Unlock()
+
+	if c.log != nil {
+		if err := c.log.flush(len(replies) > 0, now); err != nil {
+			c.js.log.Error("write consumer state", "stream", c.st.name, "consumer", c.name, "error", err)
+		}
+		if c.log.needsCompaction() {
+			c.compact()
+		}
+	}
+	for _, r := range replies {
+		c.js.bus.Publish(r, "", nil, nil)
+	}
+	if len(dead) > 0 {
+		c.handleDeadLetters(dead)
+	}
+	if len(removed) > 0 {
+		c.st.queueRemoval(removed)
+	}
+	if inactive {
+		go c.js.deleteConsumer(c.st, c.name, c)
+	}
+	if more {
+		c.in.signal()
+	}
+	c.timer.Reset(next)
+}
+
+// nextWake returns how long until something is due. mu is held.
+func (c *consumer) nextWake(now time.Time) time.Duration {
+	at := now.Add(time.Hour).UnixNano()
+	if len(c.due) > 0 {
+		at = min(at, c.due[0].at)
+	}
+	for _, r := range c.waiting {
+		if r.expiresAt > 0 {
+			at = min(at, r.expiresAt)
+		}
+		if r.hb > 0 {
+			at = min(at, r.nextHB)
+		}
+	}
+	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() {
+		at = min(at, c.push.lastSent+int64(hb))
+	}
+	if t := c.cfg.InactiveThreshold; t > 0 && !c.expiring {
+		at = min(at, c.lastActive.Add(t).UnixNano())
+	}
+	if c.log != nil {
+		if t := c.log.syncDue(); t > 0 {
+			at = min(at, t)
+		}
+	}
+	return max(time.Duration(at-now.UnixNano()), time.Millisecond)
+}
+
+// checkInactive reports whether the consumer has gone unused for its
+// inactive threshold. mu is held.
+func (c *consumer) checkInactive(now time.Time) bool {
+	t := c.cfg.InactiveThreshold
+	if t <= 0 || c.expiring || len(c.waiting) > 0 || now.Sub(c.lastActive) < t {
+		return false
+	}
+	c.expiring = true
+	return true
+}
+
+// checkDeadlines queues for redelivery the messages whose ack wait (or nak
+// delay) ran out. mu is held.
+func (c *consumer) checkDeadlines(now time.Time) {
+	t := now.UnixNano()
+	for len(c.due) > 0 && c.due[0].at <= t {
+		e := heap.Pop(&c.due).(deadlineEntry)
+		p := c.pending[e.seq]
+		if p == nil || p.queued || p.deadline != e.at {
+			continue
+		}
+		c.redeliverLater(e.seq, p, "")
+	}
+	if len(c.due) > 2*len(c.pending)+1024 {
+		c.rebuildDeadlines()
+	}
+}
+
+// rebuildDeadlines drops stale heap entries.
+func (c *consumer) rebuildDeadlines() {
+	c.due = c.due[:0]
+	for seq, p := range c.pending {
+		if !p.queued {
+			c.due = append(c.due, deadlineEntry{p.deadline, seq})
+		}
+	}
+	heap.Init(&c.due)
+}
+
+// redeliverLater queues a pending message for redelivery, or gives up on
+// it when it has used up max_deliver. mu is held.
+func (c *consumer) redeliverLater(seq uint64, p *pendingMsg, _ string) {
+	if md := c.cfg.MaxDeliver; md > 0 && p.deliveries >= uint64(md) {
+		c.giveUp(seq, p, reasonMaxDeliveries, "")
+		return
+	}
+	p.queued = true
+	p.deadline = 0
+	c.rdq = append(c.rdq, seq)
+}
+
+// setDeadline arms a pending message's ack timer. mu is held.
+func (c *consumer) setDeadline(seq uint64, p *pendingMsg, at int64) {
+	p.deadline = at
+	heap.Push(&c.due, deadlineEntry{at, seq})
+}
+
+// giveUp drops a pending message for good: terminated or out of
+// deliveries. It is logged like an ack and dead-lettered. mu is held.
+func (c *consumer) giveUp(seq uint64, p *pendingMsg, reason, detail string) {
+	delete(c.pending, seq)
+	if c.log != nil {
+		c.log.ack(seq)
+	}
+	c.dead = append(c.dead, deadLetter{seq: seq, cseq: p.cseq, deliveries: p.deliveries, reason: reason, detail: detail})
+}
+
+// acked removes an acked message from pending. mu is held.
+func (c *consumer) acked(seq uint64) {
+	delete(c.pending, seq)
+	if c.log != nil {
+		c.log.ack(seq)
+	}
+	if c.st.cfg().Retention == RetentionWorkQueue {
+		c.removed = append(c.removed, seq)
+	}
+}
+
+// ackFloor returns the sequences below which everything is acked. mu is
+// held.
+func (c *consumer) ackFloor() (cseq, sseq uint64) {
+	if c.cfg.AckPolicy == AckNone || len(c.pending) == 0 {
+		return c.dseq, c.sseq - 1
+	}
+	minS, minC := ^uint64(0), ^uint64(0)
+	for seq, p := range c.pending {
+		minS = min(minS, seq)
+		minC = min(minC, p.cseq)
+	}
+	return minC - 1, minS - 1
+}
+
+// info builds the consumer's ConsumerInfo.
+func (c *consumer) info(typ string) *ConsumerInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fc, fs := c.ackFloor()
+	ci := &ConsumerInfo{
+		Type:          typ,
+		Stream:        c.st.name,
+		Name:          c.name,
+		Created:       c.created,
+		Config:        c.cfg,
+		Delivered:     SequenceInfo{Consumer: c.dseq, Stream: c.sseq - 1},
+		AckFloor:      SequenceInfo{Consumer: fc, Stream: fs},
+		NumAckPending: len(c.pending),
+		NumWaiting:    len(c.waiting),
+		NumPending:    c.numPending(),
+		TS:            time.Now().UTC(),
+	}
+	for _, p := range c.pending {
+		if p.deliveries > 1 {
+			ci.NumRedelivered++
+		}
+	}
+	return ci
+}
+
+// numPending returns how many matching messages wait for a first delivery.
+// mu is held.
+func (c *consumer) numPending() uint64 {
+	if c.filters != nil {
+		c.countNew()
+		return c.npend
+	}
+	s := c.st.store.State()
+	switch {
+	case c.sseq <= s.FirstSeq:
+		return s.Msgs
+	case c.sseq > s.LastSeq:
+		return 0
+	}
+	return min(s.LastSeq-c.sseq+1, s.Msgs)
+}
+
+// countNew adds to npend the matching messages stored since the last
+// count. mu is held.
+func (c *consumer) countNew() {
+	last := c.st.store.State().LastSeq
+	if last <= c.counted {
+		return
+	}
+	from := max(c.counted+1, c.sseq)
+	c.st.store.Scan(from, func(m StoredMsg) bool {
+		if m.Seq > last {
+			return false
+		}
+		if c.matches(m.Subject) {
+			c.npend++
+		}
+		return true
+	})
+	c.counted = last
+}
+
+// matches reports whether subject passes the consumer's filters.
+func (c *consumer) matches(subject string) bool {
+	if c.filters == nil {
+		return true
+	}
+	for _, f := range c.filters {
+		if protocol.MatchLiteral(subject, f) {
+			return true
+		}
+	}
+	return false
+}
 
 // notifyConsumers tells every consumer that the stream changed.
 func (st *stream) notifyConsumers() {
@@ -26,14 +494,15 @@ func (st *stream) closeConsumers() {
 	st.consumers = make(map[string]*consumer)
 	st.mu.Unlock()
 	for _, c := range cs {
-		c.close()
+		if err := c.close(); err != nil {
+			st.js.log.Error("close consumer", "stream", st.name, "consumer", c.name, "error", err)
+		}
 	}
 }
 
-// restoreConsumers loads the stream's consumers from disk.
-func (st *stream) restoreConsumers() error { return nil }
-
-// consumerAPI serves the $JS.API.CONSUMER.> requests.
-func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
-	js.fail(string(m.Reply), errUnknownAPI(string(m.Subject)))
+// consumer returns the named consumer of the stream, or nil.
+func (st *stream) consumer(name string) *consumer {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.consumers[name]
 }

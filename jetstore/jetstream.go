@@ -45,8 +45,11 @@ type JetStream struct {
 
 	apiQ     chan *protocol.Msg
 	apiUnsub func()
-	quit     chan struct{}
-	wg       sync.WaitGroup
+
+	consumerUnsubs []func()
+	replayQ        chan *protocol.Msg
+	quit           chan struct{}
+	wg             sync.WaitGroup
 
 	apiTotal, apiErrors atomic.Uint64
 }
@@ -83,6 +86,11 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		return nil, fmt.Errorf("jetstore: subscribe to the API: %w", err)
 	}
 	js.apiUnsub = unsub
+	if err := js.startConsumerLayer(); err != nil {
+		unsub()
+		js.closeStreams()
+		return nil, fmt.Errorf("jetstore: subscribe to acks: %w", err)
+	}
 	js.wg.Add(1)
 	go js.apiLoop()
 	js.log.Info("stream layer ready", "dir", cfg.StoreDir, "streams", len(js.streams), "sync", cfg.Sync.String())
@@ -125,6 +133,7 @@ func (js *JetStream) Close() error {
 	if js.apiUnsub != nil {
 		js.apiUnsub()
 	}
+	js.stopConsumerLayer()
 	close(js.quit)
 	js.wg.Wait()
 	return js.closeStreams()

@@ -41,6 +41,7 @@ type stream struct {
 
 	unsubs []func()
 	in     ingestQueue
+	rm     removalQueue
 	ops    chan func()
 	quit   chan struct{}
 	done   chan struct{}
@@ -61,6 +62,7 @@ func newStream(js *JetStream, dir string, cfg StreamConfig, created time.Time) *
 		subjects:  make(map[string]*subjectState),
 		consumers: make(map[string]*consumer),
 		in:        newIngestQueue(),
+		rm:        removalQueue{signal: make(chan struct{}, 1)},
 		ops:       make(chan func()),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -228,6 +230,8 @@ func (st *stream) run() {
 			st.drainIngest()
 		case f := <-st.ops:
 			f()
+		case <-st.rm.signal:
+			st.drainRemovals()
 		case <-tick.C:
 			st.expire(time.Now())
 		}

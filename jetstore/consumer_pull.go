@@ -1,0 +1,452 @@
+package jetstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// Pull request statuses, as nats.go matches them.
+const (
+	descNoMessages     = "No Messages"
+	descRequestTimeout = "Request Timeout"
+	descMaxBytes       = "Message Size Exceeds MaxBytes"
+	descIdleHeartbeat  = "Idle Heartbeat"
+)
+
+// Header names of the statuses.
+const (
+	hdrPendingMsgs   = "Nats-Pending-Messages"
+	hdrPendingBytes  = "Nats-Pending-Bytes"
+	hdrLastConsumer  = "Nats-Last-Consumer"
+	hdrLastStream    = "Nats-Last-Stream"
+	hdrConsumerStall = "Nats-Consumer-Stalled"
+	hdrMsgSize       = "Nats-Msg-Size"
+)
+
+// pullRequestJSON is the body of CONSUMER.MSG.NEXT.
+type pullRequestJSON struct {
+	Batch     int           `json:"batch,omitempty"`
+	Expires   time.Duration `json:"expires,omitempty"`
+	MaxBytes  int           `json:"max_bytes,omitempty"`
+	NoWait    bool          `json:"no_wait,omitempty"`
+	Heartbeat time.Duration `json:"idle_heartbeat,omitempty"`
+}
+
+// pullRequest is a client's open request for messages.
+type pullRequest struct {
+	reply     string
+	batch     int   // messages still wanted
+	maxBytes  int   // bytes still wanted; 0 is no limit
+	limited   bool  // the request set max_bytes
+	noWait    bool  // answer at once
+	expires   time.Duration
+	hb        time.Duration
+	expiresAt int64 // unix ns; 0 never
+	nextHB    int64
+	sent      int // messages delivered to it
+}
+
+// parsePullRequest reads a MSG.NEXT body: JSON, a bare batch size, or
+// nothing (one message).
+func parsePullRequest(reply string, data []byte) (*pullRequest, error) {
+	r := &pullRequest{reply: reply, batch: 1}
+	if len(data) == 0 {
+		return r, nil
+	}
+	if data[0] != '{' {
+		n, err := strconv.Atoi(string(data))
+		if err != nil {
+			return nil, err
+		}
+		r.batch = n
+		return r, nil
+	}
+	var j pullRequestJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, err
+	}
+	r.batch, r.maxBytes, r.noWait, r.expires, r.hb = j.Batch, j.MaxBytes, j.NoWait, j.Expires, j.Heartbeat
+	r.limited = j.MaxBytes > 0
+	return r, nil
+}
+
+// addRequest checks a pull request against the consumer's limits and
+// queues it. mu is held.
+func (c *consumer) addRequest(r *pullRequest, now time.Time) {
+	cfg := &c.cfg
+	if !cfg.isPull() {
+		c.sendStatus(r.reply, protocol.StatusConflict, "Consumer is push based", nil)
+		return
+	}
+	if r.batch <= 0 {
+		r.batch = 1
+	}
+	switch {
+	case r.maxBytes < 0 || r.expires < 0 || r.hb < 0:
+		c.sendStatus(r.reply, protocol.StatusBadRequest, "Bad Request", nil)
+		return
+	case cfg.MaxRequestBatch > 0 && r.batch > cfg.MaxRequestBatch:
+		c.sendStatus(r.reply, protocol.StatusConflict, fmt.Sprintf("Exceeded MaxRequestBatch of %d", cfg.MaxRequestBatch), nil)
+		return
+	case cfg.MaxRequestMaxBytes > 0 && r.maxBytes > cfg.MaxRequestMaxBytes:
+		c.sendStatus(r.reply, protocol.StatusConflict, fmt.Sprintf("Exceeded MaxRequestMaxBytes of %d", cfg.MaxRequestMaxBytes), nil)
+		return
+	case cfg.MaxRequestExpires > 0 && r.expires > cfg.MaxRequestExpires:
+		c.sendStatus(r.reply, protocol.StatusConflict, fmt.Sprintf("Exceeded MaxRequestExpires of %v", cfg.MaxRequestExpires), nil)
+		return
+	case r.hb > 0 && r.expires > 0 && 2*r.hb > r.expires:
+		c.sendStatus(r.reply, protocol.StatusBadRequest, "Bad Request - heartbeat value too large", nil)
+		return
+	}
+	if len(c.waiting) >= cfg.MaxWaiting {
+		c.expireRequests(now)
+		if len(c.waiting) >= cfg.MaxWaiting {
+			c.sendStatus(r.reply, protocol.StatusConflict, "Exceeded MaxWaiting", nil)
+			return
+		}
+	}
+	if r.expires > 0 {
+		r.expiresAt = now.Add(r.expires).UnixNano()
+	} else if cfg.MaxRequestExpires > 0 && !r.noWait {
+		r.expiresAt = now.Add(cfg.MaxRequestExpires).UnixNano()
+	}
+	if r.hb > 0 {
+		r.nextHB = now.Add(r.hb).UnixNano()
+	}
+	c.waiting = append(c.waiting, r)
+}
+
+// expireRequests ends the pull requests whose time ran out with a 408
+// that says what they still wanted. mu is held.
+func (c *consumer) expireRequests(now time.Time) {
+	t := now.UnixNano()
+	kept := c.waiting[:0]
+	for _, r := range c.waiting {
+		if r.expiresAt > 0 && r.expiresAt <= t {
+			c.sendStatus(r.reply, protocol.StatusTimeout, descRequestTimeout, r)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(c.waiting[len(kept):])
+	c.waiting = kept
+}
+
+// heartbeats sends idle heartbeats to pull requests and push subscribers
+// that heard nothing for their interval. mu is held.
+func (c *consumer) heartbeats(now time.Time) {
+	t := now.UnixNano()
+	for _, r := range c.waiting {
+		if r.hb > 0 && r.nextHB <= t {
+			c.sendHeartbeat(r.reply, "")
+			r.nextHB = t + int64(r.hb)
+		}
+	}
+	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() && c.push.lastSent+int64(hb) <= t {
+		if c.push.fcPending != "" {
+			// A stalled consumer asks again.
+			c.sendFlowControl(c.push.fcPending)
+		}
+		c.sendHeartbeat(c.cfg.DeliverSubject, c.push.fcPending)
+		c.push.lastSent = t
+	}
+}
+
+// sendHeartbeat sends a 100 Idle Heartbeat status. mu is held.
+func (c *consumer) sendHeartbeat(to, stalled string) {
+	h := protocol.AppendHeaderStart(nil, protocol.StatusIdleHeartbeat, descIdleHeartbeat)
+	h = protocol.AppendHeaderField(h, hdrLastConsumer, strconv.FormatUint(c.dseq, 10))
+	h = protocol.AppendHeaderField(h, hdrLastStream, strconv.FormatUint(c.sseq-1, 10))
+	if stalled != "" {
+		h = protocol.AppendHeaderField(h, hdrConsumerStall, stalled)
+	}
+	h = protocol.AppendHeaderEnd(h)
+	c.js.bus.Publish(to, "", h, nil)
+}
+
+// sendStatus sends a header-only status message; with r, it carries what
+// the request still wanted.
+func (c *consumer) sendStatus(to string, code int, desc string, r *pullRequest) {
+	h := protocol.AppendHeaderStart(nil, code, desc)
+	if r != nil {
+		h = protocol.AppendHeaderField(h, hdrPendingMsgs, strconv.Itoa(r.batch))
+		h = protocol.AppendHeaderField(h, hdrPendingBytes, strconv.Itoa(r.maxBytes))
+	}
+	h = protocol.AppendHeaderEnd(h)
+	c.js.bus.Publish(to, "", h, nil)
+}
+
+// maxDeliverPerWork bounds the deliveries of one work call, so that acks
+// and requests queued meanwhile are not starved.
+const maxDeliverPerWork = 2048
+
+// deliver hands out messages: to waiting pull requests, or to the deliver
+// subject. It reports whether it stopped with work left. mu is held.
+func (c *consumer) deliver(now time.Time) bool {
+	if c.closed {
+		return false
+	}
+	if c.filters != nil {
+		c.countNew()
+	}
+	if !c.cfg.isPull() {
+		return c.deliverPush(now)
+	}
+	n := 0
+	for len(c.waiting) > 0 && n < maxDeliverPerWork {
+		r := c.waiting[0]
+		m, redelivery, ok := c.peek()
+		if !ok {
+			break
+		}
+		ack := c.nextAckSubject(&m, redelivery, now)
+		size := len(ack) + deliverySize(&m, c.cfg.HeadersOnly)
+		if r.limited && size > r.maxBytes {
+			c.sendStatus(r.reply, protocol.StatusConflict, descMaxBytes, r)
+			c.popRequest()
+			continue
+		}
+		c.commit(&m, redelivery, r.reply, ack, now)
+		n++
+		r.sent++
+		r.batch--
+		if r.limited {
+			r.maxBytes -= size
+		}
+		if r.hb > 0 {
+			r.nextHB = now.UnixNano() + int64(r.hb)
+		}
+		if r.batch == 0 || (r.limited && r.maxBytes == 0) {
+			c.popRequest()
+		} else if len(c.waiting) > 1 {
+			// Round robin among competing requests.
+			copy(c.waiting, c.waiting[1:])
+			c.waiting[len(c.waiting)-1] = r
+		}
+	}
+	if n >= maxDeliverPerWork {
+		return true
+	}
+	// What is left of a no_wait request is answered now.
+	kept := c.waiting[:0]
+	for _, r := range c.waiting {
+		if !r.noWait {
+			kept = append(kept, r)
+			continue
+		}
+		if r.sent == 0 {
+			c.sendStatus(r.reply, protocol.StatusNoMessages, descNoMessages, nil)
+		} else {
+			c.sendStatus(r.reply, protocol.StatusTimeout, descRequestTimeout, r)
+		}
+	}
+	clear(c.waiting[len(kept):])
+	c.waiting = kept
+	return false
+}
+
+func (c *consumer) popRequest() {
+	copy(c.waiting, c.waiting[1:])
+	c.waiting[len(c.waiting)-1] = nil
+	c.waiting = c.waiting[:len(c.waiting)-1]
+}
+
+// deliverySize is what a delivery counts against a request's max_bytes,
+// but for its ack subject: subject, headers and payload, as clients count.
+func deliverySize(m *StoredMsg, headersOnly bool) int {
+	n := len(m.Subject) + len(m.Header)
+	if !headersOnly {
+		n += len(m.Data)
+	}
+	return n
+}
+
+// readAhead is how many matching messages peek reads at once.
+const readAhead = 64
+
+// peek returns the next message to deliver: a redelivery first, else the
+// next matching message, while max_ack_pending allows. mu is held.
+func (c *consumer) peek() (m StoredMsg, redelivery, ok bool) {
+	for len(c.rdq) > 0 {
+		seq := c.rdq[0]
+		p := c.pending[seq]
+		if p == nil || !p.queued {
+			c.rdq = c.rdq[1:]
+			continue
+		}
+		msg, err := c.st.store.Load(seq)
+		if err != nil {
+			// Removed from the stream meanwhile: nothing left to deliver.
+			c.rdq = c.rdq[1:]
+			delete(c.pending, seq)
+			if c.log != nil {
+				c.log.ack(seq)
+			}
+			continue
+		}
+		return msg, true, true
+	}
+	if len(c.rdq) == 0 && cap(c.rdq) > 1024 {
+		c.rdq = nil
+	}
+	if c.cfg.AckPolicy != AckNone && len(c.pending) >= c.cfg.MaxAckPending {
+		return m, false, false
+	}
+	if len(c.ahead) > 0 && c.ahead[0].Seq < c.st.store.State().FirstSeq {
+		c.ahead = c.ahead[:0] // purged meanwhile
+	}
+	if len(c.ahead) == 0 {
+		c.readAhead()
+	}
+	if len(c.ahead) == 0 {
+		return m, false, false
+	}
+	return c.ahead[0], false, true
+}
+
+// readAhead fills ahead with the next matching messages from sseq. mu is
+// held.
+func (c *consumer) readAhead() {
+	state := c.st.store.State()
+	from := max(c.sseq, state.FirstSeq)
+	limit := state.LastSeq
+	if c.filters != nil {
+		limit = min(limit, c.counted)
+	}
+	if from > limit {
+		return
+	}
+	last := from - 1
+	c.st.store.Scan(from, func(m StoredMsg) bool {
+		if m.Seq > limit {
+			return false
+		}
+		last = m.Seq
+		if !c.matches(m.Subject) {
+			return true
+		}
+		if c.lps != nil && m.Seq <= c.lpsEnd {
+			if _, ok := c.lps[m.Seq]; !ok {
+				if c.npend > 0 {
+					c.npend--
+				}
+				return true
+			}
+		}
+		c.ahead = append(c.ahead, m)
+		return len(c.ahead) < readAhead
+	})
+	if len(c.ahead) == 0 {
+		// Nothing matched up to last: skip it for good.
+		c.sseq = max(c.sseq, last+1)
+		if c.filters != nil && last >= limit {
+			c.npend = 0
+		}
+	}
+	if c.lps != nil && c.sseq > c.lpsEnd && (len(c.ahead) == 0 || c.ahead[0].Seq > c.lpsEnd) {
+		c.lps = nil
+	}
+}
+
+// nextAckSubject returns the ack subject m is about to be delivered with.
+// mu is held.
+func (c *consumer) nextAckSubject(m *StoredMsg, redelivery bool, now time.Time) string {
+	deliveries := uint64(1)
+	if redelivery {
+		if p := c.pending[m.Seq]; p != nil {
+			deliveries = p.deliveries + 1
+		}
+	}
+	return c.ackSubject(deliveries, m.Seq, c.dseq+1, now.UnixNano())
+}
+
+// commit delivers m to subject with the ack subject from nextAckSubject,
+// and records the delivery. mu is held.
+func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, now time.Time) {
+	if redelivery {
+		c.rdq = c.rdq[1:]
+	} else {
+		c.ahead[0] = StoredMsg{}
+		c.ahead = c.ahead[1:]
+		if len(c.ahead) == 0 {
+			c.ahead = c.ahead[:0:0]
+		}
+		c.sseq = m.Seq + 1
+		if c.filters != nil && c.npend > 0 {
+			c.npend--
+		}
+	}
+	c.dseq++
+	ts := now.UnixNano()
+	deliveries := uint64(1)
+	if c.cfg.AckPolicy != AckNone {
+		p := c.pending[m.Seq]
+		if p == nil {
+			p = &pendingMsg{}
+			c.pending[m.Seq] = p
+		}
+		p.deliveries++
+		p.cseq, p.ts, p.queued = c.dseq, ts, false
+		deliveries = p.deliveries
+		c.setDeadline(m.Seq, p, ts+int64(c.cfg.ackWaitFor(p.deliveries)))
+	}
+	if c.log != nil {
+		c.log.deliver(m.Seq, c.dseq, deliveries, ts)
+	}
+	hdr, data := m.Header, m.Data
+	if c.cfg.HeadersOnly {
+		hdr = headersOnly(hdr, len(data))
+		data = nil
+	}
+	c.js.bus.Publish(subject, reply, hdr, data)
+	if !c.cfg.isPull() {
+		c.push.lastSent = ts
+		c.push.msgs++
+		c.push.bytes += len(m.Subject) + len(hdr) + len(data)
+	}
+}
+
+// ackSubject builds the v1 ack reply subject of a delivery. mu is held.
+func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64) string {
+	b := make([]byte, 0, len(ackPrefix)+len(c.st.name)+len(c.name)+64)
+	b = append(b, ackPrefix...)
+	b = append(b, c.st.name...)
+	b = append(b, '.')
+	b = append(b, c.name...)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, deliveries, 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, sseq, 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, cseq, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, c.pendingAfter(), 10)
+	return string(b)
+}
+
+// pendingAfter is the num_pending figure of an ack subject. mu is held.
+func (c *consumer) pendingAfter() uint64 {
+	if c.filters != nil {
+		return c.npend
+	}
+	return c.numPending()
+}
+
+// headersOnly returns the header block of a headers_only delivery: the
+// message's headers plus its payload size.
+func headersOnly(hdr []byte, size int) []byte {
+	var h []byte
+	if len(hdr) == 0 {
+		h = protocol.AppendHeaderStart(nil, 0, "")
+	} else {
+		h = append(h, hdr[:len(hdr)-2]...) // drop the blank line
+	}
+	h = protocol.AppendHeaderField(h, hdrMsgSize, strconv.Itoa(size))
+	return protocol.AppendHeaderEnd(h)
+}

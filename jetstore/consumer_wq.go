@@ -1,0 +1,37 @@
+package jetstore
+
+import "sync"
+
+// removalQueue holds the sequences a work-queue stream must drop because
+// their consumer acked them (or dead-lettered them). Consumers add to it
+// without waiting; the stream's writer goroutine drains it.
+type removalQueue struct {
+	mu     sync.Mutex
+	seqs   []uint64
+	signal chan struct{}
+}
+
+// queueRemoval asks the writer to delete seqs from the stream.
+func (st *stream) queueRemoval(seqs []uint64) {
+	st.rm.mu.Lock()
+	st.rm.seqs = append(st.rm.seqs, seqs...)
+	st.rm.mu.Unlock()
+	select {
+	case st.rm.signal <- struct{}{}:
+	default:
+	}
+}
+
+// drainRemovals deletes the queued sequences. Writer goroutine.
+func (st *stream) drainRemovals() {
+	st.rm.mu.Lock()
+	seqs := st.rm.seqs
+	st.rm.seqs = nil
+	st.rm.mu.Unlock()
+	if len(seqs) == 0 {
+		return
+	}
+	if _, err := st.deleteSeqs(seqs); err != nil {
+		st.js.log.Error("remove acked work-queue messages", "stream", st.name, "error", err)
+	}
+}
