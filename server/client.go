@@ -194,14 +194,13 @@ func (c *client) readLoop() {
 }
 
 // protoError reports a parse or handler error to the client and closes.
+// Parsing stopped mid-buffer, so every error that reaches here is fatal:
+// handlers report the errors that leave a connection open themselves and
+// return nil.
 func (c *client) protoError(err error) {
 	var we *wireError
 	if errors.As(err, &we) {
-		if !we.fatal {
-			c.sendErr(we.text)
-			c.pc.flush()
-			return
-		}
+		we = &wireError{text: we.text, fatal: true}
 	} else if err == errClosing {
 		return
 	} else {
