@@ -39,10 +39,10 @@ type pullRequestJSON struct {
 // pullRequest is a client's open request for messages.
 type pullRequest struct {
 	reply     string
-	batch     int   // messages still wanted
-	maxBytes  int   // bytes still wanted; 0 is no limit
-	limited   bool  // the request set max_bytes
-	noWait    bool  // answer at once
+	batch     int  // messages still wanted
+	maxBytes  int  // bytes still wanted; 0 is no limit
+	limited   bool // the request set max_bytes
+	noWait    bool // answer at once
 	expires   time.Duration
 	hb        time.Duration
 	expiresAt int64 // unix ns; 0 never
