@@ -53,8 +53,13 @@ func fetchData(t testing.TB, c jetstream.Consumer, n int, wait time.Duration, ac
 	return got
 }
 
+// infoer is a pull or push consumer.
+type infoer interface {
+	Info(context.Context) (*jetstream.ConsumerInfo, error)
+}
+
 // wantInfo polls the consumer's info until check passes.
-func wantInfo(t testing.TB, c jetstream.Consumer, check func(*jetstream.ConsumerInfo) error) *jetstream.ConsumerInfo {
+func wantInfo(t testing.TB, c infoer, check func(*jetstream.ConsumerInfo) error) *jetstream.ConsumerInfo {
 	t.Helper()
 	var last *jetstream.ConsumerInfo
 	waitUntil(t, func() error {
