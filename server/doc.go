@@ -5,7 +5,9 @@
 // layer is a client of the broker through the in-process connection (see
 // InProc), wired by cmd/wren.
 //
-// Lock order (outer to inner): Server.mu -> client.mu. The subject index lock
-// (Sublist.mu) is never held while a client lock is taken, and no lock is ever
-// held across socket I/O or an in-process handler call.
+// Lock order (outer to inner): Server.auth.mu (read while a CONNECT is
+// checked, write while Reload swaps the authenticator) -> Server.mu ->
+// client.mu. The subject index lock (Sublist.mu) is never held while a client
+// lock is taken, the locks inside auth's Checker and ReplyTracker are leaves,
+// and no lock is ever held across socket I/O or an in-process handler call.
 package server
