@@ -25,7 +25,9 @@ type testPKI struct {
 	caKey  *ecdsa.PrivateKey
 	caFile string
 	server tls.Certificate
-	serial int64
+	// serverCert and serverKey are the server certificate's files.
+	serverCert, serverKey string
+	serial                int64
 }
 
 func newTestPKI(t testing.TB, name string) *testPKI {
@@ -50,7 +52,7 @@ func newTestPKI(t testing.TB, name string) *testPKI {
 	}
 	p.caKey = key
 	p.caFile = p.writePEM("ca.pem", "CERTIFICATE", der)
-	p.server, _, _ = p.issue("server", func(c *x509.Certificate) {
+	p.server, p.serverCert, p.serverKey = p.issue("server", func(c *x509.Certificate) {
 		c.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
 		c.DNSNames = []string{"localhost"}
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
