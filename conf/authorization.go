@@ -13,8 +13,9 @@ type Authorization struct {
 	User     string `toml:"user,omitempty"`
 	Password string `toml:"password,omitempty"`
 	// Timeout is how long a new connection has to send CONNECT and
-	// authenticate before it is closed, whether or not authentication is
-	// configured. Default 2s.
+	// authenticate before it is closed, when authentication is configured
+	// (as in nats-server, clients of an open server are not timed).
+	// Default 2s.
 	Timeout Duration `toml:"timeout"`
 	// DefaultPermissions apply to every entry of Users that has no
 	// permissions of its own. Nil (the default) allows everything.
