@@ -12,3 +12,19 @@ type Bus interface {
 	Subscribe(subject, queue string, h func(m *protocol.Msg)) (unsubscribe func(), err error)
 	Publish(subject, reply string, header, data []byte) error
 }
+
+// batchPublisher is implemented by buses that can hold back wake-ups until
+// a burst of publishes is done; the stream layer uses it for the PubAcks of
+// one group commit.
+type batchPublisher interface {
+	PublishBatch(fn func(publish func(subject, reply string, header, data []byte) error))
+}
+
+// publishAll sends a burst of messages through bus, batched when it can.
+func publishAll(bus Bus, fn func(publish func(subject, reply string, header, data []byte) error)) {
+	if bp, ok := bus.(batchPublisher); ok {
+		bp.PublishBatch(fn)
+		return
+	}
+	fn(bus.Publish)
+}

@@ -288,6 +288,12 @@ func (st *stream) subjectCount(subj string, batchSubj map[string]uint64) uint64 
 
 // sendAcks answers every publisher that gave a reply subject.
 func (st *stream) sendAcks(results []ingestResult) {
+	publishAll(st.js.bus, func(publish func(subject, reply string, header, data []byte) error) {
+		st.sendAcksWith(results, publish)
+	})
+}
+
+func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, reply string, header, data []byte) error) {
 	for i := range results {
 		r := &results[i]
 		if r.reply == "" {
@@ -308,6 +314,6 @@ func (st *stream) sendAcks(results []ingestResult) {
 			b = append(b, '}')
 			st.ackBuf = b
 		}
-		st.js.bus.Publish(r.reply, "", nil, b)
+		publish(r.reply, "", nil, b)
 	}
 }

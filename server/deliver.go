@@ -80,6 +80,9 @@ func (p *producer) match(subject []byte) *matchResult {
 	}
 	p.gen = gen
 	r := sl.matchBytes(subject)
+	if !cacheable(subject) {
+		return r
+	}
 	if len(p.cache) >= maxL1 {
 		clear(p.cache)
 	}

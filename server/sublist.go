@@ -282,6 +282,9 @@ func (s *Sublist) match(subject string) *matchResult {
 		r = emptyResult
 	}
 
+	if !cacheable(subject) {
+		return r
+	}
 	s.mu.Lock()
 	if s.genid.Load() == gen {
 		if len(s.cache) >= maxCache {
@@ -298,6 +301,16 @@ func (s *Sublist) match(subject string) *matchResult {
 	}
 	s.mu.Unlock()
 	return r
+}
+
+// inboxPrefix starts the reply subjects clients make up, one per request
+// (and per JetStream publish). Each is used about once, so caching their
+// results would only push useful entries out.
+const inboxPrefix = "_INBOX."
+
+// cacheable reports whether a match result for subject is worth caching.
+func cacheable[T string | []byte](subject T) bool {
+	return len(subject) < len(inboxPrefix) || string(subject[:len(inboxPrefix)]) != inboxPrefix
 }
 
 func matchLevel(l *sublistLevel, toks []string, r *matchResult) {
