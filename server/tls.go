@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"io"
 	"net"
 	"time"
 
@@ -48,6 +49,7 @@ func (s *Server) setupTLS(c *client) bool {
 	if s.opts.TLSRequired {
 		nc.SetWriteDeadline(time.Now().Add(time.Second))
 		nc.Write(protocol.AppendErr(nil, errTLSRequired.text))
+		lingerClose(nc)
 		s.log.Debug("refused a plain connection: TLS required", "cid", c.cid)
 		return false
 	}
@@ -67,6 +69,20 @@ func (s *Server) handshake(c *client, nc net.Conn) bool {
 	c.tlsState = &st
 	c.nc = tc
 	return true
+}
+
+// lingerClose ends a connection the server refused after writing its
+// reason: it closes the sending side and reads what the client had already
+// sent, for a moment, before the caller closes the socket. Closing with
+// unread input would reset the connection, and a reset can destroy the
+// reason before the client reads it.
+func lingerClose(nc net.Conn) {
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	nc.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
 }
 
 // prefixConn replays bytes already read before reading from the conn.
