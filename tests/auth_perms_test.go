@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -295,7 +296,7 @@ func TestPermsConnectionKeepsWorking(t *testing.T) {
 		Publish:   auth.SubjectPermission{Allow: []string{"ok.>"}},
 		Subscribe: auth.SubjectPermission{Allow: []string{"ok.>"}},
 	})
-	nc := connectNATS(t, s, nats.UserInfo("u", "pw"))
+	nc := connectNATS(t, s, nats.UserInfo("u", "pw"), nats.PermissionErrOnSubscribe(true))
 	good, err := nc.SubscribeSync("ok.>")
 	if err != nil {
 		t.Fatal(err)
@@ -305,8 +306,8 @@ func TestPermsConnectionKeepsWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantViolation(t, nc, `Permissions Violation for Subscription to "no.>"`)
-	if _, err := bad.NextMsg(testTimeout); err == nil {
-		t.Errorf("NextMsg on the refused subscription = nil error; want the violation")
+	if _, err := bad.NextMsg(testTimeout); !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Errorf("NextMsg on the refused subscription: %v; want the permissions violation", err)
 	}
 	for i := range 3 {
 		nc.Publish("no.x", nil)

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -99,7 +100,7 @@ func TestReloadSubscriptionRevoked(t *testing.T) {
 	}}
 	s := startAuthServer(t, cfg, server.Options{})
 	admin := connectNATS(t, s, nats.UserInfo("admin", "pw"))
-	nc := connectNATS(t, s, nats.UserInfo("u", "pw"))
+	nc := connectNATS(t, s, nats.UserInfo("u", "pw"), nats.PermissionErrOnSubscribe(true))
 	feed, err := nc.SubscribeSync("feed.>")
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +119,8 @@ func TestReloadSubscriptionRevoked(t *testing.T) {
 	}
 	flushNATS(t, admin)
 	wantViolation(t, nc, `Permissions Violation for Subscription to "feed.>"`)
-	if _, err := feed.NextMsg(testTimeout); err == nil {
-		t.Errorf("revoked subscription: NextMsg = nil error; want the violation")
+	if _, err := feed.NextMsg(testTimeout); !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Errorf("revoked subscription: NextMsg: %v; want the permissions violation", err)
 	}
 	if got, want := pubSubjects(drainPending(t, all)), []string{"open.x"}; !slices.Equal(got, want) {
 		t.Errorf("'>' received %q after the reload; want %q", got, want)
