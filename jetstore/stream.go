@@ -224,7 +224,8 @@ func (st *stream) run() {
 	for {
 		select {
 		case <-st.quit:
-			st.drainIngest()
+			for st.drainIngest() {
+			}
 			return
 		case <-st.in.signal:
 			st.drainIngest()

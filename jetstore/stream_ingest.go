@@ -81,25 +81,27 @@ type ingestResult struct {
 	subj   string
 }
 
-// drainIngest stores everything queued, one group commit per batch.
-func (st *stream) drainIngest() {
-	for {
-		msgs := st.in.take()
-		if len(msgs) == 0 {
-			return
-		}
-		for start := 0; start < len(msgs); {
-			end, size := start, 0
-			for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) {
-				m := msgs[end]
-				size += len(m.Subject) + len(m.Header) + len(m.Data)
-				end++
-			}
-			st.storeBatch(msgs[start:end])
-			start = end
-		}
-		st.in.recycle(msgs)
+// drainIngest stores what is queued now, one group commit per batch, and
+// reports whether there was anything. It takes the queue once: under a
+// steady stream of publishes the writer must still get back to its other
+// work (API operations, expiry) between takes.
+func (st *stream) drainIngest() bool {
+	msgs := st.in.take()
+	if len(msgs) == 0 {
+		return false
 	}
+	for start := 0; start < len(msgs); {
+		end, size := start, 0
+		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) {
+			m := msgs[end]
+			size += len(m.Subject) + len(m.Header) + len(m.Data)
+			end++
+		}
+		st.storeBatch(msgs[start:end])
+		start = end
+	}
+	st.in.recycle(msgs)
+	return true
 }
 
 // storeBatch checks each message against the stream's rules, stores the
