@@ -93,6 +93,9 @@ func normalize(in StreamConfig) (StreamConfig, *APIError) {
 	if c.DiscardNewPerSubject && (c.Discard != DiscardNew || c.MaxMsgsPerSubject <= 0) {
 		return c, errStreamConfig("discard new per subject requires discard new policy and max msgs per subject to be set")
 	}
+	if c.DenyPurge && c.AllowRollup {
+		return c, errStreamConfig("roll-ups require the purge permission")
+	}
 	switch c.Compression {
 	case "":
 		c.Compression = CompressionNone

@@ -111,6 +111,11 @@ func TestJSStreamCreateRejected(t *testing.T) {
 		{"max age under 100ms", jetstream.StreamConfig{Name: "TINYAGE", MaxAge: 50 * time.Millisecond}, 10052, "max age"},
 		{"interest retention", jetstream.StreamConfig{Name: "INT", Retention: jetstream.InterestPolicy}, 10052, "interest"},
 		{"discard new per subject without limit", jetstream.StreamConfig{Name: "DNPS", Discard: jetstream.DiscardNew, DiscardNewPerSubject: true}, 10052, "discard new per subject"},
+		{"rollup with deny purge", jetstream.StreamConfig{Name: "ROLL", AllowRollup: true, DenyPurge: true}, 10052, "purge"},
+		{"mirror", jetstream.StreamConfig{Name: "MIR", Mirror: &jetstream.StreamSource{Name: "ORDERS"}}, 10052, "not supported"},
+		{"sources", jetstream.StreamConfig{Name: "SRC", Sources: []*jetstream.StreamSource{{Name: "ORDERS"}}}, 10052, "not supported"},
+		{"republish", jetstream.StreamConfig{Name: "REP", RePublish: &jetstream.RePublish{Source: ">", Destination: "x.>"}}, 10052, "not supported"},
+		{"sealed", jetstream.StreamConfig{Name: "SEAL", Sealed: true}, 10052, "not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
