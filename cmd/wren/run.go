@@ -105,11 +105,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 // stream layer.
 func (d *daemon) startServices() error {
 	if m := d.cfg.Monitor; m.Enabled() {
-		addr, err := d.srv.StartMonitoring(m.Host, m.Port)
-		if err != nil {
+		if _, err := d.srv.StartMonitoring(m.Host, m.Port); err != nil {
 			return fmt.Errorf("monitor: %w", err)
 		}
-		d.log.Info("monitoring listening", "addr", addr.String())
 	}
 	js, err := startStreams(d.cfg.JetStream, d.srv, d.log)
 	d.js = js
