@@ -265,7 +265,7 @@ func (b *bench) scenario(ctx context.Context, sc scenario, rounds int) *row {
 // once starts a fresh server, runs the scenario against it within the
 // time limit, reads the server's peak RSS and CPU time, and stops it.
 func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) (serverRun, error) {
-	run := serverRun{Round: round}
+	run := serverRun{Round: round + 1}
 	c, err := startServer(ctx, k, b.workDir, sc.needsStore())
 	if err != nil {
 		return run, err

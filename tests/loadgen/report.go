@@ -12,7 +12,7 @@ import (
 
 // serverRun is one scenario run against one server.
 type serverRun struct {
-	Round      int     `json:"round"`
+	Round      int     `json:"round"` // from 1
 	Count      int64   `json:"count"`
 	Expected   int64   `json:"expected"`
 	ElapsedSec float64 `json:"elapsed_sec"`
@@ -168,9 +168,9 @@ func (rep *report) printTable(w io.Writer) {
 			}
 			for _, r := range s.Runs {
 				if r.Error != "" {
-					notes = append(notes, fmt.Sprintf("%s/%s round %d: ERROR %s", rw.Scenario, s.Server, r.Round+1, r.Error))
+					notes = append(notes, fmt.Sprintf("%s/%s round %d: ERROR %s", rw.Scenario, s.Server, r.Round, r.Error))
 				} else if r.Note != "" {
-					notes = append(notes, fmt.Sprintf("%s/%s round %d: %s", rw.Scenario, s.Server, r.Round+1, r.Note))
+					notes = append(notes, fmt.Sprintf("%s/%s round %d: %s", rw.Scenario, s.Server, r.Round, r.Note))
 				}
 			}
 		}
