@@ -28,3 +28,20 @@ func publishAll(bus Bus, fn func(publish func(subject, reply string, header, dat
 	}
 	fn(bus.Publish)
 }
+
+// deliverer is what a Bus may add to deliver stored messages as JetStream
+// does: to the subscribers of route (an inbox, a deliver subject), showing
+// the subject the message was published to. Without it a delivery shows
+// its route.
+type deliverer interface {
+	PublishAs(route, subject, reply string, header, data []byte) error
+}
+
+// deliverMsg hands a stored message to the subscribers of route.
+func (js *JetStream) deliverMsg(route, subject, reply string, header, data []byte) {
+	if d, ok := js.bus.(deliverer); ok {
+		d.PublishAs(route, subject, reply, header, data)
+		return
+	}
+	js.bus.Publish(route, reply, header, data)
+}

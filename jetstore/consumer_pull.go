@@ -402,7 +402,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 		hdr = headersOnly(hdr, len(data))
 		data = nil
 	}
-	c.js.bus.Publish(subject, reply, hdr, data)
+	c.js.deliverMsg(subject, m.Subject, reply, hdr, data)
 	if !c.cfg.isPull() {
 		c.push.lastSent = ts
 		c.push.msgs++

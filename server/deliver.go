@@ -20,6 +20,9 @@ type producer struct {
 	rnd     uint64
 	msg     protocol.Msg
 	hdr     []byte
+	// shown, when set, is the subject deliveries carry instead of the
+	// one they were routed by (see publishAs).
+	shown []byte
 
 	outMsgs, outBytes int64
 }
@@ -122,6 +125,15 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 	}
 }
 
+// publishAs delivers to the subscribers of route a message that carries
+// subject, as a JetStream delivery does: routed to an inbox or deliver
+// subject, shown with the subject it was stored under.
+func (p *producer) publishAs(route, subject, reply, header, payload []byte) {
+	p.shown = subject
+	p.publish(route, reply, header, payload)
+	p.shown = nil
+}
+
 // deliver queues one message for one subscription; it reports false when
 // the subscription or its connection is gone.
 func (p *producer) deliver(sub *subscription, subject, reply, header, payload []byte) bool {
@@ -145,6 +157,9 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 		}
 	}
 	size := int64(len(header) + len(payload))
+	if p.shown != nil {
+		subject = p.shown
+	}
 	if sub.handler != nil {
 		p.msg = protocol.Msg{Subject: subject, Reply: reply, Header: header, Data: payload}
 		sub.handler(&p.msg)

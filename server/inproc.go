@@ -111,6 +111,30 @@ func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, heade
 	ip.pool.Put(p)
 }
 
+// PublishAs delivers to the subscribers of route a message that carries
+// subject instead: the stream layer hands a stored message to a pull
+// request's inbox or a push consumer's deliver subject this way, with the
+// subject it was published to, as JetStream clients expect. The bytes are
+// copied before PublishAs returns.
+func (ip *InProc) PublishAs(route, subject, reply string, header, data []byte) error {
+	if !protocol.ValidLiteral(route) || !protocol.ValidLiteral(subject) {
+		return ErrInvalidSubject
+	}
+	ip.c.mu.Lock()
+	closed := ip.c.closed
+	ip.c.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	ip.c.inMsgs.Add(1)
+	ip.c.inBytes.Add(int64(len(header) + len(data)))
+	p := ip.pool.Get().(*producer)
+	p.publishAs(bytesOf(route), bytesOf(subject), bytesOf(reply), header, data)
+	p.flush()
+	ip.pool.Put(p)
+	return nil
+}
+
 // Close ends every subscription of the connection.
 func (ip *InProc) Close() {
 	ip.c.teardown()

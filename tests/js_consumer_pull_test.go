@@ -85,8 +85,8 @@ func TestJSConsumerNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(m.Data()) != "late" {
-		t.Fatalf("Next = %q; want late", m.Data())
+	if string(m.Data()) != "late" || m.Subject() != "n" {
+		t.Fatalf("Next = %q on %q; want late on n", m.Data(), m.Subject())
 	}
 	md, err := m.Metadata()
 	if err != nil {
