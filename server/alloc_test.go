@@ -81,7 +81,7 @@ func TestPubDeliverAllocs(t *testing.T) {
 			}
 			run := func() {
 				for _, c := range subs {
-					c.out.buf = c.out.buf[:0]
+					c.out.reset()
 				}
 				for _, r := range reads {
 					if err := pub.parser.Parse(r, pub); err != nil {
@@ -91,7 +91,7 @@ func TestPubDeliverAllocs(t *testing.T) {
 				pub.pc.flush()
 			}
 			run() // warm the caches and grow the buffers
-			if got := string(subs[0].out.buf); got != tt.want {
+			if got := string(subs[0].out.bytes()); got != tt.want {
 				t.Fatalf("subscriber got %q; want %q", got, tt.want)
 			}
 			if n := testing.AllocsPerRun(200, run); n != 0 {

@@ -138,7 +138,7 @@ func BenchmarkPubDeliver(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, c := range subs {
-					c.out.buf = c.out.buf[:0]
+					c.out.reset()
 				}
 				if err := pub.parser.Parse(msg, pub); err != nil {
 					b.Fatal(err)

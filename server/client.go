@@ -220,14 +220,14 @@ var errClosing = errors.New("connection closing")
 // sendErr queues an -ERR line to this client.
 func (c *client) sendErr(text string) {
 	c.mu.Lock()
-	c.out.buf = protocol.AppendErr(c.out.buf, text)
+	c.out.addErr(text)
 	c.mu.Unlock()
 	c.pc.touch(c)
 }
 
 func (c *client) sendRaw(b []byte) {
 	c.mu.Lock()
-	c.out.buf = append(c.out.buf, b...)
+	c.out.add(b)
 	c.mu.Unlock()
 	c.pc.touch(c)
 }
@@ -420,14 +420,14 @@ func (c *client) pingTick() {
 		return
 	}
 	if c.pingsOut+1 > c.srv.lim().maxPingsOut {
-		c.out.buf = protocol.AppendErr(c.out.buf, errStale.text)
+		c.out.addErr(errStale.text)
 		c.mu.Unlock()
 		c.srv.log.Debug("stale connection", "cid", c.cid)
 		c.closeConn(errStale.text, true)
 		return
 	}
 	c.pingsOut++
-	c.out.buf = append(c.out.buf, protocol.PingLine...)
+	c.out.add(protocol.PingLine)
 	c.mu.Unlock()
 	c.signal()
 	c.timer.Reset(c.srv.lim().pingInterval)
@@ -438,7 +438,7 @@ func (c *client) authTimeout() {
 	c.mu.Lock()
 	done := c.connected || c.closed
 	if !done {
-		c.out.buf = protocol.AppendErr(c.out.buf, errAuthTimeout.text)
+		c.out.addErr(errAuthTimeout.text)
 	}
 	c.mu.Unlock()
 	if !done {
@@ -457,7 +457,7 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	c.closed = true
 	c.reason = reason
 	if !flush {
-		c.out.buf = nil
+		c.out.reset()
 	}
 	c.mu.Unlock()
 	if c.timer != nil {

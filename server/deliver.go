@@ -177,11 +177,10 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 		sc.mu.Unlock()
 		return false
 	}
-	if header != nil && sc.opts.Headers {
-		sc.out.buf = protocol.AppendHMsg(sc.out.buf, subject, sub.sid, reply, header, payload)
-	} else {
-		sc.out.buf = protocol.AppendMsg(sc.out.buf, subject, sub.sid, reply, payload)
+	if !sc.opts.Headers {
+		header = nil // stripped for clients that cannot read HMSG
 	}
+	sc.out.addMsg(subject, sub.sid, reply, header, payload)
 	sc.outMsgs++
 	sc.outBytes += size
 	slow := int64(sc.out.pending()) > sc.srv.lim().maxPending

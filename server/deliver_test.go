@@ -48,8 +48,8 @@ func send(t testing.TB, c *client, ops string) {
 func takeOut(c *client) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := string(c.out.buf)
-	c.out.buf = c.out.buf[:0]
+	s := string(c.out.bytes())
+	c.out.reset()
 	return s
 }
 

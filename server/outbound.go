@@ -4,25 +4,134 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"time"
+
+	"github.com/wrenmq/wren/protocol"
 )
 
-// outbound is what waits to be written to a connection. Producers append to
-// buf under the client's lock; the write loop swaps buf for spare, writes it
-// with no lock held, and keeps it as the next spare. Everything queued
-// between two writes goes out in one write call.
+// outbound is what waits to be written to a connection: a list of chunks
+// that producers append to under the client's lock. The write loop takes
+// the whole list, writes it with one writev and no lock held, and returns
+// the chunks to their pools. Nothing queued is ever copied again, however
+// far the connection falls behind, and an idle connection holds no buffer.
 type outbound struct {
-	buf      []byte
-	spare    []byte
+	chunks   []*chunk
+	spare    []*chunk
+	pb       int // bytes queued in chunks
 	inflight int // bytes being written right now
+	class    int // size class of the next new chunk
+}
+
+// chunk is one piece of an outbound queue.
+type chunk struct {
+	b     []byte
+	class int // index into chunkSizes, or -1 for an unpooled large chunk
+}
+
+// chunkSizes are the pooled chunk capacities. A connection's queue starts
+// with a small chunk and each further chunk is one class larger, so a
+// trickle costs little memory and a burst few chunks.
+var chunkSizes = [...]int{1 << 10, 4 << 10, 16 << 10, 64 << 10}
+
+var chunkPools [len(chunkSizes)]sync.Pool
+
+func init() {
+	for i := range chunkPools {
+		size, class := chunkSizes[i], i
+		chunkPools[i].New = func() any { return &chunk{b: make([]byte, 0, size), class: class} }
+	}
+}
+
+// newChunk returns a chunk with room for n bytes, of at least the given
+// class.
+func newChunk(n int, class int) *chunk {
+	for class < len(chunkSizes) && chunkSizes[class] < n {
+		class++
+	}
+	if class == len(chunkSizes) {
+		return &chunk{b: make([]byte, 0, n), class: -1}
+	}
+	return chunkPools[class].Get().(*chunk)
+}
+
+func putChunk(ck *chunk) {
+	if ck.class < 0 {
+		return
+	}
+	ck.b = ck.b[:0]
+	chunkPools[ck.class].Put(ck)
 }
 
 // pending returns the bytes queued or being written. c.mu is held.
-func (o *outbound) pending() int { return len(o.buf) + o.inflight }
+func (o *outbound) pending() int { return o.pb + o.inflight }
 
-// maxKeep bounds the buffer a connection keeps between bursts, so an idle
-// connection does not pin the memory its busiest moment needed.
-const maxKeep = 64 << 10
+// tail returns the chunk to append n more bytes to.
+func (o *outbound) tail(n int) *chunk {
+	if k := len(o.chunks); k > 0 {
+		if ck := o.chunks[k-1]; cap(ck.b)-len(ck.b) >= n {
+			return ck
+		}
+	}
+	ck := newChunk(n, o.class)
+	if ck.class >= 0 && ck.class < len(chunkSizes)-1 {
+		o.class = ck.class + 1
+	}
+	o.chunks = append(o.chunks, ck)
+	return ck
+}
+
+// add queues a copy of b.
+func (o *outbound) add(b []byte) {
+	ck := o.tail(len(b))
+	ck.b = append(ck.b, b...)
+	o.pb += len(b)
+}
+
+// addErr queues an -ERR line.
+func (o *outbound) addErr(text string) {
+	ck := o.tail(len(text) + 16)
+	n := len(ck.b)
+	ck.b = protocol.AppendErr(ck.b, text)
+	o.pb += len(ck.b) - n
+}
+
+// msgOverhead bounds what an MSG/HMSG line adds to its subject, sid,
+// reply, header and payload: the verb, four separators, two counts and two
+// CRLFs.
+const msgOverhead = 64
+
+// addMsg queues an MSG, or an HMSG when header is not nil.
+func (o *outbound) addMsg(subject []byte, sid string, reply, header, payload []byte) {
+	ck := o.tail(len(subject) + len(sid) + len(reply) + len(header) + len(payload) + msgOverhead)
+	n := len(ck.b)
+	if header != nil {
+		ck.b = protocol.AppendHMsg(ck.b, subject, sid, reply, header, payload)
+	} else {
+		ck.b = protocol.AppendMsg(ck.b, subject, sid, reply, payload)
+	}
+	o.pb += len(ck.b) - n
+}
+
+// reset drops everything queued.
+func (o *outbound) reset() {
+	for i, ck := range o.chunks {
+		putChunk(ck)
+		o.chunks[i] = nil
+	}
+	o.chunks = o.chunks[:0]
+	o.pb = 0
+	o.class = 0
+}
+
+// bytes returns a copy of what is queued, for tests and diagnostics.
+func (o *outbound) bytes() []byte {
+	var b []byte
+	for _, ck := range o.chunks {
+		b = append(b, ck.b...)
+	}
+	return b
+}
 
 // signal wakes the write loop; it never blocks.
 func (c *client) signal() {
@@ -36,11 +145,13 @@ func (c *client) signal() {
 func (c *client) writeLoop() {
 	defer c.srv.wg.Done()
 	wd := c.srv.opts.WriteDeadline
+	var bufs [][]byte
+	var armed time.Time // when the write deadline was last set
 	for range c.flushCh {
 		for {
 			c.mu.Lock()
-			buf := c.out.buf
-			if len(buf) == 0 {
+			if len(c.out.chunks) == 0 {
+				c.out.class = 0 // idle again: the next burst starts small
 				closed := c.closed
 				c.mu.Unlock()
 				if closed {
@@ -49,18 +160,35 @@ func (c *client) writeLoop() {
 				}
 				break
 			}
-			c.out.buf = c.out.spare[:0]
+			chunks := c.out.chunks
+			c.out.chunks = c.out.spare[:0]
 			c.out.spare = nil
-			c.out.inflight = len(buf)
+			c.out.inflight = c.out.pb
+			c.out.pb = 0
 			c.mu.Unlock()
 
-			c.nc.SetWriteDeadline(time.Now().Add(wd))
-			_, err := c.nc.Write(buf)
+			bufs = bufs[:0]
+			for _, ck := range chunks {
+				bufs = append(bufs, ck.b)
+			}
+			// Re-arming the deadline costs a timer update; do it only
+			// when half of it has gone by.
+			if now := time.Now(); now.Sub(armed) > wd/2 {
+				c.nc.SetWriteDeadline(now.Add(wd))
+				armed = now
+			}
+			nb := net.Buffers(bufs)
+			_, err := nb.WriteTo(c.nc)
+			clear(bufs)
+			for i, ck := range chunks {
+				putChunk(ck)
+				chunks[i] = nil
+			}
 
 			c.mu.Lock()
 			c.out.inflight = 0
-			if cap(buf) <= maxKeep {
-				c.out.spare = buf[:0]
+			if c.out.spare == nil && cap(chunks) <= 1024 {
+				c.out.spare = chunks[:0]
 			}
 			c.mu.Unlock()
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"github.com/wrenmq/wren/auth"
-	"github.com/wrenmq/wren/protocol"
 )
 
 // Permission checks. A connection's *auth.Checker lives in client.perms,
@@ -107,7 +106,7 @@ func (c *client) recordReply(reply []byte) {
 func (c *client) queueErr(text string) {
 	c.mu.Lock()
 	if !c.closed {
-		c.out.buf = protocol.AppendErr(c.out.buf, text)
+		c.out.addErr(text)
 	}
 	c.mu.Unlock()
 	c.signal()

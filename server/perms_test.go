@@ -30,14 +30,14 @@ func TestPermsPubDeliverAllocs(t *testing.T) {
 	}
 	msgs := []byte("PUB foo.bar 5\r\nhello\r\nPUB foo.secret 5\r\nhello\r\n")
 	run := func() {
-		sub.out.buf = sub.out.buf[:0]
+		sub.out.reset()
 		if err := pub.parser.Parse(msgs, pub); err != nil {
 			t.Fatalf("Parse: %v", err)
 		}
 		pub.pc.flush()
 	}
 	run()
-	if got, want := string(sub.out.buf), "MSG foo.bar 1 5\r\nhello\r\n"; got != want {
+	if got, want := string(sub.out.bytes()), "MSG foo.bar 1 5\r\nhello\r\n"; got != want {
 		t.Fatalf("subscriber got %q; want %q", got, want)
 	}
 	if n := testing.AllocsPerRun(200, run); n != 0 {

@@ -236,7 +236,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 // the connection's two goroutines.
 func (s *Server) startLoops(c *client, infoSent bool) {
 	if !infoSent {
-		c.out.buf = protocol.AppendInfo(c.out.buf, s.infoJSON(c))
+		c.out.add(protocol.AppendInfo(nil, s.infoJSON(c)))
 	}
 	lim := s.lim()
 	if s.authRequired() {
