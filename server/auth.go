@@ -27,11 +27,10 @@ type authState struct {
 // Reload can check the same credentials against a new configuration. It is
 // guarded by client.mu.
 type clientAuth struct {
-	done   bool // CONNECT accepted
-	gen    uint64
-	creds  auth.ConnectCreds
-	user   string
-	method auth.Method
+	done  bool   // CONNECT accepted
+	gen   uint64 // bumped by each accepted CONNECT
+	creds auth.ConnectCreds
+	user  string
 }
 
 // authRequired reports whether clients must authenticate.
@@ -101,7 +100,7 @@ func verifiedChain(st *tls.ConnectionState) []*x509.Certificate {
 // checked again.
 func (c *client) setIdentity(creds auth.ConnectCreds, id *auth.Identity) {
 	c.mu.Lock()
-	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, creds: creds, user: id.Name, method: id.Method}
+	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, creds: creds, user: id.Name}
 	hasSubs := len(c.subs) > 0
 	old := c.perms.Swap(id.Perms)
 	c.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/wrenmq/wren/auth"
-	"github.com/wrenmq/wren/protocol"
 )
 
 // limits are the options Reload may change. Connections read them through
@@ -161,13 +160,13 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 		return true
 	}
 	if err != nil {
-		c.out.buf = protocol.AppendErr(c.out.buf, errAuthViolation.text)
 		c.mu.Unlock()
+		c.queueErr(errAuthViolation.text)
 		s.log.Warn("closing connection no longer allowed by the new configuration", "cid", c.cid, "remote", c.remote(), "name", name, "reason", err)
 		c.closeConn(errAuthViolation.text, true)
 		return false
 	}
-	c.auth.user, c.auth.method = id.Name, id.Method
+	c.auth.user = id.Name
 	old := c.perms.Swap(id.Perms)
 	c.mu.Unlock()
 	if old != id.Perms {
