@@ -121,6 +121,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 	// Subjects and ids seen earlier in this batch.
 	var batchSubj map[string]uint64
 	var batchIDs map[string]uint64
+	repl := subjectReplacer{st: st}
 
 	for _, m := range msgs {
 		r := ingestResult{reply: string(m.Reply)}
@@ -149,13 +150,26 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 			e = st.checkHeaders(m, cfg, last, subj, batch, batchSubj, &r)
 		}
 		if e == nil && !r.dup && cfg.Discard == DiscardNew {
+			// A message its subject's max_msgs_per_subject makes replace
+			// the subject's oldest needs no room of its own.
+			replaces := cfg.MaxMsgsPerSubject > 0 && !cfg.DiscardNewPerSubject &&
+				st.subjectCount(subj, batchSubj) >= uint64(cfg.MaxMsgsPerSubject)
+			var freed uint64
+			if replaces {
+				freed = repl.peek(subj)
+			}
 			switch {
-			case cfg.MaxMsgs > 0 && count+1 > uint64(cfg.MaxMsgs):
+			case cfg.MaxMsgs > 0 && !replaces && count+1 > uint64(cfg.MaxMsgs):
 				e = errStoreFailed(errors.New("maximum messages exceeded"))
-			case cfg.MaxBytes > 0 && bytes+size > uint64(cfg.MaxBytes):
+			case cfg.MaxBytes > 0 && bytes+size-freed > uint64(cfg.MaxBytes):
 				e = errStoreFailed(errors.New("maximum bytes exceeded"))
 			case cfg.DiscardNewPerSubject && st.subjectCount(subj, batchSubj) >= uint64(cfg.MaxMsgsPerSubject):
 				e = errStoreFailed(errors.New("maximum messages per subject exceeded"))
+			}
+			if e == nil && replaces {
+				repl.pop(subj)
+				count--
+				bytes -= freed
 			}
 		}
 		if e == nil && !r.dup && st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile &&
@@ -178,6 +192,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 			batchSubj = make(map[string]uint64)
 		}
 		batchSubj[subj]++
+		if cfg.Discard == DiscardNew && cfg.MaxMsgsPerSubject > 0 {
+			repl.add(subj, size)
+		}
 		if len(id) > 0 {
 			if batchIDs == nil {
 				batchIDs = make(map[string]uint64)

@@ -111,6 +111,91 @@ func (st *stream) trimAllSubjects(max uint64) {
 	}
 }
 
+// subjectReplacer tells discard new, during one batch, which message each
+// new message of a subject at its max_msgs_per_subject pushes out, so that
+// a full stream still takes a message that only replaces an older one of
+// its subject (as a key-value bucket at its size limit takes an update).
+type subjectReplacer struct {
+	st   *stream
+	subj map[string]*replaceQueue
+}
+
+// replaceQueue is one subject's messages in the order they will go.
+type replaceQueue struct {
+	loaded   bool   // stored and from are set
+	stored   uint64 // stored messages not yet pushed out
+	from     uint64 // where the next of them is looked for
+	next     uint64 // its size, when haveNext
+	haveNext bool
+	sizes    []uint64 // sizes of this batch's messages, oldest first
+}
+
+func (r *subjectReplacer) queue(subj string) *replaceQueue {
+	q := r.subj[subj]
+	if q == nil {
+		if r.subj == nil {
+			r.subj = make(map[string]*replaceQueue)
+		}
+		q = &replaceQueue{}
+		r.subj[subj] = q
+	}
+	return q
+}
+
+// peek returns the size of the subject's next message to go, 0 if none.
+func (r *subjectReplacer) peek(subj string) uint64 {
+	q := r.queue(subj)
+	if !q.loaded {
+		q.loaded = true
+		r.st.mu.RLock()
+		if ss := r.st.subjects[subj]; ss != nil {
+			q.stored = ss.msgs
+		}
+		r.st.mu.RUnlock()
+		if q.stored > 0 {
+			q.from, _ = r.st.subjectBounds(subj)
+		}
+	}
+	if q.stored > 0 && !q.haveNext && q.from > 0 {
+		r.st.store.Scan(q.from, func(m StoredMsg) bool {
+			if m.Subject != subj {
+				return true
+			}
+			q.next, q.from, q.haveNext = m.size(), m.Seq+1, true
+			return false
+		})
+		if !q.haveNext {
+			q.stored = 0
+		}
+	}
+	switch {
+	case q.haveNext:
+		return q.next
+	case len(q.sizes) > 0:
+		return q.sizes[0]
+	}
+	return 0
+}
+
+// pop pushes out the message peek names.
+func (r *subjectReplacer) pop(subj string) {
+	r.peek(subj)
+	q := r.subj[subj]
+	switch {
+	case q.haveNext:
+		q.stored--
+		q.haveNext = false
+	case len(q.sizes) > 0:
+		q.sizes = q.sizes[1:]
+	}
+}
+
+// add notes a message of subj accepted into the batch.
+func (r *subjectReplacer) add(subj string, size uint64) {
+	q := r.queue(subj)
+	q.sizes = append(q.sizes, size)
+}
+
 // trimFront drops the oldest messages while max_msgs or max_bytes is
 // exceeded.
 func (st *stream) trimFront(cfg StreamConfig) {

@@ -78,6 +78,16 @@ func TestJSStreamLimitsDiscardNew(t *testing.T) {
 			[]bool{false, false, true, false, false, true, false},
 			"maximum messages per subject exceeded",
 			stateSummary{Msgs: 5, FirstSeq: 1, LastSeq: 5, NumSubjects: 3}},
+		{"max msgs, an update of a full subject replaces", jetstream.StreamConfig{MaxMsgs: 3, MaxMsgsPerSubject: 1},
+			[]string{"n.a", "n.b", "n.c", "n.a", "n.a", "n.d"},
+			[]bool{false, false, false, false, false, true},
+			"maximum messages exceeded",
+			stateSummary{Msgs: 3, FirstSeq: 2, LastSeq: 5, NumSubjects: 3, NumDeleted: 1}},
+		{"max bytes, an update of a full subject replaces", jetstream.StreamConfig{MaxBytes: 3 * int64(len("n.a")+len("data")), MaxMsgsPerSubject: 1},
+			[]string{"n.a", "n.b", "n.c", "n.b", "n.d"},
+			[]bool{false, false, false, false, true},
+			"maximum bytes exceeded",
+			stateSummary{Msgs: 3, FirstSeq: 1, LastSeq: 4, NumSubjects: 3, NumDeleted: 1}},
 		{"per subject without discard new per subject drops old", jetstream.StreamConfig{MaxMsgsPerSubject: 2},
 			[]string{"n.a", "n.a", "n.a", "n.b"},
 			[]bool{false, false, false, false},
@@ -111,6 +121,68 @@ func TestJSStreamLimitsDiscardNew(t *testing.T) {
 			}
 			wantState(t, s, tt.want)
 		})
+	}
+}
+
+// TestJSStreamKVFullBucket fills a key-value bucket to its max_bytes: new
+// keys are refused, updates of existing keys still fit, also when many
+// arrive in one group commit.
+func TestJSStreamKVFullBucket(t *testing.T) {
+	j := startJS(t, "")
+	_, js := jsConnect(t, j)
+	ctx := jsCtx(t)
+	const keys = 10
+	value := []byte("0123456789")
+	size := len("$KV.FULL.k0") + len(value)
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "FULL", MaxBytes: int64(keys * size)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys {
+		if _, err := kv.Put(ctx, fmt.Sprintf("k%d", k), value); err != nil {
+			t.Fatalf("put k%d: %v", k, err)
+		}
+	}
+	_, err = kv.Put(ctx, "new", value)
+	wantAPIErr(t, "put of a new key into a full bucket", err, 10077)
+	rev, err := kv.Put(ctx, "k3", []byte("abcdefghij"))
+	if err != nil {
+		t.Fatalf("update of k3 in a full bucket: %v", err)
+	}
+	if _, err := kv.Put(ctx, "k3", []byte("abcdefghijk")); err == nil {
+		t.Fatalf("an update larger than the value it replaces fit a full bucket")
+	}
+	// A burst of updates of one key shares group commits.
+	futures := make([]jetstream.PubAckFuture, 50)
+	for i := range futures {
+		if futures[i], err = js.PublishAsync("$KV.FULL.k5", fmt.Appendf(nil, "burst-%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			t.Fatalf("burst update %d: %v", i, err)
+		case <-time.After(testTimeout):
+			t.Fatal("no ack")
+		}
+	}
+	e, err := kv.Get(ctx, "k5")
+	if err != nil || string(e.Value()) != "burst-0049" {
+		t.Fatalf("k5 = %v, %v; want burst-0049", e, err)
+	}
+	e, err = kv.Get(ctx, "k3")
+	if err != nil || e.Revision() != rev {
+		t.Fatalf("k3 = %v, %v; want revision %d", e, err, rev)
+	}
+	s, err := js.Stream(ctx, "KV_FULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := mustInfo(t, s)
+	if info.State.Msgs != keys || info.State.Bytes > uint64(keys*size) {
+		t.Fatalf("bucket holds %d messages, %d bytes; want %d, at most %d", info.State.Msgs, info.State.Bytes, keys, keys*size)
 	}
 }
 
