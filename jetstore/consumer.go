@@ -163,7 +163,7 @@ func persistent(st *stream, cfg ConsumerConfig) bool {
 }
 
 func (c *consumer) start() {
-	c.timer = time.NewTimer(time.Hour)
+	c.timer = time.NewTimer(0) // a first round of work at once
 	go c.run()
 }
 
@@ -431,7 +431,7 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 // numPending returns how many matching messages wait for a first delivery.
 // mu is held.
 func (c *consumer) numPending() uint64 {
-	if c.filters != nil {
+	if c.counting() {
 		c.countNew()
 		return c.npend
 	}
@@ -445,6 +445,11 @@ func (c *consumer) numPending() uint64 {
 	return min(s.LastSeq-c.sseq+1, s.Msgs)
 }
 
+// counting reports whether num_pending is kept by counting matching
+// messages (filters, or last_per_subject) rather than read off the
+// stream's counters. mu is held.
+func (c *consumer) counting() bool { return c.filters != nil || c.lps != nil }
+
 // countNew adds to npend the matching messages stored since the last
 // count. mu is held.
 func (c *consumer) countNew() {
@@ -457,12 +462,17 @@ func (c *consumer) countNew() {
 		if m.Seq > last {
 			return false
 		}
-		if c.matches(m.Subject) {
+		if c.matches(m.Subject) && (c.lps == nil || m.Seq > c.lpsEnd || c.inLPS(m.Seq)) {
 			c.npend++
 		}
 		return true
 	})
 	c.counted = last
+}
+
+func (c *consumer) inLPS(seq uint64) bool {
+	_, ok := c.lps[seq]
+	return ok
 }
 
 // matches reports whether subject passes the consumer's filters.

@@ -190,7 +190,7 @@ func (c *consumer) deliver(now time.Time) bool {
 	if c.closed {
 		return false
 	}
-	if c.filters != nil {
+	if c.counting() {
 		c.countNew()
 	}
 	if !c.cfg.isPull() {
@@ -314,7 +314,7 @@ func (c *consumer) readAhead() {
 	state := c.st.store.State()
 	from := max(c.sseq, state.FirstSeq)
 	limit := state.LastSeq
-	if c.filters != nil {
+	if c.counting() {
 		limit = min(limit, c.counted)
 	}
 	if from > limit {
@@ -329,13 +329,8 @@ func (c *consumer) readAhead() {
 		if !c.matches(m.Subject) {
 			return true
 		}
-		if c.lps != nil && m.Seq <= c.lpsEnd {
-			if _, ok := c.lps[m.Seq]; !ok {
-				if c.npend > 0 {
-					c.npend--
-				}
-				return true
-			}
+		if c.lps != nil && m.Seq <= c.lpsEnd && !c.inLPS(m.Seq) {
+			return true // not counted either
 		}
 		c.ahead = append(c.ahead, m)
 		return len(c.ahead) < readAhead
@@ -343,7 +338,7 @@ func (c *consumer) readAhead() {
 	if len(c.ahead) == 0 {
 		// Nothing matched up to last: skip it for good.
 		c.sseq = max(c.sseq, last+1)
-		if c.filters != nil && last >= limit {
+		if c.counting() && last >= limit {
 			c.npend = 0
 		}
 	}
@@ -376,7 +371,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 			c.ahead = c.ahead[:0:0]
 		}
 		c.sseq = m.Seq + 1
-		if c.filters != nil && c.npend > 0 {
+		if c.counting() && c.npend > 0 {
 			c.npend--
 		}
 	}
@@ -432,7 +427,7 @@ func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64) string {
 
 // pendingAfter is the num_pending figure of an ack subject. mu is held.
 func (c *consumer) pendingAfter() uint64 {
-	if c.filters != nil {
+	if c.counting() {
 		return c.npend
 	}
 	return c.numPending()
