@@ -190,3 +190,67 @@ func TestJSStreamIndexesUnderChurn(t *testing.T) {
 		})
 	}
 }
+
+// TestJSStreamDeleteUnderLoad deletes and recreates a stream, and moves its
+// subjects, while clients publish to it: every publish either gets an ack
+// or an error, and the recreated stream starts afresh.
+func TestJSStreamDeleteUnderLoad(t *testing.T) {
+	j := startJS(t, "")
+	_, admin := jsConnect(t, j)
+	ctx := jsCtx(t)
+	cfg := jetstream.StreamConfig{Name: "HOT", Subjects: []string{"hot.>"}}
+	mustCreate(t, admin, cfg)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for p := range 3 {
+		nc, _ := jsConnect(t, j)
+		js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(32), jetstream.WithPublishAsyncTimeout(testTimeout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					select {
+					case <-js.PublishAsyncComplete():
+					case <-time.After(testTimeout):
+						t.Errorf("publisher %d: acks or errors still pending", p)
+					}
+					return
+				default:
+				}
+				// Errors (no stream for a moment) are expected; hangs are not.
+				js.PublishAsync(fmt.Sprintf("hot.%d", i%5), []byte("x"), jetstream.WithStallWait(testTimeout), jetstream.WithRetryAttempts(0))
+			}
+		}()
+	}
+	for round := range 10 {
+		if err := admin.DeleteStream(ctx, "HOT"); err != nil {
+			t.Fatalf("round %d: delete: %v", round, err)
+		}
+		c := cfg
+		if round%2 == 1 {
+			c.Subjects = []string{"hot.1", "hot.2"}
+		}
+		if _, err := admin.CreateStream(ctx, c); err != nil {
+			t.Fatalf("round %d: create: %v", round, err)
+		}
+		s := mustStream(t, admin, "HOT")
+		c.Subjects = []string{"hot.>"}
+		if _, err := admin.UpdateStream(ctx, c); err != nil {
+			t.Fatalf("round %d: update: %v", round, err)
+		}
+		if info := mustInfo(t, s); info.State.FirstSeq != 1 {
+			t.Fatalf("round %d: recreated stream starts at %d", round, info.State.FirstSeq)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	s := mustStream(t, admin, "HOT")
+	checkIndexes(t, s, 0)
+	last := mustInfo(t, s).State.LastSeq
+	mustPublish(t, admin, "hot.9", "final", last+1)
+}
