@@ -116,6 +116,13 @@ func openStream(js *JetStream, dir string) (*stream, error) {
 	if err := st.openStore(); err != nil {
 		return nil, err
 	}
+	if cfg.Storage == StorageMemory && cfg.FirstSeq > 1 {
+		// A memory stream comes back empty, at its first sequence.
+		if err := st.store.TruncateFront(cfg.FirstSeq); err != nil {
+			st.store.Close()
+			return nil, err
+		}
+	}
 	if err := st.rebuildIndexes(); err != nil {
 		st.store.Close()
 		return nil, err

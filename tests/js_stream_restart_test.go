@@ -74,6 +74,11 @@ func restartFixtures() []restartFixture {
 			gone: []uint64{1, 7},
 		},
 		{
+			cfg:   jetstream.StreamConfig{Name: "FIRST", Subjects: []string{"first"}, FirstSeq: 50},
+			build: func(t *testing.T, js jetstream.JetStream, s jetstream.Stream) {},
+			gone:  []uint64{1, 49},
+		},
+		{
 			cfg: jetstream.StreamConfig{Name: "WQ", Subjects: []string{"wq"}, Retention: jetstream.WorkQueuePolicy, Discard: jetstream.DiscardNew, MaxMsgs: 4},
 			build: func(t *testing.T, js jetstream.JetStream, s jetstream.Stream) {
 				for i := range 4 {
@@ -106,7 +111,7 @@ func TestJSStreamRestart(t *testing.T) {
 		j = startJS(t, dir)
 		_, js = jsConnect(t, j)
 		names := collectNames(t, js.StreamNames(jsCtx(t)))
-		if want := []string{"FILE", "KEEP", "PURGED", "S2", "WQ"}; !reflect.DeepEqual(names, want) {
+		if want := []string{"FILE", "FIRST", "KEEP", "PURGED", "S2", "WQ"}; !reflect.DeepEqual(names, want) {
 			t.Fatalf("restart %d: streams = %v; want %v", restart, names, want)
 		}
 		for _, f := range fixtures {
@@ -232,7 +237,7 @@ func TestJSStreamRestartDeleted(t *testing.T) {
 // empty from its replicated metadata. Wren keeps the configuration in the
 // store directory, like the clustered server: the stream comes back with
 // the same configuration and creation time, empty, and numbering restarts
-// at 1 because nothing recorded the old sequences.
+// at 1 (or its first_seq) because nothing recorded the old sequences.
 func TestJSStreamMemoryRestart(t *testing.T) {
 	dir := t.TempDir()
 	j := startJS(t, dir)
@@ -261,6 +266,10 @@ func TestJSStreamMemoryRestart(t *testing.T) {
 	if ack.Duplicate {
 		t.Fatalf("ack %+v: a memory stream remembered an id across a restart", ack)
 	}
+	// A memory stream with a first sequence starts there again.
+	mem2 := mustCreate(t, js, jetstream.StreamConfig{Name: "MEM2", Subjects: []string{"mem2"}, Storage: jetstream.MemoryStorage, FirstSeq: 50})
+	mustPublish(t, js, "mem2", "x", 50)
+	wantState(t, mem2, stateSummary{Msgs: 1, FirstSeq: 50, LastSeq: 50, NumSubjects: 1})
 	// It works as before, and can be deleted for good.
 	for i := 2; i <= 5; i++ {
 		mustPublish(t, js, "mem.y", "y", uint64(i))
@@ -275,4 +284,6 @@ func TestJSStreamMemoryRestart(t *testing.T) {
 	if _, err := js.Stream(jsCtx(t), "MEM"); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatalf("deleted memory stream after restart: err = %v; want ErrStreamNotFound", err)
 	}
+	wantState(t, mustStream(t, js, "MEM2"), stateSummary{FirstSeq: 50, LastSeq: 49})
+	mustPublish(t, js, "mem2", "x", 50)
 }
