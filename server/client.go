@@ -73,9 +73,10 @@ type client struct {
 	parser protocol.Parser // read loop only
 	pc     producer        // read loop only
 
-	flushCh chan struct{}
-	timer   *time.Timer // pings
-	authTmr *time.Timer
+	flushCh    chan struct{}
+	timer      *time.Timer // pings
+	stallTimer *time.Timer // read loop only
+	authTmr    *time.Timer
 
 	inMsgs, inBytes atomic.Int64
 
@@ -168,6 +169,9 @@ func (c *client) readLoop() {
 		if n > 0 {
 			perr := c.parser.Parse(buf[:n], c)
 			c.pc.flush()
+			if c.pc.stall != nil {
+				c.waitStalled()
+			}
 			if perr != nil {
 				c.protoError(perr)
 				return
@@ -456,6 +460,7 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	}
 	c.closed = true
 	c.reason = reason
+	c.out.releaseStalled()
 	if !flush {
 		c.out.reset()
 	}

@@ -25,6 +25,10 @@ type producer struct {
 	shown []byte
 
 	outMsgs, outBytes int64
+
+	// stall is set when a delivery found its subscriber more than half its
+	// max_pending behind; the read loop then waits on it (see waitStalled).
+	stall chan struct{}
 }
 
 func (p *producer) init(c *client) {
@@ -183,7 +187,15 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	sc.out.addMsg(subject, sub.sid, reply, header, payload)
 	sc.outMsgs++
 	sc.outBytes += size
-	slow := int64(sc.out.pending()) > sc.srv.lim().maxPending
+	pending, maxPending := int64(sc.out.pending()), sc.srv.lim().maxPending
+	slow := pending > maxPending
+	if !slow && pending > maxPending/2 && p.c.kind == kindClient && sc != p.c {
+		// Far behind: hold this publisher back briefly (see stallMax).
+		if sc.out.stc == nil {
+			sc.out.stc = make(chan struct{})
+		}
+		p.stall = sc.out.stc
+	}
 	sc.mu.Unlock()
 	p.outMsgs++
 	p.outBytes += size

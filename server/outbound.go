@@ -21,6 +21,41 @@ type outbound struct {
 	pb       int // bytes queued in chunks
 	inflight int // bytes being written right now
 	class    int // size class of the next new chunk
+	// stc is closed when the queue drains below half of max_pending, to
+	// release publishers held back by it; nil when nobody waits.
+	stc chan struct{}
+}
+
+// stallMax bounds how long a publisher's read loop waits, per read buffer,
+// for a subscriber that is more than half its max_pending behind. The wait
+// turns into TCP backpressure on a publisher that outruns its readers; it
+// is bounded, so a subscriber that stays behind cannot hold a publisher
+// back for long: it is cut as a slow consumer at max_pending.
+const stallMax = 10 * time.Millisecond
+
+// releaseStalled frees publishers waiting on this queue. c.mu is held.
+func (o *outbound) releaseStalled() {
+	if o.stc != nil {
+		close(o.stc)
+		o.stc = nil
+	}
+}
+
+// waitStalled holds the read loop back until the subscriber that stalled
+// the last read buffer catches up, or stallMax passes.
+func (c *client) waitStalled() {
+	ch := c.pc.stall
+	c.pc.stall = nil
+	if c.stallTimer == nil {
+		c.stallTimer = time.NewTimer(stallMax)
+	} else {
+		c.stallTimer.Reset(stallMax)
+	}
+	select {
+	case <-ch:
+	case <-c.stallTimer.C:
+	}
+	c.stallTimer.Stop()
 }
 
 // chunk is one piece of an outbound queue.
@@ -187,6 +222,9 @@ func (c *client) writeLoop() {
 
 			c.mu.Lock()
 			c.out.inflight = 0
+			if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
+				c.out.releaseStalled()
+			}
 			if c.out.spare == nil && cap(chunks) <= 1024 {
 				c.out.spare = chunks[:0]
 			}
