@@ -45,3 +45,19 @@ func (js *JetStream) deliverMsg(route, subject, reply string, header, data []byt
 	}
 	js.bus.Publish(route, reply, header, data)
 }
+
+// interestChecker is what a Bus may add to say whether anyone listens on a
+// subject. Push consumers then deliver only while their deliver subject has
+// a subscriber, as JetStream does; without it they deliver regardless.
+type interestChecker interface {
+	HasInterest(subject string) bool
+}
+
+// hasInterest reports whether subject has a subscriber, or true when the
+// bus cannot tell.
+func (js *JetStream) hasInterest(subject string) bool {
+	if ic, ok := js.bus.(interestChecker); ok {
+		return ic.HasInterest(subject)
+	}
+	return true
+}

@@ -296,8 +296,13 @@ func (c *consumer) nextWake(now time.Time) time.Duration {
 			at = min(at, r.nextHB)
 		}
 	}
-	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() {
-		at = min(at, c.push.lastSent+int64(hb))
+	if !c.cfg.isPull() {
+		if hb := c.cfg.Heartbeat; hb > 0 {
+			at = min(at, c.push.lastSent+int64(hb))
+		}
+		if !c.push.bound {
+			at = min(at, now.Add(interestPoll).UnixNano())
+		}
 	}
 	if t := c.cfg.InactiveThreshold; t > 0 && !c.expiring {
 		at = min(at, c.lastActive.Add(t).UnixNano())
@@ -418,6 +423,7 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 		NumAckPending: len(c.pending),
 		NumWaiting:    len(c.waiting),
 		NumPending:    c.numPending(),
+		PushBound:     !c.cfg.isPull() && c.push.bound,
 		TS:            time.Now().UTC(),
 	}
 	for _, p := range c.pending {

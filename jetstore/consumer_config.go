@@ -357,7 +357,7 @@ func normalizeConsumer(in ConsumerConfig, scfg StreamConfig) (ConsumerConfig, *A
 	if c.InactiveThreshold < 0 {
 		return c, errConsumerConfig("consumer inactive threshold needs to be positive")
 	}
-	if !c.durable() && c.InactiveThreshold == 0 && c.isPull() {
+	if !c.durable() && c.InactiveThreshold == 0 {
 		c.InactiveThreshold = defaultEphemeralInactive
 	}
 	if scfg.Storage == StorageMemory {

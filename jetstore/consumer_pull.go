@@ -356,7 +356,12 @@ func (c *consumer) nextAckSubject(m *StoredMsg, redelivery bool, now time.Time) 
 			deliveries = p.deliveries + 1
 		}
 	}
-	return c.ackSubject(deliveries, m.Seq, c.dseq+1, now.UnixNano())
+	// The pending figure counts what is left after this message.
+	pending := c.pendingAfter()
+	if !redelivery && pending > 0 {
+		pending--
+	}
+	return c.ackSubject(deliveries, m.Seq, c.dseq+1, now.UnixNano(), pending)
 }
 
 // commit delivers m to subject with the ack subject from nextAckSubject,
@@ -406,7 +411,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 }
 
 // ackSubject builds the v1 ack reply subject of a delivery. mu is held.
-func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64) string {
+func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64, pending uint64) string {
 	b := make([]byte, 0, len(ackPrefix)+len(c.st.name)+len(c.name)+64)
 	b = append(b, ackPrefix...)
 	b = append(b, c.st.name...)
@@ -421,7 +426,7 @@ func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64) string {
 	b = append(b, '.')
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, '.')
-	b = strconv.AppendUint(b, c.pendingAfter(), 10)
+	b = strconv.AppendUint(b, pending, 10)
 	return string(b)
 }
 

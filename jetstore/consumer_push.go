@@ -24,13 +24,23 @@ type pushState struct {
 	bytes     int    // bytes since the last flow control request
 	fcPending string // the reply subject of the unanswered request
 	fcSeq     uint64
+	bound     bool // the deliver subject had a subscriber at the last look
 }
+
+// interestPoll is how often a push consumer without a subscriber looks
+// again.
+const interestPoll = 100 * time.Millisecond
 
 // deliverPush delivers to the deliver subject until there is nothing to
 // send, max_ack_pending is reached or flow control stalls. It reports
 // whether it stopped with work left. mu is held.
 func (c *consumer) deliverPush(now time.Time) bool {
 	subject := c.cfg.DeliverSubject
+	c.push.bound = c.js.hasInterest(subject)
+	if !c.push.bound {
+		return false
+	}
+	c.lastActive = now
 	for n := 0; n < maxDeliverPerWork; n++ {
 		if c.push.fcPending != "" {
 			return false

@@ -135,6 +135,15 @@ func (ip *InProc) PublishAs(route, subject, reply string, header, data []byte) e
 	return nil
 }
 
+// HasInterest reports whether any subscription matches subject (a literal
+// subject), as the stream layer asks before pushing to a deliver subject.
+func (ip *InProc) HasInterest(subject string) bool {
+	if !protocol.ValidLiteral(subject) {
+		return false
+	}
+	return !ip.c.srv.sl.matchBytes(bytesOf(subject)).empty()
+}
+
 // Close ends every subscription of the connection.
 func (ip *InProc) Close() {
 	ip.c.teardown()

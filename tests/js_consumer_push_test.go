@@ -201,3 +201,46 @@ func TestJSConsumerPushGroup(t *testing.T) {
 		t.Fatalf("group counts %v: want more than one member used", counts)
 	}
 }
+
+// A push consumer waits for a subscriber on its deliver subject before it
+// delivers, so nothing published before the subscription is lost.
+func TestJSConsumerPushWaitsForInterest(t *testing.T) {
+	j := startJS(t, "")
+	nc, js := jsConnect(t, j)
+	s := mustCreate(t, js, jetstream.StreamConfig{Name: "PI", Subjects: []string{"pi"}})
+	deliver := nc.NewInbox()
+	c, err := s.CreateOrUpdatePushConsumer(jsCtx(t), jetstream.ConsumerConfig{
+		Durable: "late", DeliverSubject: deliver, AckPolicy: jetstream.AckNonePolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsPublishN(t, js, "pi", "m", 10)
+	wantInfo(t, c, func(ci *jetstream.ConsumerInfo) error {
+		if ci.PushBound || ci.Delivered.Consumer != 0 || ci.NumPending != 10 {
+			return fmt.Errorf("unbound consumer: bound %v, delivered %d, pending %d", ci.PushBound, ci.Delivered.Consumer, ci.NumPending)
+		}
+		return nil
+	})
+	sub, err := nc.SubscribeSync(deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 10 {
+		m, err := sub.NextMsg(3 * time.Second)
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, string(m.Data))
+	}
+	if !equalList(got, seqs("m", 1, 10)) {
+		t.Fatalf("got %v", got)
+	}
+	wantInfo(t, c, func(ci *jetstream.ConsumerInfo) error {
+		if !ci.PushBound {
+			return fmt.Errorf("push_bound false with a subscriber")
+		}
+		return nil
+	})
+}
