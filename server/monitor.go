@@ -125,6 +125,7 @@ func (s *Server) Varz() *Varz {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	now := time.Now()
+	lim := s.lim()
 	v := &Varz{
 		ServerID:         s.id,
 		ServerName:       s.opts.ServerName,
@@ -134,12 +135,12 @@ func (s *Server) Varz() *Varz {
 		GoVersion:        runtime.Version(),
 		Host:             s.opts.Host,
 		Port:             s.opts.Port,
-		MaxConnections:   s.opts.MaxConnections,
-		MaxPayload:       s.opts.MaxPayload,
-		MaxPending:       s.opts.MaxPending,
-		MaxControlLine:   s.opts.MaxControlLine,
-		PingInterval:     int64(s.opts.PingInterval),
-		MaxPingsOut:      s.opts.MaxPingsOut,
+		MaxConnections:   lim.maxConns,
+		MaxPayload:       lim.maxPayload,
+		MaxPending:       lim.maxPending,
+		MaxControlLine:   lim.maxControlLine,
+		PingInterval:     int64(lim.pingInterval),
+		MaxPingsOut:      lim.maxPingsOut,
 		Start:            s.start,
 		Now:              now,
 		Uptime:           now.Sub(s.start).Round(time.Second).String(),
