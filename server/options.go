@@ -28,6 +28,9 @@ type Options struct {
 	Host       string
 	Port       int
 	ServerName string
+	// ClientAdvertise is "host" or "host:port" sent to clients in INFO's
+	// connect_urls instead of the listen address (a server behind NAT).
+	ClientAdvertise string
 
 	MaxPayload       int
 	MaxControlLine   int

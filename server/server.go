@@ -26,24 +26,25 @@ const CompatVersion = "2.11.0"
 
 // Info is the INFO a server sends to each client.
 type Info struct {
-	ServerID     string `json:"server_id"`
-	ServerName   string `json:"server_name"`
-	Version      string `json:"version"`
-	Proto        int    `json:"proto"`
-	GoVersion    string `json:"go"`
-	Host         string `json:"host"`
-	Port         int    `json:"port"`
-	Headers      bool   `json:"headers"`
-	MaxPayload   int    `json:"max_payload"`
-	JetStream    bool   `json:"jetstream,omitempty"`
-	AuthRequired bool   `json:"auth_required,omitempty"`
-	TLSRequired  bool   `json:"tls_required,omitempty"`
-	TLSVerify    bool   `json:"tls_verify,omitempty"`
-	TLSAvailable bool   `json:"tls_available,omitempty"`
-	ClientID     uint64 `json:"client_id,omitempty"`
-	ClientIP     string `json:"client_ip,omitempty"`
-	Nonce        string `json:"nonce,omitempty"`
-	Wren         string `json:"wren_version"`
+	ServerID     string   `json:"server_id"`
+	ServerName   string   `json:"server_name"`
+	Version      string   `json:"version"`
+	Proto        int      `json:"proto"`
+	GoVersion    string   `json:"go"`
+	Host         string   `json:"host"`
+	Port         int      `json:"port"`
+	Headers      bool     `json:"headers"`
+	MaxPayload   int      `json:"max_payload"`
+	JetStream    bool     `json:"jetstream,omitempty"`
+	AuthRequired bool     `json:"auth_required,omitempty"`
+	TLSRequired  bool     `json:"tls_required,omitempty"`
+	TLSVerify    bool     `json:"tls_verify,omitempty"`
+	TLSAvailable bool     `json:"tls_available,omitempty"`
+	ClientID     uint64   `json:"client_id,omitempty"`
+	ClientIP     string   `json:"client_ip,omitempty"`
+	Nonce        string   `json:"nonce,omitempty"`
+	ConnectURLs  []string `json:"connect_urls,omitempty"`
+	Wren         string   `json:"wren_version"`
 }
 
 // stats are the server-wide counters monitoring reads.
@@ -284,6 +285,12 @@ func (s *Server) infoJSON(c *client) []byte {
 		if ta, ok := a.(*net.TCPAddr); ok {
 			info.Port = ta.Port
 		}
+	}
+	if adv := s.opts.ClientAdvertise; adv != "" {
+		if _, _, err := net.SplitHostPort(adv); err != nil {
+			adv = net.JoinHostPort(adv, strconv.Itoa(info.Port))
+		}
+		info.ConnectURLs = []string{adv}
 	}
 	if info.Host == "" {
 		info.Host = "0.0.0.0"

@@ -1,12 +1,15 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/wrenmq/wren/server"
 )
@@ -226,5 +229,34 @@ func TestCoreNoRespondersWire(t *testing.T) {
 				t.Errorf("got %s %s %s header %q data %q; want HMSG _INBOX.me 4 header %q and no data", m.op, m.subject, m.sid, m.header, m.data, wantHdr)
 			}
 		})
+	}
+}
+
+func TestCoreClientAdvertise(t *testing.T) {
+	for _, tt := range []struct{ adv, want string }{
+		{"gw.example.net", "gw.example.net:"},
+		{"gw.example.net:14222", "gw.example.net:14222"},
+	} {
+		s, err := server.New(server.Options{Host: "127.0.0.1", ClientAdvertise: tt.adv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls := nc.DiscoveredServers()
+		nc.Close()
+		s.Shutdown(context.Background())
+		want := tt.want
+		if strings.HasSuffix(want, ":") {
+			want += strconv.Itoa(s.Addr().(*net.TCPAddr).Port)
+		}
+		if len(urls) != 1 || urls[0] != "nats://"+want {
+			t.Errorf("client_advertise %q: discovered %v; want [nats://%s]", tt.adv, urls, want)
+		}
 	}
 }

@@ -62,6 +62,7 @@ func buildOptions(f *flags, cfg *conf.Config) (server.Options, error) {
 		Host:             cfg.Host,
 		Port:             cfg.Port,
 		ServerName:       cfg.ServerName,
+		ClientAdvertise:  cfg.ClientAdvertise,
 		MaxPayload:       int(l.MaxPayload),
 		MaxControlLine:   int(l.MaxControlLine),
 		MaxConnections:   l.MaxConnections,
