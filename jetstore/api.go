@@ -2,6 +2,7 @@ package jetstore
 
 import (
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 
 	"github.com/wrenmq/wren/protocol"
@@ -37,10 +38,18 @@ func (js *JetStream) apiLoop() {
 	}
 }
 
-// dispatch routes one API request by its subject.
+// dispatch routes one API request by its subject. A request that makes a
+// handler panic is answered with an error and logged with its stack; the
+// daemon keeps running.
 func (js *JetStream) dispatch(m *protocol.Msg) {
 	subject := string(m.Subject)
 	reply := string(m.Reply)
+	defer func() {
+		if r := recover(); r != nil {
+			js.log.Error("API request failed", "subject", subject, "panic", r, "stack", string(debug.Stack()))
+			js.fail(reply, apiErr(500, 10003, "internal error handling the request"))
+		}
+	}()
 	op := strings.TrimPrefix(subject, apiPrefix)
 	tok := strings.Split(op, ".")
 	arg := func(i int) string {
