@@ -2,6 +2,7 @@ package jetstore
 
 import (
 	"container/heap"
+	"math"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
@@ -110,6 +111,9 @@ func parseTTL(v []byte) (time.Duration, bool) {
 		return 0, true
 	}
 	if n, ok := parseUint(v); ok {
+		if n > math.MaxInt64/uint64(time.Second) {
+			return math.MaxInt64, true // beyond what nanoseconds hold: never in practice
+		}
 		return time.Duration(n) * time.Second, n > 0
 	}
 	d, err := time.ParseDuration(s)
@@ -151,7 +155,11 @@ func (st *stream) noteStored(m *StoredMsg) {
 	}
 	if v := protocol.HeaderGet(m.Header, hdrTTL); len(v) > 0 {
 		if d, ok := parseTTL(v); ok && d > 0 {
-			heap.Push(&st.ttls, ttlEntry{at: m.Time + int64(d), seq: m.Seq})
+			at := m.Time + int64(d)
+			if at < m.Time {
+				at = math.MaxInt64 // past the end of time, not before now
+			}
+			heap.Push(&st.ttls, ttlEntry{at: at, seq: m.Seq})
 		}
 	}
 }
