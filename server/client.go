@@ -73,7 +73,6 @@ type client struct {
 	parser protocol.Parser // read loop only
 	pc     producer        // read loop only
 
-	flushCh    chan struct{}
 	timer      *time.Timer // pings
 	stallTimer *time.Timer // read loop only
 	authTmr    *time.Timer
@@ -137,13 +136,12 @@ const (
 
 func newClient(s *Server, nc net.Conn, cid uint64, kind int) *client {
 	c := &client{
-		srv:     s,
-		nc:      nc,
-		cid:     cid,
-		kind:    kind,
-		start:   time.Now(),
-		flushCh: make(chan struct{}, 1),
-		subs:    make(map[string]*subscription),
+		srv:   s,
+		nc:    nc,
+		cid:   cid,
+		kind:  kind,
+		start: time.Now(),
+		subs:  make(map[string]*subscription),
 	}
 	c.opts.Echo = true
 	lim := s.lim()

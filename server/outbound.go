@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
@@ -24,6 +25,14 @@ type outbound struct {
 	// stc is closed when the queue drains below half of max_pending, to
 	// release publishers held back by it; nil when nobody waits.
 	stc chan struct{}
+
+	// writing is set while a write loop runs. The loop starts when there
+	// is something to write and ends when the queue is empty, so an idle
+	// connection costs one goroutine, not two. It stays set once the
+	// loop has closed the socket, so no loop starts after that.
+	writing atomic.Bool
+	bufs    [][]byte  // the write loop's writev list, kept between runs
+	armed   time.Time // when a write loop last set the write deadline
 }
 
 // stallMax bounds how long a publisher's read loop waits, per read buffer,
@@ -168,71 +177,81 @@ func (o *outbound) bytes() []byte {
 	return b
 }
 
-// signal wakes the write loop; it never blocks.
+// signal starts the write loop unless it is running; it never blocks. A
+// running loop sees what was queued before the signal.
 func (c *client) signal() {
-	select {
-	case c.flushCh <- struct{}{}:
-	default:
+	if c.nc == nil || !c.out.writing.CompareAndSwap(false, true) {
+		return
 	}
+	c.srv.wg.Add(1)
+	go c.writeLoop()
 }
 
-// writeLoop owns the socket's writes.
+// writeLoop owns the socket's writes while there is something to write.
 func (c *client) writeLoop() {
 	defer c.srv.wg.Done()
 	wd := c.srv.opts.WriteDeadline
-	var bufs [][]byte
-	var armed time.Time // when the write deadline was last set
-	for range c.flushCh {
-		for {
-			c.mu.Lock()
-			if len(c.out.chunks) == 0 {
-				c.out.class = 0 // idle again: the next burst starts small
-				closed := c.closed
-				c.mu.Unlock()
-				if closed {
-					c.nc.Close()
-					return
-				}
-				break
-			}
-			chunks := c.out.chunks
-			c.out.chunks = c.out.spare[:0]
-			c.out.spare = nil
-			c.out.inflight = c.out.pb
-			c.out.pb = 0
+	for {
+		c.mu.Lock()
+		if len(c.out.chunks) == 0 {
+			c.out.class = 0 // idle again: the next burst starts small
+			closed := c.closed
 			c.mu.Unlock()
-
-			bufs = bufs[:0]
-			for _, ck := range chunks {
-				bufs = append(bufs, ck.b)
-			}
-			// Re-arming the deadline costs a timer update; do it only
-			// when half of it has gone by.
-			if now := time.Now(); now.Sub(armed) > wd/2 {
-				c.nc.SetWriteDeadline(now.Add(wd))
-				armed = now
-			}
-			nb := net.Buffers(bufs)
-			_, err := nb.WriteTo(c.nc)
-			clear(bufs)
-			for i, ck := range chunks {
-				putChunk(ck)
-				chunks[i] = nil
-			}
-
-			c.mu.Lock()
-			c.out.inflight = 0
-			if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
-				c.out.releaseStalled()
-			}
-			if c.out.spare == nil && cap(chunks) <= 1024 {
-				c.out.spare = chunks[:0]
-			}
-			c.mu.Unlock()
-			if err != nil {
-				c.writeFailed(err)
+			if closed {
+				c.nc.Close()
 				return
 			}
+			// Stop; a signal from now on starts a new loop. One that came
+			// between the check above and the store found the loop still
+			// running, so look again and take its work back if no new loop
+			// has.
+			c.out.writing.Store(false)
+			c.mu.Lock()
+			more := len(c.out.chunks) > 0 || c.closed
+			c.mu.Unlock()
+			if !more || !c.out.writing.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		chunks := c.out.chunks
+		c.out.chunks = c.out.spare[:0]
+		c.out.spare = nil
+		c.out.inflight = c.out.pb
+		c.out.pb = 0
+		c.mu.Unlock()
+
+		bufs := c.out.bufs[:0]
+		for _, ck := range chunks {
+			bufs = append(bufs, ck.b)
+		}
+		// Re-arming the deadline costs a timer update; do it only when
+		// half of it has gone by.
+		if now := time.Now(); now.Sub(c.out.armed) > wd/2 {
+			c.nc.SetWriteDeadline(now.Add(wd))
+			c.out.armed = now
+		}
+		nb := net.Buffers(bufs)
+		_, err := nb.WriteTo(c.nc)
+		clear(bufs)
+		c.out.bufs = bufs[:0]
+		for i, ck := range chunks {
+			putChunk(ck)
+			chunks[i] = nil
+		}
+
+		c.mu.Lock()
+		c.out.inflight = 0
+		if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
+			c.out.releaseStalled()
+		}
+		if c.out.spare == nil && cap(chunks) <= 1024 {
+			c.out.spare = chunks[:0]
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.writeFailed(err)
+			return
 		}
 	}
 }

@@ -234,7 +234,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 }
 
 // startLoops sends INFO (unless already sent), arms the timers and starts
-// the connection's two goroutines.
+// the read loop; the write loop runs whenever something is queued.
 func (s *Server) startLoops(c *client, infoSent bool) {
 	if !infoSent {
 		c.out.add(protocol.AppendInfo(nil, s.infoJSON(c)))
@@ -244,10 +244,9 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
-	s.wg.Add(2)
-	go c.writeLoop()
+	s.wg.Add(1)
 	go c.readLoop()
-	c.signal()
+	c.signal() // the write loop sends INFO, then ends until there is more
 }
 
 // refuse tells a client why it cannot connect, then closes.
