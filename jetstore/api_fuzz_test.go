@@ -189,17 +189,27 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 }
 
 // request dispatches an API request as the API loop would and returns the
-// replies it produced.
-func (e *fuzzEnv) request(op string, body []byte) (inbox string, replies []*protocol.Msg) {
+// replies it produced. A request that takes more than 10s fails the test.
+func (e *fuzzEnv) request(t testing.TB, op string, body []byte) (inbox string, replies []*protocol.Msg) {
+	t.Helper()
 	e.n++
 	inbox = "_INBOX.fuzz." + strconv.Itoa(e.n)
-	e.js.dispatch(&protocol.Msg{Subject: []byte(apiPrefix + op), Reply: []byte(inbox), Data: body})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.js.dispatch(&protocol.Msg{Subject: []byte(apiPrefix + op), Reply: []byte(inbox), Data: body})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s %q: no answer after 10s", op, body)
+	}
 	return inbox, e.bus.to(inbox)
 }
 
 func (e *fuzzEnv) mustOK(t testing.TB, op, body string) {
 	t.Helper()
-	_, replies := e.request(op, []byte(body))
+	_, replies := e.request(t, op, []byte(body))
 	if len(replies) != 1 {
 		t.Fatalf("%s: %d replies; want 1", op, len(replies))
 	}
@@ -357,7 +367,7 @@ func FuzzAPIRequest(f *testing.F) {
 		}
 		e := newFuzzEnv(t)
 		start := time.Now()
-		inbox, replies := e.request(op, body)
+		inbox, replies := e.request(t, op, body)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%s %q took %v", op, body, d)
 		}

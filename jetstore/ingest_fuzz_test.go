@@ -185,3 +185,59 @@ func TestFuzzTTLFarFuture(t *testing.T) {
 		})
 	}
 }
+
+// TestFuzzSequenceExhausted starts streams at the last sequences there
+// are. Messages that fit are stored; the one that would take the last
+// sequence (or wrap to 0) is refused, what was acknowledged stays, and
+// requests that walk the stream still finish.
+func TestFuzzSequenceExhausted(t *testing.T) {
+	const first = 18446744073709551613 // MaxUint64-2
+	for _, storage := range []string{StorageFile, StorageMemory} {
+		t.Run(storage, func(t *testing.T) {
+			e := newFuzzEnv(t)
+			e.mustOK(t, "STREAM.CREATE.N", `{"name":"N","subjects":["n.>"],"allow_direct":true,"storage":"`+storage+`","first_seq":`+strconv.FormatUint(first, 10)+`}`)
+			st := e.js.lookup("N")
+			var acked []uint64
+			for i := range 3 {
+				e.n++
+				inbox := "_INBOX.wrap." + strconv.Itoa(i)
+				e.bus.Publish("n.x", inbox, nil, []byte("data "+strconv.Itoa(i)))
+				var pa PubAck
+				if err := json.Unmarshal(e.bus.waitFor(t, inbox, 1)[0].Data, &pa); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case i < 2 && (pa.Error != nil || pa.Seq != first+uint64(i)):
+					t.Fatalf("publish %d: %+v; want seq %d", i, pa, first+uint64(i))
+				case i == 2 && (pa.Error == nil || pa.Error.ErrCode == 0):
+					t.Fatalf("publish past the last sequence: %+v; want an error", pa)
+				}
+				if pa.Error == nil {
+					acked = append(acked, pa.Seq)
+				}
+			}
+			state := st.store.State()
+			if state.Msgs != uint64(len(acked)) || state.LastSeq != acked[len(acked)-1] {
+				t.Fatalf("state %+v; want %d messages up to %d", state, len(acked), acked[len(acked)-1])
+			}
+			for i, seq := range acked {
+				if m, err := st.store.Load(seq); err != nil || string(m.Data) != "data "+strconv.Itoa(i) {
+					t.Fatalf("load %d: %q, %v", seq, m.Data, err)
+				}
+			}
+			for _, r := range []struct{ op, body string }{
+				{"STREAM.INFO.N", `{"deleted_details":true,"subjects_filter":">"}`},
+				{"STREAM.MSG.GET.N", `{"next_by_subj":"n.none"}`},
+				{"STREAM.MSG.GET.N", `{"last_by_subj":"n.*"}`},
+				{"DIRECT.GET.N.n.x", ``},
+				{"CONSUMER.CREATE.N", `{"stream_name":"N","config":{"deliver_policy":"last_per_subject","filter_subject":"n.*"}}`},
+				{"STREAM.PURGE.N", `{"keep":1}`},
+			} {
+				if _, replies := e.request(t, r.op, []byte(r.body)); len(replies) != 1 {
+					t.Fatalf("%s: %d replies; want 1", r.op, len(replies))
+				}
+			}
+			e.log.check(t)
+		})
+	}
+}

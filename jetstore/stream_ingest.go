@@ -3,6 +3,7 @@ package jetstore
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -175,6 +176,11 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 		if e == nil && !r.dup && st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile &&
 			storage+size > uint64(st.js.cfg.MaxStorage) {
 			e = errStorageExceeded()
+		}
+		// The last sequence stays below MaxUint64, so that seq+1 never
+		// wraps for a reader walking the stream.
+		if e == nil && !r.dup && last >= math.MaxUint64-1 {
+			e = errStoreFailed(errors.New("stream sequence space exhausted"))
 		}
 		if e != nil || r.dup {
 			r.err = e
