@@ -72,6 +72,13 @@ type client struct {
 
 	parser protocol.Parser // read loop only
 	pc     producer        // read loop only
+	// shed is set by the handlers whose calls run deep (CONNECT's JSON
+	// decoding and credential checks, SUB and UNSUB in the subject index).
+	// They grow the read loop's stack, and a parked goroutine's stack never
+	// shrinks back to the minimum, so every idle connection would keep the
+	// larger stack for life; instead the read loop continues on a new
+	// goroutine after such a read. Read loop only.
+	shed bool
 
 	timer      *time.Timer // pings
 	stallTimer *time.Timer // read loop only
@@ -156,11 +163,16 @@ func newClient(s *Server, nc net.Conn, cid uint64, kind int) *client {
 	return c
 }
 
-// readLoop owns the read buffer and the parser.
-func (c *client) readLoop() {
-	defer c.srv.wg.Done()
-	defer c.teardown()
-	buf := make([]byte, minReadBuf)
+// readLoop owns the read buffer and the parser. It starts with a buffer of
+// minReadBuf bytes; see shed for why it may hand over to a new goroutine.
+func (c *client) readLoop(buf []byte) {
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			c.teardown()
+			c.srv.wg.Done()
+		}
+	}()
 	short := 0
 	for {
 		n, err := c.nc.Read(buf)
@@ -186,6 +198,14 @@ func (c *client) readLoop() {
 				}
 			default:
 				short = 0
+			}
+			if c.shed && err == nil {
+				// Go on with a fresh, small stack; this goroutine's
+				// wait-group count carries over.
+				c.shed = false
+				handedOver = true
+				go c.readLoop(buf)
+				return
 			}
 		}
 		if err != nil {
@@ -251,6 +271,7 @@ func (c *client) mustConnectFirst() error {
 
 // Connect implements protocol.Handler.
 func (c *client) Connect(js []byte) error {
+	c.shed = true
 	opts := connectOpts{Verbose: true, Pedantic: true, Echo: true}
 	if err := json.Unmarshal(js, &opts); err != nil {
 		return protocol.ErrUnknownOp
@@ -296,6 +317,7 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 
 // Sub implements protocol.Handler.
 func (c *client) Sub(subject, queue, sid []byte) error {
+	c.shed = true
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
@@ -352,6 +374,7 @@ func (c *client) addSub(sub *subscription) error {
 
 // Unsub implements protocol.Handler.
 func (c *client) Unsub(sid []byte, max int64) error {
+	c.shed = true
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}

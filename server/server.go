@@ -245,7 +245,7 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	s.wg.Add(1)
-	go c.readLoop()
+	go c.readLoop(make([]byte, minReadBuf))
 	c.signal() // the write loop sends INFO, then ends until there is more
 }
 
