@@ -47,7 +47,8 @@ type pullRequest struct {
 	hb        time.Duration
 	expiresAt int64 // unix ns; 0 never
 	nextHB    int64
-	sent      int // messages delivered to it
+	sent      int   // messages delivered to it
+	seen      int64 // the round its reply subject last had a subscriber
 }
 
 // parsePullRequest reads a MSG.NEXT body: JSON, a bare batch size, or
@@ -197,11 +198,21 @@ func (c *consumer) deliver(now time.Time) bool {
 		return c.deliverPush(now)
 	}
 	n := 0
+	round := now.UnixNano()
 	for len(c.waiting) > 0 && n < maxDeliverPerWork {
 		r := c.waiting[0]
 		m, redelivery, ok := c.peek()
 		if !ok {
 			break
+		}
+		if r.seen != round {
+			// A client that went away leaves its request behind: drop it
+			// rather than deliver into the void.
+			if !c.js.hasInterest(r.reply) {
+				c.popRequest()
+				continue
+			}
+			r.seen = round
 		}
 		ack := c.nextAckSubject(&m, redelivery, now)
 		size := len(ack) + deliverySize(&m, c.cfg.HeadersOnly)

@@ -269,3 +269,31 @@ func TestJSConsumerMaxWaiting(t *testing.T) {
 		t.Fatalf("second request answered %q; want %q", got, want)
 	}
 }
+
+// A pull request whose client went away is dropped, not delivered to.
+func TestJSConsumerAbandonedRequest(t *testing.T) {
+	j := startJS(t, "")
+	nc, js := jsConnect(t, j)
+	s := mustCreate(t, js, jetstream.StreamConfig{Name: "AB", Subjects: []string{"ab"}})
+	c := mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute})
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.AB.d", inbox, []byte(`{"batch":5,"expires":60000000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	wantInfo(t, c, func(ci *jetstream.ConsumerInfo) error {
+		if ci.NumWaiting != 1 {
+			return fmt.Errorf("waiting %d", ci.NumWaiting)
+		}
+		return nil
+	})
+	sub.Unsubscribe()
+	nc.Flush()
+	jsPublishN(t, js, "ab", "m", 1)
+	if got := fetchData(t, c, 1, 2*time.Second, true); !equalList(got, []string{"m-1"}) {
+		t.Fatalf("got %v; the abandoned request should not have taken m-1", got)
+	}
+}
