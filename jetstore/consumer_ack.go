@@ -180,7 +180,7 @@ func (c *consumer) processAck(a *ackReq, now time.Time) {
 		} else if p != nil {
 			c.acked(a.sseq)
 		}
-		if a.kind == ackNext && a.reply != "" {
+		if a.kind == ackNext && a.reply != "" && !systemSubject(a.reply) {
 			c.addRequest(&pullRequest{reply: a.reply, batch: a.batch}, now)
 		}
 	case ackNak:

@@ -493,6 +493,9 @@ func (js *JetStream) apiNext(reply, streamName, name string, data []byte) {
 		js.bus.Publish(reply, "", protocol.NoRespondersHeader(nil, []byte(apiPrefix+"CONSUMER.MSG.NEXT."+streamName+"."+name)), nil)
 		return
 	}
+	if reply == "" || systemSubject(reply) {
+		return // nowhere a delivery may go
+	}
 	r, err := parsePullRequest(reply, data)
 	if err != nil {
 		h := protocol.AppendHeaderEnd(protocol.AppendHeaderStart(nil, protocol.StatusBadRequest, "Bad Request"))

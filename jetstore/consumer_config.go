@@ -3,6 +3,7 @@ package jetstore
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
@@ -304,7 +305,7 @@ func normalizeConsumer(in ConsumerConfig, scfg StreamConfig) (ConsumerConfig, *A
 		if protocol.IsFilter(c.DeliverSubject) {
 			return c, apiErr(400, 10079, "consumer deliver subject has wildcards")
 		}
-		if !protocol.ValidLiteral(c.DeliverSubject) {
+		if !protocol.ValidLiteral(c.DeliverSubject) || systemSubject(c.DeliverSubject) {
 			return c, apiErr(400, 10112, "invalid push consumer deliver subject")
 		}
 		for _, s := range scfg.Subjects {
@@ -447,4 +448,12 @@ func containsAny(s, chars string) bool {
 		}
 	}
 	return false
+}
+
+// systemSubject reports whether s is in a namespace the stream layer
+// serves itself (the API, acks, flow control, advisories, replays).
+// Deliveries never go there: the stream layer would act on its own
+// messages.
+func systemSubject(s string) bool {
+	return strings.HasPrefix(s, "$JS.") || strings.HasPrefix(s, "$WREN.")
 }

@@ -53,6 +53,7 @@ func TestNormalizeConsumer(t *testing.T) {
 		{"negative max waiting", ConsumerConfig{Durable: "d", MaxWaiting: -1}, stream, 10087, nil},
 		{"push with max waiting", ConsumerConfig{Durable: "d", DeliverSubject: "out", MaxWaiting: 3}, stream, 10080, nil},
 		{"wildcard deliver subject", ConsumerConfig{Durable: "d", DeliverSubject: "out.*"}, stream, 10079, nil},
+		{"deliver subject in the API", ConsumerConfig{Durable: "d", DeliverSubject: "$JS.API.STREAM.DELETE.S"}, stream, 10112, nil},
 		{"deliver subject in the stream", ConsumerConfig{Durable: "d", DeliverSubject: "s.x"}, stream, 10081, nil},
 		{"small heartbeat", ConsumerConfig{Durable: "d", DeliverSubject: "out", Heartbeat: time.Millisecond}, stream, 10083, nil},
 		{"flow control without heartbeat", ConsumerConfig{Durable: "d", DeliverSubject: "out", FlowControl: true}, stream, 10108, nil},

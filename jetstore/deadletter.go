@@ -316,6 +316,10 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 		if subj == "" {
 			subj = m.Subject
 		}
+		if !protocol.ValidLiteral(subj) || systemSubject(subj) {
+			status[i] = "not a subject a dead letter may be replayed to: " + subj
+			continue
+		}
 		h := protocol.AppendHeaderStart(nil, 0, "")
 		protocol.HeaderFields(m.Header, func(k, v []byte) bool {
 			if !asciiHasPrefixFold(k, "Wren-DLQ-") {
