@@ -23,6 +23,8 @@ type Varz struct {
 	ServerName       string    `json:"server_name"`
 	Version          string    `json:"version"`
 	Wren             string    `json:"wren_version"`
+	GitCommit        string    `json:"git_commit,omitempty"`
+	Target           string    `json:"target"`
 	Proto            int       `json:"proto"`
 	GoVersion        string    `json:"go"`
 	Host             string    `json:"host"`
@@ -131,6 +133,8 @@ func (s *Server) Varz() *Varz {
 		ServerName:       s.opts.ServerName,
 		Version:          CompatVersion,
 		Wren:             Version,
+		GitCommit:        BuildCommit(),
+		Target:           Target,
 		Proto:            1,
 		GoVersion:        runtime.Version(),
 		Host:             s.opts.Host,

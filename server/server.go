@@ -45,6 +45,7 @@ type Info struct {
 	Nonce        string   `json:"nonce,omitempty"`
 	ConnectURLs  []string `json:"connect_urls,omitempty"`
 	Wren         string   `json:"wren_version"`
+	GitCommit    string   `json:"git_commit,omitempty"`
 }
 
 // stats are the server-wide counters monitoring reads.
@@ -276,6 +277,7 @@ func (s *Server) infoJSON(c *client) []byte {
 		TLSRequired:  s.opts.TLS != nil && (s.opts.TLSRequired || s.opts.TLSHandshakeFirst),
 		TLSAvailable: s.opts.TLS != nil,
 		Wren:         Version,
+		GitCommit:    BuildCommit(),
 	}
 	if s.opts.TLS != nil {
 		info.TLSVerify = s.opts.TLS.ClientAuth >= 3 // tls.VerifyClientCertIfGiven and above
