@@ -42,6 +42,9 @@ type consumer struct {
 	lpsEnd  uint64
 	npend   uint64 // filtered consumers: matching messages from sseq to counted
 	counted uint64
+	// purgedBelow is the stream's first sequence when pending was last
+	// checked for messages removed from the front.
+	purgedBelow uint64
 
 	waiting []*pullRequest
 	push    pushState

@@ -194,6 +194,7 @@ func (c *consumer) deliver(now time.Time) bool {
 	if c.counting() {
 		c.countNew()
 	}
+	c.dropPurged()
 	if !c.cfg.isPull() {
 		return c.deliverPush(now)
 	}
@@ -258,6 +259,25 @@ func (c *consumer) deliver(now time.Time) bool {
 	clear(c.waiting[len(kept):])
 	c.waiting = kept
 	return false
+}
+
+// dropPurged forgets pending messages the stream removed from its front
+// (a purge, limits, max age): there is nothing left to redeliver. mu is
+// held.
+func (c *consumer) dropPurged() {
+	first := c.st.store.State().FirstSeq
+	if first <= c.purgedBelow {
+		return
+	}
+	c.purgedBelow = first
+	for seq := range c.pending {
+		if seq < first {
+			delete(c.pending, seq)
+			if c.log != nil {
+				c.log.ack(seq)
+			}
+		}
+	}
 }
 
 func (c *consumer) popRequest() {

@@ -248,3 +248,27 @@ func TestJSConsumerWorkQueue(t *testing.T) {
 	// Acked messages leave the stream; the rest stay.
 	waitMsgs(t, s, 4, 4, 7)
 }
+
+// A purge drops what the consumer had pending and moves it past the
+// purged messages.
+func TestJSConsumerAfterPurge(t *testing.T) {
+	j := startJS(t, "")
+	_, js := jsConnect(t, j)
+	s := mustCreate(t, js, jetstream.StreamConfig{Name: "PG2", Subjects: []string{"pg2"}})
+	jsPublishN(t, js, "pg2", "m", 10)
+	c := mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute})
+	fetchData(t, c, 3, time.Second, false)
+	if err := s.Purge(jsCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	jsPublishN(t, js, "pg2", "n", 2)
+	if got := fetchData(t, c, 10, 300*time.Millisecond, true); !equalList(got, seqs("n", 1, 2)) {
+		t.Fatalf("after purge: %v; want n-1, n-2", got)
+	}
+	wantInfo(t, c, func(ci *jetstream.ConsumerInfo) error {
+		if ci.NumAckPending != 0 || ci.NumPending != 0 || ci.AckFloor.Stream != 12 {
+			return fmt.Errorf("ack pending %d, pending %d, floor %d", ci.NumAckPending, ci.NumPending, ci.AckFloor.Stream)
+		}
+		return nil
+	})
+}
