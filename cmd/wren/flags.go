@@ -182,6 +182,7 @@ func (f *flags) apply(c *conf.Config) {
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: wren [options]
        wren nkey [--out <file>]
+       wren replay --stream <dead-letter stream> (--seq <n>[,<n>...] | --all)
        wren version
 
 Wren is a NATS-protocol pub/sub daemon with an optional durable stream

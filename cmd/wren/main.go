@@ -15,6 +15,8 @@ func main() {
 		printVersion()
 	case len(os.Args) > 1 && os.Args[1] == "nkey":
 		err = runNkey(os.Args[2:], os.Stdout, os.Stderr)
+	case len(os.Args) > 1 && os.Args[1] == "replay":
+		err = runReplay(os.Args[2:], os.Stdout, os.Stderr)
 	default:
 		err = run(os.Args[1:], os.Stdout, os.Stderr)
 	}
