@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wrenmq/wren/protocol"
 )
@@ -22,9 +23,10 @@ const minWindow = 100 * time.Millisecond
 var reservedSubjects = []string{"$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$JS.EVENT.>"}
 
 // validName reports whether s may name a stream or consumer: it becomes a
-// subject token and a directory name.
+// subject token, a directory name and a JSON string (which cannot carry
+// invalid UTF-8 unchanged).
 func validName(s string) bool {
-	if s == "" || len(s) > 255 || s == "." || s == ".." {
+	if s == "" || len(s) > 255 || s == "." || s == ".." || !utf8.ValidString(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -40,7 +42,7 @@ func validName(s string) bool {
 func normalize(in StreamConfig) (StreamConfig, *APIError) {
 	c := in
 	if !validName(c.Name) {
-		return c, errStreamConfig("invalid stream name %q: names cannot contain whitespace, '.', '*', '>', path separators or control characters", c.Name)
+		return c, errStreamConfig("invalid stream name %q: names must be UTF-8 and cannot contain whitespace, '.', '*', '>', path separators or control characters", c.Name)
 	}
 	for _, f := range []struct {
 		set  bool

@@ -330,7 +330,7 @@ func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, rep
 		} else {
 			b = st.ackBuf[:0]
 			b = append(b, `{"stream":`...)
-			b = strconv.AppendQuote(b, st.name)
+			b = appendJSONString(b, st.name)
 			b = append(b, `,"seq":`...)
 			b = strconv.AppendUint(b, r.seq, 10)
 			if r.dup {
@@ -341,4 +341,16 @@ func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, rep
 		}
 		publish(r.reply, "", nil, b)
 	}
+}
+
+// appendJSONString appends s as a JSON string. strconv.AppendQuote is JSON
+// only for printable ASCII: it writes other runes as \x.. or \U........
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	return strconv.AppendQuote(b, s)
 }
