@@ -112,14 +112,14 @@ type keptMsg struct {
 	id      string
 }
 
-// publishKept stores n messages in the stream capturing keep.>, each with
-// a Nats-Msg-Id, and returns them as acknowledged.
-func publishKept(t testing.TB, js jetstream.JetStream, n int) []keptMsg {
+// publishKept stores n messages on subjects prefix.0 to prefix.2, each
+// with a Nats-Msg-Id, and returns them as acknowledged.
+func publishKept(t testing.TB, js jetstream.JetStream, prefix string, n int) []keptMsg {
 	t.Helper()
 	ctx := jsCtx(t)
 	var kept []keptMsg
 	for i := range n {
-		m := &nats.Msg{Subject: "keep." + strconv.Itoa(i%3), Header: nats.Header{}, Data: []byte("kept message " + strconv.Itoa(i))}
+		m := &nats.Msg{Subject: prefix + "." + strconv.Itoa(i%3), Header: nats.Header{}, Data: []byte("kept message " + strconv.Itoa(i))}
 		m.Header.Set("Nats-Msg-Id", "keep-"+strconv.Itoa(i))
 		pa, err := js.PublishMsg(ctx, m)
 		if err != nil {
@@ -130,8 +130,9 @@ func publishKept(t testing.TB, js jetstream.JetStream, n int) []keptMsg {
 	return kept
 }
 
-// checkKept fails unless stream name holds exactly the kept messages.
-func checkKept(t testing.TB, js jetstream.JetStream, name string, kept []keptMsg) {
+// checkKept fails unless stream name holds the kept messages unchanged
+// and, with only, nothing else.
+func checkKept(t testing.TB, js jetstream.JetStream, name string, kept []keptMsg, only bool) {
 	t.Helper()
 	ctx := jsCtx(t)
 	s, err := js.Stream(ctx, name)
@@ -142,7 +143,7 @@ func checkKept(t testing.TB, js jetstream.JetStream, name string, kept []keptMsg
 	if err != nil {
 		t.Fatalf("stream %s info: %v", name, err)
 	}
-	if st := info.State; st.Msgs != uint64(len(kept)) || st.FirstSeq != kept[0].seq || st.LastSeq != kept[len(kept)-1].seq {
+	if st := info.State; only && (st.Msgs != uint64(len(kept)) || st.FirstSeq != kept[0].seq || st.LastSeq != kept[len(kept)-1].seq) {
 		t.Fatalf("stream %s: %d messages %d..%d; want %d messages %d..%d", name,
 			st.Msgs, st.FirstSeq, st.LastSeq, len(kept), kept[0].seq, kept[len(kept)-1].seq)
 	}

@@ -193,7 +193,7 @@ func TestHostileJSAPI(t *testing.T) {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SCRATCH", Subjects: []string{"scratch.>"}, Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
 	}
-	kept := publishKept(t, js, 30)
+	kept := publishKept(t, js, "keep", 30)
 	for i := range 10 {
 		if _, err := js.Publish(ctx, "scratch."+strconv.Itoa(i%3), []byte("scratch")); err != nil {
 			t.Fatal(err)
@@ -266,14 +266,14 @@ func TestHostileJSAPI(t *testing.T) {
 	}
 	h.halt()
 	hostileAccountCheck(t, js)
-	checkKept(t, js, "KEEP", kept)
+	checkKept(t, js, "KEEP", kept, true)
 	nc.Close()
 
 	// What was acknowledged is still there after a restart.
 	j.stop()
 	j = startJS(t, dir)
 	_, js = jsConnect(t, j)
-	checkKept(t, js, "KEEP", kept)
+	checkKept(t, js, "KEEP", kept, true)
 }
 
 // readHostileReply reads one message from rc and checks it as the reply
