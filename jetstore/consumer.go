@@ -259,6 +259,13 @@ func (c *consumer) work() {
 	c.syncReplies, c.dead, c.removed = nil, nil, nil
 	c.mu.Unlock()
 
+	// Dead letters are stored (and fsynced) in their stream before the
+	// consumer's log records that it gave up on them: a crash in between
+	// redelivers and dead-letters them again, and the copy's message id
+	// keeps the second copy out. The other order could lose them.
+	if len(dead) > 0 {
+		c.handleDeadLetters(dead)
+	}
 	if c.log != nil {
 		if err := c.log.flush(len(replies) > 0, now); err != nil {
 			c.js.log.Error("write consumer state", "stream", c.st.name, "consumer", c.name, "error", err)
@@ -269,9 +276,6 @@ func (c *consumer) work() {
 	}
 	for _, r := range replies {
 		c.js.bus.Publish(r, "", nil, nil)
-	}
-	if len(dead) > 0 {
-		c.handleDeadLetters(dead)
 	}
 	if len(removed) > 0 {
 		c.st.queueRemoval(removed)

@@ -145,10 +145,21 @@ func (c *consumer) storeDeadLetter(dlq *stream, d deadLetter) bool {
 	h = protocol.AppendHeaderField(h, hdrDLQDeliveries, strconv.FormatUint(d.deliveries, 10))
 	h = protocol.AppendHeaderField(h, hdrDLQReason, reason)
 	h = protocol.AppendHeaderField(h, hdrDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
+	// One id per stream message and consumer: dead-lettering it again
+	// after a crash is a duplicate the dead-letter stream drops.
+	id := "wren-dlq." + c.st.name + "." + c.name + "." + strconv.FormatUint(d.seq, 10)
+	h = protocol.AppendHeaderField(h, hdrMsgID, id)
 	h = protocol.AppendHeaderEnd(h)
 	msg := &protocol.Msg{Subject: []byte(m.Subject), Header: h, Data: m.Data}
 	stored := false
 	ok := dlq.do(func() {
+		dlq.mu.RLock()
+		_, dup := dlq.dedup.get([]byte(id), time.Now().Add(-dlq.config.Duplicates).UnixNano())
+		dlq.mu.RUnlock()
+		if dup {
+			stored = true
+			return
+		}
 		before := dlq.store.State().LastSeq
 		dlq.storeBatch([]*protocol.Msg{msg})
 		stored = dlq.store.State().LastSeq > before
@@ -322,7 +333,9 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 		}
 		h := protocol.AppendHeaderStart(nil, 0, "")
 		protocol.HeaderFields(m.Header, func(k, v []byte) bool {
-			if !asciiHasPrefixFold(k, "Wren-DLQ-") {
+			// The copy's own Nats-Msg-Id must not follow it back: the
+			// original stream would take a second replay for a duplicate.
+			if !asciiHasPrefixFold(k, "Wren-DLQ-") && !asciiHasPrefixFold(k, "Nats-") {
 				h = protocol.AppendHeaderField(h, string(k), string(v))
 			}
 			return true

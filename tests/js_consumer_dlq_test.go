@@ -80,8 +80,11 @@ func TestJSConsumerDeadLetter(t *testing.T) {
 			t.Errorf("header %s = %q; want %q", k, got, want)
 		}
 	}
-	if dl.Header.Get("Nats-Msg-Id") != "" {
-		t.Errorf("the dead letter kept Nats-Msg-Id")
+	// The original id moved to Wren-DLQ-Msg-Id; the copy has its own, one
+	// per stream message and consumer, so a crash that dead-letters it
+	// again cannot store it twice.
+	if got, want := dl.Header.Get("Nats-Msg-Id"), "wren-dlq.ORDERS.proc.1"; got != want {
+		t.Errorf("dead letter Nats-Msg-Id = %q; want %q", got, want)
 	}
 	// The work queue gave it up: nothing left in ORDERS.
 	waitMsgs(t, s, 0, 4, 3)
@@ -97,6 +100,9 @@ func TestJSConsumerDeadLetter(t *testing.T) {
 	}
 	if got := m.Headers().Get("Wren-DLQ-Replayed-From"); got != "ORDERS_DLQ:1" {
 		t.Errorf("Wren-DLQ-Replayed-From = %q", got)
+	}
+	if got := m.Headers().Get("Nats-Msg-Id"); got != "" {
+		t.Errorf("replayed message carries Nats-Msg-Id %q; a second replay would be dropped as a duplicate", got)
 	}
 	if err := m.DoubleAck(jsCtx(t)); err != nil {
 		t.Fatal(err)
