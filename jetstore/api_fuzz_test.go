@@ -202,7 +202,7 @@ func (e *fuzzEnv) request(t testing.TB, op string, body []byte) (inbox string, r
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("%s %q: no answer after 10s", op, body)
+		t.Fatalf("%s %q (%d bytes): no answer after 10s", op, trunc(body), len(body))
 	}
 	return inbox, e.bus.to(inbox)
 }
@@ -369,7 +369,7 @@ func FuzzAPIRequest(f *testing.F) {
 		start := time.Now()
 		inbox, replies := e.request(t, op, body)
 		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%s %q took %v", op, body, d)
+			t.Errorf("%s %q took %v", op, trunc(body), d)
 		}
 		e.log.check(t)
 		tok := strings.Split(op, ".")
@@ -398,7 +398,7 @@ func FuzzAPIRequest(f *testing.F) {
 			}
 			isErr, err := checkAPIReply(replies[0].Data)
 			if err != nil {
-				t.Fatalf("%s %q: reply %q: %v", op, body, replies[0].Data, err)
+				t.Fatalf("%s %q: reply %q: %v", op, trunc(body), replies[0].Data, err)
 			}
 			if !isErr && mutatesS(op) {
 				return
@@ -411,4 +411,50 @@ func FuzzAPIRequest(f *testing.F) {
 			t.Fatalf("%s: %d replies in the end; want %d", op, len(got), len(replies))
 		}
 	})
+}
+
+// TestFuzzHugeSubjectList sends configurations with as many subjects as
+// a request can carry. Checking them must not hold the API loop, which
+// serves every client, for long: they are refused quickly, with an error.
+func TestFuzzHugeSubjectList(t *testing.T) {
+	e := newFuzzEnv(t)
+	var b strings.Builder
+	b.WriteString(`{"name":"N","subjects":[`)
+	for i := 0; b.Len() < 1<<20-64; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"n.*.%d"`, i)
+	}
+	b.WriteString(`]}`)
+	for _, op := range []string{"STREAM.CREATE.N", "STREAM.UPDATE.M"} {
+		body := strings.Replace(b.String(), `"name":"N"`, `"name":"`+op[len(op)-1:]+`"`, 1)
+		start := time.Now()
+		_, replies := e.request(t, op, []byte(body))
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s with %d bytes of subjects took %v", op, len(body), d)
+		}
+		if isErr, err := checkAPIReply(replies[0].Data); err != nil || !isErr {
+			t.Errorf("%s: %.200s; want an error", op, replies[0].Data)
+		}
+	}
+	// As many as a stream may have are taken, still quickly.
+	subs := make([]string, maxStreamSubjects)
+	for i := range subs {
+		subs[i] = fmt.Sprintf(`"n.*.%d"`, i)
+	}
+	start := time.Now()
+	e.mustOK(t, "STREAM.CREATE.N", `{"name":"N","subjects":[`+strings.Join(subs, ",")+`]}`)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("creating a stream with %d subjects took %v", len(subs), d)
+	}
+	e.mustOK(t, "STREAM.INFO.S", "")
+}
+
+// trunc shortens b for failure messages.
+func trunc(b []byte) []byte {
+	if len(b) > 200 {
+		return append(b[:200:200], "..."...)
+	}
+	return b
 }

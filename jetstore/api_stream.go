@@ -15,6 +15,11 @@ import (
 // apiPageSize is how many entries a NAMES or LIST response holds.
 const apiPageSize = 256
 
+// maxStreamSubjects bounds the subjects a create or update may give: each
+// is checked against every other, on the loop that serves the whole API.
+// Streams stored with more still load.
+const maxStreamSubjects = 1000
+
 func (js *JetStream) apiStreamCreate(reply, name string, data []byte) {
 	var req StreamConfig
 	if e := decode(data, &req); e != nil {
@@ -26,6 +31,10 @@ func (js *JetStream) apiStreamCreate(reply, name string, data []byte) {
 	}
 	if req.Name != name {
 		js.fail(reply, errStreamMismatch())
+		return
+	}
+	if len(req.Subjects) > maxStreamSubjects {
+		js.fail(reply, errStreamConfig("a stream can have at most %d subjects", maxStreamSubjects))
 		return
 	}
 	cfg, e := normalize(req)
@@ -104,6 +113,10 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 	}
 	if req.Name != name {
 		js.fail(reply, errStreamMismatch())
+		return
+	}
+	if len(req.Subjects) > maxStreamSubjects {
+		js.fail(reply, errStreamConfig("a stream can have at most %d subjects", maxStreamSubjects))
 		return
 	}
 	cfg, e := normalize(req)
