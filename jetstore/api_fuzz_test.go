@@ -76,6 +76,19 @@ func (b *fakeBus) Publish(subject, reply string, header, data []byte) error {
 	return nil
 }
 
+// HasInterest reports whether a subscription matches subject, as the
+// broker's in-process connection does.
+func (b *fakeBus) HasInterest(subject string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.subs {
+		if protocol.MatchLiteral(subject, s.filter) {
+			return true
+		}
+	}
+	return false
+}
+
 // to returns what was published to subject so far.
 func (b *fakeBus) to(subject string) []*protocol.Msg {
 	b.mu.Lock()

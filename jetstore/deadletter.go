@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -261,7 +262,7 @@ func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
 	case req.Seq > 0:
 		seqs = []uint64{req.Seq}
 	case len(req.Seqs) > 0:
-		seqs = req.Seqs
+		seqs = slices.Compact(slices.Sorted(slices.Values(req.Seqs))) // each dead letter once
 	default:
 		resp.Error = errBadRequest("give seq, seqs or all")
 		return resp
@@ -329,6 +330,10 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 		}
 		if !protocol.ValidLiteral(subj) || systemSubject(subj) {
 			status[i] = "not a subject a dead letter may be replayed to: " + subj
+			continue
+		}
+		if !js.hasInterest(subj) {
+			status[i] = "no stream captures the subject" // no PubAck would come
 			continue
 		}
 		h := protocol.AppendHeaderStart(nil, 0, "")

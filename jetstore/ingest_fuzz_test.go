@@ -10,8 +10,19 @@ import (
 	"github.com/wrenmq/wren/protocol"
 )
 
-// publishOne publishes to subj with a reply and returns the one PubAck.
+// publishOne publishes to subj (in stream S) with a reply and returns the
+// one PubAck.
 func (e *fuzzEnv) publishOne(t testing.TB, subj string, hdr, data []byte) PubAck {
+	t.Helper()
+	pa := e.publishOneTo(t, subj, hdr, data)
+	if pa.Stream != "S" {
+		t.Fatalf("PubAck %+v: want stream S", pa)
+	}
+	return pa
+}
+
+// publishOneTo publishes to subj with a reply and returns the one PubAck.
+func (e *fuzzEnv) publishOneTo(t testing.TB, subj string, hdr, data []byte) PubAck {
 	t.Helper()
 	e.n++
 	inbox := "_INBOX.pub." + strconv.Itoa(e.n)
@@ -23,9 +34,6 @@ func (e *fuzzEnv) publishOne(t testing.TB, subj string, hdr, data []byte) PubAck
 	var pa PubAck
 	if err := json.Unmarshal(acks[0].Data, &pa); err != nil {
 		t.Fatalf("PubAck %q: %v", acks[0].Data, err)
-	}
-	if pa.Stream != "S" {
-		t.Fatalf("PubAck %q: want stream S", acks[0].Data)
 	}
 	if pa.Error != nil && (pa.Error.Code < 400 || pa.Error.ErrCode == 0 || pa.Error.Description == "") {
 		t.Fatalf("PubAck %q: incomplete error", acks[0].Data)
@@ -241,4 +249,37 @@ func TestFuzzSequenceExhausted(t *testing.T) {
 			e.log.check(t)
 		})
 	}
+}
+
+// TestFuzzReplayRequests replays dead letters with requests a client gets
+// wrong: a sequence listed more than once is replayed once, and a dead
+// letter no stream would take fails at once instead of holding the
+// replay loop for the PubAck wait.
+func TestFuzzReplayRequests(t *testing.T) {
+	e := newFuzzEnv(t)
+	e.mustOK(t, "STREAM.CREATE.D", `{"name":"D","subjects":["dlq.>"]}`)
+	e.publishOneTo(t, "dlq.x", []byte("NATS/1.0\r\nWren-DLQ-Subject: s.replayed\r\n\r\n"), []byte("dead"))
+	e.publishOneTo(t, "dlq.y", []byte("NATS/1.0\r\nWren-DLQ-Subject: nowhere.x\r\n\r\n"), []byte("dead2"))
+	st := e.js.lookup("S")
+
+	resp := e.js.replay("D", []byte(`{"seqs":[1,1,1]}`))
+	if resp.Error != nil || resp.Replayed != 1 || len(resp.Failed) != 0 {
+		t.Errorf("replay of seq 1 listed three times: %+v; want it replayed once", resp)
+	}
+	if n := st.store.State().Msgs; n != seedMsgs+1 {
+		t.Errorf("S holds %d messages; want %d", n, seedMsgs+1)
+	}
+
+	start := time.Now()
+	resp = e.js.replay("D", []byte(`{"seq":2}`))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("replay to a subject no stream takes: %v", d)
+	}
+	if resp.Replayed != 0 || len(resp.Failed) != 1 {
+		t.Errorf("replay to a subject no stream takes: %+v; want one failure", resp)
+	}
+	if _, err := e.js.lookup("D").store.Load(2); err != nil {
+		t.Errorf("the dead letter that failed to replay is gone: %v", err)
+	}
+	e.log.check(t)
 }
