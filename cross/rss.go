@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,7 +123,7 @@ func runRSS(args []string, w io.Writer) error {
 		fmt.Fprintf(w, " ---: | ---: |")
 	}
 	fmt.Fprintln(w, " --- |")
-	var over []string
+	var over, notes []string
 	var errs []error
 	for _, wl := range ws {
 		enforce := false
@@ -142,6 +143,9 @@ func runRSS(args []string, w io.Writer) error {
 				continue
 			}
 			line += fmt.Sprintf(" %s (anon %s) | %s |", mb(r.rss), mb(r.anon), mb(r.hwm))
+			if r.note != "" {
+				notes = append(notes, r.note)
+			}
 			if i == 0 && r.rss > wl.budget {
 				verdict = "OVER"
 				if !enforce {
@@ -152,6 +156,9 @@ func runRSS(args []string, w io.Writer) error {
 			}
 		}
 		fmt.Fprintf(w, "%s %s |\n", line, verdict)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
 	}
 	fmt.Fprintln(w, "\nRSS is the largest VmRSS sampled once the workload is in place, with its RssAnon")
 	fmt.Fprintln(w, "(heap and stacks; the rest is the binary's mapped code and data); peak is VmHWM.")
@@ -352,7 +359,9 @@ func measureStream(o *rssOpts, s contender) (r sample) {
 		return sample{err: err}
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256))
+	var nacked atomic.Int64
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { nacked.Add(1) }))
 	if err != nil {
 		return sample{err: err}
 	}
@@ -393,6 +402,7 @@ func measureStream(o *rssOpts, s contender) (r sample) {
 		return sample{err: errors.New("publishes not acknowledged in time")}
 	}
 	settle(d, &r, time.Second)
-	r.note = fmt.Sprintf("%d sent, %d failed", sent, failed)
+	r.note = fmt.Sprintf("%s: %d published (%.0f/s), %d not acknowledged", s.name, sent,
+		float64(sent)/o.duration.Seconds(), int64(failed)+nacked.Load())
 	return r
 }
