@@ -201,8 +201,12 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 	return e
 }
 
-// request dispatches an API request as the API loop would and returns the
-// replies it produced. A request that takes more than 10s fails the test.
+// replayOp stands for the dead-letter replay API in the fuzz targets'
+// ops, which are otherwise subjects after $JS.API.
+const replayOp = "WREN.REPLAY."
+
+// request dispatches an API request as the API loop would (or a replay
+// request as the replay loop would) and returns the replies it produced. A request that takes more than 10s fails the test.
 func (e *fuzzEnv) request(t testing.TB, op string, body []byte) (inbox string, replies []*protocol.Msg) {
 	t.Helper()
 	e.n++
@@ -210,6 +214,11 @@ func (e *fuzzEnv) request(t testing.TB, op string, body []byte) (inbox string, r
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if name, ok := strings.CutPrefix(op, replayOp); ok {
+			// What the replay loop does with a request.
+			e.js.respond(inbox, e.js.replay(name, body))
+			return
+		}
 		e.js.dispatch(&protocol.Msg{Subject: []byte(apiPrefix + op), Reply: []byte(inbox), Data: body})
 	}()
 	select {
@@ -293,7 +302,7 @@ func (e *fuzzEnv) checkSeedData(t testing.TB) *stream {
 // mutatesS reports whether a successful op may legitimately change what
 // stream S holds.
 func mutatesS(op string) bool {
-	for _, p := range []string{"STREAM.UPDATE.S", "STREAM.DELETE.S", "STREAM.PURGE.S", "STREAM.MSG.DELETE.S"} {
+	for _, p := range []string{"STREAM.UPDATE.S", "STREAM.DELETE.S", "STREAM.PURGE.S", "STREAM.MSG.DELETE.S", replayOp + "S"} {
 		if op == p {
 			return true
 		}
@@ -336,6 +345,7 @@ var apiOps = []string{
 	"CONSUMER.CREATE.S", "CONSUMER.CREATE.S.D", "CONSUMER.CREATE.S.D.s.>", "CONSUMER.DURABLE.CREATE.S.D",
 	"CONSUMER.INFO.S.C", "CONSUMER.DELETE.S.C", "CONSUMER.NAMES.S", "CONSUMER.LIST.S",
 	"CONSUMER.MSG.NEXT.S.C", "CONSUMER.MSG.NEXT.S.X", "STREAM", "CONSUMER", "",
+	replayOp + "S", replayOp + "M", replayOp + "X",
 }
 
 // apiBodies are seed bodies: valid, wrong types, out-of-range numbers,
@@ -357,6 +367,7 @@ var apiBodies = []string{
 	`{"stream_name":"S","config":{"durable_name":"D","filter_subjects":["s.>","s.x"]}}`,
 	`{"stream_name":"S","config":null,"action":"update"}`,
 	`{"batch":-1}`, `{"batch":1,"no_wait":true}`, `{"batch":9223372036854775807,"expires":-1}`, `7`,
+	`{"all":true,"keep":true}`, `{"seqs":[1,1,18446744073709551615,0]}`, `{"seq":2,"seqs":null}`,
 	`{"a":` + strings.Repeat(`[`, 200) + strings.Repeat(`]`, 200) + `}`,
 }
 
@@ -375,7 +386,7 @@ func FuzzAPIRequest(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, op string, body []byte) {
-		if !protocol.ValidLiteral(apiPrefix+op) || len(body) > 1<<16 {
+		if !protocol.ValidLiteral(apiPrefix+op) || len(body) > 1<<16 || op == replayOp {
 			return // the broker routes neither
 		}
 		e := newFuzzEnv(t)
