@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -81,6 +82,7 @@ type storedMsgReply struct {
 func TestHostileStreamHeaders(t *testing.T) {
 	r := hostileRand(t, 1001)
 	dir := t.TempDir()
+	base := runtime.NumGoroutine()
 	j := startJS(t, dir)
 	nc, js := jsConnect(t, j)
 	ctx := jsCtx(t)
@@ -157,8 +159,11 @@ func TestHostileStreamHeaders(t *testing.T) {
 
 	j.stop()
 	j = startJS(t, dir)
-	_, js = jsConnect(t, j)
+	nc, js = jsConnect(t, j)
 	checkKept(t, js, "H", kept, false)
+	nc.Close()
+	j.stop()
+	waitGoroutines(t, base)
 }
 
 // checkPubAck checks a PubAck: stream H and a sequence, or a complete

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,6 +185,7 @@ func hostileAcks(r *rand.Rand, n int, real []string) []hostileRequest {
 func TestHostileJSAPI(t *testing.T) {
 	r := hostileRand(t, 4222)
 	dir := t.TempDir()
+	base := runtime.NumGoroutine()
 	j := startJS(t, dir)
 	nc, js := jsConnect(t, j)
 	ctx := jsCtx(t)
@@ -272,8 +274,14 @@ func TestHostileJSAPI(t *testing.T) {
 	// What was acknowledged is still there after a restart.
 	j.stop()
 	j = startJS(t, dir)
-	_, js = jsConnect(t, j)
+	nc, js = jsConnect(t, j)
 	checkKept(t, js, "KEEP", kept, true)
+
+	// Stopping leaves nothing running: no consumer, stream or connection
+	// goroutine the attack started.
+	nc.Close()
+	j.stop()
+	waitGoroutines(t, base)
 }
 
 // readHostileReply reads one message from rc and checks it as the reply
