@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+)
+
+// idleSubscribers opens n connections that each CONNECT, SUB and wait for
+// the PONG that proves the server handled both.
+func idleSubscribers(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		fmt.Fprintf(c, "CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"idle-%d\"}\r\nSUB idle.%d 1\r\nPING\r\n", i, i)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+			if strings.HasPrefix(line, "PONG") {
+				break
+			}
+		}
+		c.SetDeadline(time.Time{})
+	}
+	return conns
+}
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+func startFootprintServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := New(Options{Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return s
+}
+
+// An idle connection keeps only its read loop: the write loop runs while
+// there is something to write.
+func TestIdleConnectionsKeepOneGoroutine(t *testing.T) {
+	s := startFootprintServer(t)
+	base := runtime.NumGoroutine()
+	const n = 100
+	idleSubscribers(t, s.Addr().String(), n)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := runtime.NumGoroutine() - base
+		if got <= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections hold %d goroutines; want at most %d", n, got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The write loops come back when there is something to write.
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "CONNECT {\"verbose\":false}\r\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(c, "PUB idle.%d 2\r\nhi\r\n", i)
+	}
+	fmt.Fprintf(c, "PING\r\n")
+	br := bufio.NewReader(c)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "PONG") {
+			break
+		}
+	}
+	if st := s.Stats(); st.OutMsgs != n {
+		t.Errorf("delivered %d messages to the idle subscribers; want %d", st.OutMsgs, n)
+	}
+}
+
+// CONNECT and SUB run deep calls; the read loop then moves to a fresh
+// goroutine, so an idle connection keeps a minimum-size stack.
+func TestIdleConnectionsKeepSmallStacks(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("the race detector doubles stack sizes")
+	}
+	s := startFootprintServer(t)
+	stackInuse := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.StackInuse
+	}
+	before := stackInuse()
+	const n = 500
+	idleSubscribers(t, s.Addr().String(), n)
+	time.Sleep(50 * time.Millisecond) // let the last write loops end
+	after := stackInuse()
+	per := (int64(after) - int64(before)) / n
+	// A minimum stack is 2 KB; a read loop that kept the stack CONNECT
+	// grew would cost 4 KB or more.
+	if per > 3<<10 {
+		t.Errorf("each idle subscribed connection holds %d bytes of stack; want at most %d", per, 3<<10)
+	}
+	t.Logf("%d bytes of stack per idle connection", per)
+}
