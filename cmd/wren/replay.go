@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/nats-io/nats.go"
 )
 
 // replayAPI is where a running daemon takes dead-letter replays.
@@ -36,7 +34,7 @@ type replayReply struct {
 func runReplay(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wren replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("server", envOr("NATS_URL", nats.DefaultURL), "URL of the running daemon")
+	url := fs.String("server", envOr("NATS_URL", "nats://127.0.0.1:4222"), "URL of the running daemon")
 	stream := fs.String("stream", "", "the dead-letter stream to replay from (required)")
 	seqList := fs.String("seq", "", "sequence(s) to replay, comma separated")
 	all := fs.Bool("all", false, "replay every message in the stream")
@@ -70,28 +68,17 @@ Options:
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	opts := []nats.Option{nats.Name("wren replay"), nats.Timeout(5 * time.Second)}
-	if *user != "" {
-		opts = append(opts, nats.UserInfo(*user, *pass))
-	}
-	if *token != "" {
-		opts = append(opts, nats.Token(*token))
-	}
-	nc, err := nats.Connect(*url, opts...)
+	data, err := natsRequest(requestOpts{url: *url, user: *user, pass: *pass, token: *token, name: "wren replay"},
+		replayAPI+*stream, req, *timeout)
 	if err != nil {
-		return fmt.Errorf("replay: connect to %s: %w", *url, err)
-	}
-	defer nc.Close()
-	msg, err := nc.Request(replayAPI+*stream, req, *timeout)
-	if err != nil {
-		if errors.Is(err, nats.ErrNoResponders) {
+		if errors.Is(err, errNoResponders) {
 			return fmt.Errorf("replay: the server at %s has no stream layer", *url)
 		}
 		return fmt.Errorf("replay: %w", err)
 	}
 	var r replayReply
-	if err := json.Unmarshal(msg.Data, &r); err != nil {
-		return fmt.Errorf("replay: bad reply %q: %w", msg.Data, err)
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("replay: bad reply %q: %w", data, err)
 	}
 	if r.Error != nil {
 		return fmt.Errorf("replay: %s (%d)", r.Error.Description, r.Error.ErrCode)
