@@ -307,12 +307,27 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		c.sendErr(errTextInvalidPubSubject)
 		return nil
 	}
+	if len(reply) > 0 && reservedReply(reply) {
+		c.sendErr(`Permissions Violation for Publish with Reply of "` + string(reply) + `"`)
+		c.srv.log.Warn("publish with a reserved reply subject refused", "cid", c.cid, "reply", string(reply))
+		return nil
+	}
 	if !c.permitPub(subject) {
 		return nil
 	}
 	c.pc.publish(subject, reply, header, payload)
 	c.okIfVerbose()
 	return nil
+}
+
+// ackPrefix starts the subjects stream acknowledgements travel on.
+const ackPrefix = "$JS.ACK."
+
+// reservedReply reports whether a client may not use reply as a reply
+// subject: a responder, or a stream's PubAck, would then publish on an
+// acknowledgement subject and ack another consumer's message for it.
+func reservedReply(reply []byte) bool {
+	return len(reply) >= len(ackPrefix) && string(reply[:len(ackPrefix)]) == ackPrefix
 }
 
 // Sub implements protocol.Handler.

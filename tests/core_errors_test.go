@@ -53,6 +53,8 @@ func TestCoreErrors(t *testing.T) {
 		{"pedantic PUB to >", server.Options{}, `"pedantic":true`, "PUB > 2\r\nhi\r\n", "Invalid Publish Subject", true},
 		{"pedantic PUB empty token", server.Options{}, `"pedantic":true`, "PUB a..b 2\r\nhi\r\n", "Invalid Publish Subject", true},
 		{"pedantic by default", server.Options{}, "-", "CONNECT {\"verbose\":false}\r\nPUB foo.* 2\r\nhi\r\n", "Invalid Publish Subject", true},
+		{"reply on an ack subject", server.Options{}, "", "PUB orders $JS.ACK.S.C.1.1.1.0.0 2\r\nhi\r\n", `Permissions Violation for Publish with Reply of "$JS.ACK.S.C.1.1.1.0.0"`, true},
+		{"HPUB reply on an ack subject", server.Options{}, "", "HPUB orders $JS.ACK.x 12 12\r\nNATS/1.0\r\n\r\n\r\n", `Permissions Violation for Publish with Reply of "$JS.ACK.x"`, true},
 
 		{"protocol 2", server.Options{}, "-", `CONNECT {"verbose":false,"protocol":2}` + "\r\n", "invalid client protocol", false},
 		{"protocol -1", server.Options{}, "-", `CONNECT {"verbose":false,"protocol":-1}` + "\r\n", "invalid client protocol", false},
