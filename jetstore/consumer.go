@@ -291,7 +291,7 @@ func (c *consumer) work() {
 
 // nextWake returns how long until something is due. mu is held.
 func (c *consumer) nextWake(now time.Time) time.Duration {
-	at := now.Add(time.Hour).UnixNano()
+	at := deadlineAt(now, time.Hour)
 	if len(c.due) > 0 {
 		at = min(at, c.due[0].at)
 	}
@@ -308,11 +308,11 @@ func (c *consumer) nextWake(now time.Time) time.Duration {
 			at = min(at, c.push.lastSent+int64(hb))
 		}
 		if !c.push.bound {
-			at = min(at, now.Add(interestPoll).UnixNano())
+			at = min(at, deadlineAt(now, interestPoll))
 		}
 	}
 	if t := c.cfg.InactiveThreshold; t > 0 && !c.expiring {
-		at = min(at, c.lastActive.Add(t).UnixNano())
+		at = min(at, deadlineAt(c.lastActive, t))
 	}
 	if c.log != nil {
 		if t := c.log.syncDue(); t > 0 {

@@ -197,7 +197,7 @@ func (c *consumer) processAck(a *ackReq, now time.Time) {
 				return
 			}
 			if !p.queued {
-				c.setDeadline(a.sseq, p, now.Add(delay).UnixNano())
+				c.setDeadline(a.sseq, p, deadlineAt(now, delay))
 			}
 			return
 		}
@@ -206,7 +206,7 @@ func (c *consumer) processAck(a *ackReq, now time.Time) {
 		}
 	case ackProgress:
 		if p != nil && !p.queued {
-			c.setDeadline(a.sseq, p, now.Add(c.cfg.ackWaitFor(p.deliveries)).UnixNano())
+			c.setDeadline(a.sseq, p, deadlineAt(now, c.cfg.ackWaitFor(p.deliveries)))
 		}
 		if a.reply != "" {
 			c.syncReplies = append(c.syncReplies, a.reply)

@@ -149,6 +149,10 @@ func (c *ConsumerConfig) ackWaitFor(n uint64) time.Duration {
 	return c.BackOff[max(i, 0)]
 }
 
+// maxFilterSubjects bounds filter_subjects: they are checked against each
+// other pairwise on the API goroutine.
+const maxFilterSubjects = 1000
+
 // normalizeConsumer fills in defaults and checks a consumer configuration
 // against its stream's. name is the consumer's name from the API subject.
 func normalizeConsumer(in ConsumerConfig, scfg StreamConfig) (ConsumerConfig, *APIError) {
@@ -326,6 +330,9 @@ func normalizeConsumer(in ConsumerConfig, scfg StreamConfig) (ConsumerConfig, *A
 
 	if c.FilterSubject != "" && len(c.FilterSubjects) > 0 {
 		return c, apiErr(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified")
+	}
+	if len(c.FilterSubjects) > maxFilterSubjects {
+		return c, apiErr(400, 10003, fmt.Sprintf("bad request: a consumer takes at most %d filter subjects", maxFilterSubjects))
 	}
 	if len(c.FilterSubjects) == 1 {
 		c.FilterSubject, c.FilterSubjects = c.FilterSubjects[0], nil

@@ -111,12 +111,12 @@ func (c *consumer) addRequest(r *pullRequest, now time.Time) {
 		}
 	}
 	if r.expires > 0 {
-		r.expiresAt = now.Add(r.expires).UnixNano()
+		r.expiresAt = deadlineAt(now, r.expires)
 	} else if cfg.MaxRequestExpires > 0 && !r.noWait {
-		r.expiresAt = now.Add(cfg.MaxRequestExpires).UnixNano()
+		r.expiresAt = deadlineAt(now, cfg.MaxRequestExpires)
 	}
 	if r.hb > 0 {
-		r.nextHB = now.Add(r.hb).UnixNano()
+		r.nextHB = deadlineAt(now, r.hb)
 	}
 	c.waiting = append(c.waiting, r)
 }
@@ -230,7 +230,7 @@ func (c *consumer) deliver(now time.Time) bool {
 			r.maxBytes -= size
 		}
 		if r.hb > 0 {
-			r.nextHB = now.UnixNano() + int64(r.hb)
+			r.nextHB = deadlineAt(now, r.hb)
 		}
 		if r.batch == 0 || (r.limited && r.maxBytes == 0) {
 			c.popRequest()
