@@ -42,46 +42,51 @@ func (js *JetStream) apiStreamCreate(reply, name string, data []byte) {
 		js.fail(reply, e)
 		return
 	}
-	js.mu.Lock()
-	if js.closed {
-		js.mu.Unlock()
-		js.fail(reply, apiErr(503, 10008, "JetStream system temporarily unavailable"))
-		return
-	}
-	if st := js.streams[name]; st != nil {
-		js.mu.Unlock()
-		if sameConfig(st.cfg(), cfg) {
-			js.respond(reply, st.info(typeStreamCreate, nil))
-			return
-		}
-		js.fail(reply, errStreamNameExist())
-		return
-	}
-	if js.cfg.MaxStreams > 0 && len(js.streams) >= js.cfg.MaxStreams {
-		js.mu.Unlock()
-		js.fail(reply, errMaxStreams())
-		return
-	}
-	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
-		js.mu.Unlock()
+	st, existed, e := js.addStream(name, cfg)
+	if e != nil {
 		js.fail(reply, e)
 		return
 	}
-	st, err := createStream(js, cfg)
-	if err != nil {
-		js.mu.Unlock()
-		js.log.Error("create stream", "stream", name, "error", err)
-		js.fail(reply, errStreamCreate(err))
+	if existed {
+		js.respond(reply, st.info(typeStreamCreate, nil))
 		return
 	}
-	js.streams[name] = st
-	js.mu.Unlock()
 	if err := st.start(); err != nil {
 		js.fail(reply, errStreamCreate(err))
 		return
 	}
 	js.log.Info("stream created", "stream", name, "subjects", cfg.Subjects, "storage", cfg.Storage)
 	js.respond(reply, st.info(typeStreamCreate, nil))
+}
+
+// addStream creates and registers a new stream, or returns the existing
+// one when it has the same configuration. The lock is released by defer,
+// so a panic recovered by dispatch cannot leave it held.
+func (js *JetStream) addStream(name string, cfg StreamConfig) (st *stream, existed bool, e *APIError) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.closed {
+		return nil, false, apiErr(503, 10008, "JetStream system temporarily unavailable")
+	}
+	if st := js.streams[name]; st != nil {
+		if sameConfig(st.cfg(), cfg) {
+			return st, true, nil
+		}
+		return nil, false, errStreamNameExist()
+	}
+	if js.cfg.MaxStreams > 0 && len(js.streams) >= js.cfg.MaxStreams {
+		return nil, false, errMaxStreams()
+	}
+	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		return nil, false, e
+	}
+	st, err := createStream(js, cfg)
+	if err != nil {
+		js.log.Error("create stream", "stream", name, "error", err)
+		return nil, false, errStreamCreate(err)
+	}
+	js.streams[name] = st
+	return st, false, nil
 }
 
 // checkOverlap reports a clash between subjects and another stream's.
@@ -91,7 +96,7 @@ func (js *JetStream) checkOverlap(name string, subjects []string) *APIError {
 		if other == name {
 			continue
 		}
-		for _, a := range st.config.Subjects {
+		for _, a := range st.cfg().Subjects {
 			for _, b := range subjects {
 				if protocol.Overlap(a, b) {
 					return errSubjectOverlap()
@@ -100,6 +105,24 @@ func (js *JetStream) checkOverlap(name string, subjects []string) *APIError {
 		}
 	}
 	return nil
+}
+
+// checkStreamUpdate finds the stream and checks that it may take cfg.
+func (js *JetStream) checkStreamUpdate(name string, cfg StreamConfig) (*stream, StreamConfig, *APIError) {
+	js.mu.RLock()
+	defer js.mu.RUnlock()
+	st := js.streams[name]
+	if st == nil {
+		return nil, StreamConfig{}, errStreamNotFound()
+	}
+	old := st.cfg()
+	if err := checkUpdate(old, cfg); err != nil {
+		return nil, old, errStreamConfig("%s", err)
+	}
+	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		return nil, old, e
+	}
+	return st, old, nil
 }
 
 func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
@@ -124,25 +147,11 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 		js.fail(reply, e)
 		return
 	}
-	js.mu.Lock()
-	st := js.streams[name]
-	if st == nil {
-		js.mu.Unlock()
-		js.fail(reply, errStreamNotFound())
-		return
-	}
-	old := st.cfg()
-	if err := checkUpdate(old, cfg); err != nil {
-		js.mu.Unlock()
-		js.fail(reply, errStreamConfig("%s", err))
-		return
-	}
-	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
-		js.mu.Unlock()
+	st, old, e := js.checkStreamUpdate(name, cfg)
+	if e != nil {
 		js.fail(reply, e)
 		return
 	}
-	js.mu.Unlock()
 	var uerr error
 	st.do(func() {
 		st.mu.Lock()
@@ -237,15 +246,11 @@ func (st *stream) info(typ string, req *streamInfoRequest) *StreamInfo {
 }
 
 func (js *JetStream) apiStreamDelete(reply, name string) {
-	js.mu.Lock()
-	st := js.streams[name]
+	st := js.removeStream(name)
 	if st == nil {
-		js.mu.Unlock()
 		js.fail(reply, errStreamNotFound())
 		return
 	}
-	delete(js.streams, name)
-	js.mu.Unlock()
 	st.close()
 	if err := os.RemoveAll(st.dir); err != nil {
 		js.fail(reply, errStreamDelete(err))
@@ -291,6 +296,15 @@ func (js *JetStream) apiStreamPurge(reply, name string, data []byte) {
 		return
 	}
 	js.respond(reply, &streamPurgeResponse{Type: typeStreamPurge, Success: true, Purged: n})
+}
+
+// removeStream takes the named stream out of the map and returns it.
+func (js *JetStream) removeStream(name string) *stream {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	st := js.streams[name]
+	delete(js.streams, name)
+	return st
 }
 
 // streamsFor returns the streams a NAMES or LIST request covers.

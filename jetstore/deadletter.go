@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,10 +230,22 @@ func (js *JetStream) replayLoop() {
 		case <-js.quit:
 			return
 		case m := <-js.replayQ:
-			name := strings.TrimPrefix(string(m.Subject), replayAPIPrefix)
-			js.respond(string(m.Reply), js.replay(name, m.Data))
+			js.serveReplay(m)
 		}
 	}
+}
+
+// serveReplay answers one replay request; a panic is answered with an
+// error and logged, and the loop goes on.
+func (js *JetStream) serveReplay(m *protocol.Msg) {
+	name := strings.TrimPrefix(string(m.Subject), replayAPIPrefix)
+	defer func() {
+		if r := recover(); r != nil {
+			js.log.Error("replay request failed", "stream", name, "panic", r, "stack", string(debug.Stack()))
+			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(500, 10003, "internal error handling the request")})
+		}
+	}()
+	js.respond(string(m.Reply), js.replay(name, m.Data))
 }
 
 // replay re-publishes dead letters of the named stream.
