@@ -20,24 +20,27 @@ const apiPageSize = 256
 // Streams stored with more still load.
 const maxStreamSubjects = 1000
 
-func (js *JetStream) apiStreamCreate(reply, name string, data []byte) {
+// streamRequest decodes and checks the configuration in a stream create
+// or update request for the stream named in the subject.
+func streamRequest(name string, data []byte) (StreamConfig, *APIError) {
 	var req StreamConfig
 	if e := decode(data, &req); e != nil {
-		js.fail(reply, e)
-		return
+		return req, e
 	}
 	if req.Name == "" {
 		req.Name = name
 	}
 	if req.Name != name {
-		js.fail(reply, errStreamMismatch())
-		return
+		return req, errStreamMismatch()
 	}
 	if len(req.Subjects) > maxStreamSubjects {
-		js.fail(reply, errStreamConfig("a stream can have at most %d subjects", maxStreamSubjects))
-		return
+		return req, errStreamConfig("a stream can have at most %d subjects", maxStreamSubjects)
 	}
-	cfg, e := normalize(req)
+	return normalize(req)
+}
+
+func (js *JetStream) apiStreamCreate(reply, name string, data []byte) {
+	cfg, e := streamRequest(name, data)
 	if e != nil {
 		js.fail(reply, e)
 		return
@@ -126,23 +129,7 @@ func (js *JetStream) checkStreamUpdate(name string, cfg StreamConfig) (*stream, 
 }
 
 func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
-	var req StreamConfig
-	if e := decode(data, &req); e != nil {
-		js.fail(reply, e)
-		return
-	}
-	if req.Name == "" {
-		req.Name = name
-	}
-	if req.Name != name {
-		js.fail(reply, errStreamMismatch())
-		return
-	}
-	if len(req.Subjects) > maxStreamSubjects {
-		js.fail(reply, errStreamConfig("a stream can have at most %d subjects", maxStreamSubjects))
-		return
-	}
-	cfg, e := normalize(req)
+	cfg, e := streamRequest(name, data)
 	if e != nil {
 		js.fail(reply, e)
 		return

@@ -68,6 +68,28 @@ func (ip *InProc) Subscribe(subject, queue string, h func(m *protocol.Msg)) (uns
 // Publish sends a message as any client would; header is a NATS/1.0 header
 // block or nil. The bytes are copied before Publish returns.
 func (ip *InProc) Publish(subject, reply string, header, data []byte) error {
+	p := ip.pool.Get().(*producer)
+	err := ip.publishWith(p, subject, reply, header, data)
+	p.flush()
+	ip.pool.Put(p)
+	return err
+}
+
+// PublishBatch runs fn with a publish function that queues messages like
+// Publish but wakes each receiving connection's writer only once, when fn
+// returns: a burst of replies (PubAcks for one group commit) leaves in as
+// few socket writes as possible.
+func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, header, data []byte) error)) {
+	p := ip.pool.Get().(*producer)
+	fn(func(subject, reply string, header, data []byte) error {
+		return ip.publishWith(p, subject, reply, header, data)
+	})
+	p.flush()
+	ip.pool.Put(p)
+}
+
+// publishWith queues one message through p; the caller flushes p.
+func (ip *InProc) publishWith(p *producer, subject, reply string, header, data []byte) error {
 	if !protocol.ValidLiteral(subject) {
 		return ErrInvalidSubject
 	}
@@ -79,36 +101,8 @@ func (ip *InProc) Publish(subject, reply string, header, data []byte) error {
 	}
 	ip.c.inMsgs.Add(1)
 	ip.c.inBytes.Add(int64(len(header) + len(data)))
-	p := ip.pool.Get().(*producer)
 	p.publish(bytesOf(subject), bytesOf(reply), header, data)
-	p.flush()
-	ip.pool.Put(p)
 	return nil
-}
-
-// PublishBatch runs fn with a publish function that queues messages like
-// Publish but wakes each receiving connection's writer only once, when fn
-// returns: a burst of replies (PubAcks for one group commit) leaves in as
-// few socket writes as possible.
-func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, header, data []byte) error)) {
-	p := ip.pool.Get().(*producer)
-	fn(func(subject, reply string, header, data []byte) error {
-		if !protocol.ValidLiteral(subject) {
-			return ErrInvalidSubject
-		}
-		ip.c.mu.Lock()
-		closed := ip.c.closed
-		ip.c.mu.Unlock()
-		if closed {
-			return ErrClosed
-		}
-		ip.c.inMsgs.Add(1)
-		ip.c.inBytes.Add(int64(len(header) + len(data)))
-		p.publish(bytesOf(subject), bytesOf(reply), header, data)
-		return nil
-	})
-	p.flush()
-	ip.pool.Put(p)
 }
 
 // PublishAs delivers to the subscribers of route a message that carries
