@@ -121,7 +121,7 @@ func (c *client) remote() string {
 // do anything: no authentication, no verified client certificates, and an
 // address other than loopback.
 func (s *Server) warnIfOpen() {
-	if s.authRequired() || (s.opts.TLS != nil && s.opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert) {
+	if t := s.tlsNow(); s.authRequired() || (t != nil && t.config.ClientAuth == tls.RequireAndVerifyClientCert) {
 		return
 	}
 	addr := s.Addr()

@@ -49,15 +49,26 @@ func (s *Server) lim() *limits { return s.live.Load() }
 //     accepted from now on; max connections, max subscriptions (for new
 //     SUBs), max pending, the ping interval (from the next ping), max pings
 //     out and the auth timeout apply at once.
+//   - TLS: when the server runs with TLS, opts.TLS (certificates, client
+//     CAs, client verification), TLSRequired, TLSHandshakeFirst and
+//     TLSTimeout apply to connections accepted from now on, and their INFO
+//     says so. Open connections keep the session they negotiated. The
+//     caller must not modify opts.TLS afterwards.
 //
-// Host, port, TLS, server name, write deadline and the logger keep the
-// values the server started with; a change to the first four is logged as
-// needing a restart. The log level is the logger's business (use a
+// Host, port, server name, write deadline, the logger and whether TLS is
+// on at all keep the values the server started with; a change to the first
+// three or to TLS on/off is logged as needing a restart. TLS on/off is
+// fixed so that an edit that drops the certificate never quietly turns a
+// secured port into a plain one, and so that a listener keeps one security
+// mode for its lifetime. The log level is the logger's business (use a
 // slog.LevelVar).
+//
+// An error (TLS required without a TLS configuration, a TLS configuration
+// without a certificate, a server shut down) changes nothing.
 func (s *Server) Reload(opts Options) error {
 	o := opts.withDefaults()
-	if o.TLSRequired && o.TLS == nil {
-		return errors.New("tls required but no TLS configuration given")
+	if err := checkTLS(&o); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	if s.shutdown {
@@ -68,6 +79,7 @@ func (s *Server) Reload(opts Options) error {
 	s.noteFixed(&o)
 
 	s.live.Store(limitsOf(&o))
+	s.reloadTLS(&o)
 	s.auth.mu.Lock()
 	s.auth.cur.Store(o.Auth)
 	s.auth.mu.Unlock()
@@ -92,12 +104,19 @@ func (s *Server) noteFixed(o *Options) {
 	}{
 		{"host", o.Host != s.opts.Host},
 		{"port", o.Port != s.opts.Port},
-		{"tls", (o.TLS == nil) != (s.opts.TLS == nil) || o.TLSRequired != s.opts.TLSRequired || o.TLSHandshakeFirst != s.opts.TLSHandshakeFirst},
 		{"server_name", o.ServerName != "" && o.ServerName != s.opts.ServerName},
 	} {
 		if f.changed {
 			s.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", f.name)
 		}
+	}
+	if (o.TLS == nil) != (s.opts.TLS == nil) {
+		running := "off"
+		if s.opts.TLS != nil {
+			running = "on"
+		}
+		s.log.Warn("configuration change needs a restart to take effect; keeping the running value",
+			"option", "tls", "reason", "turning TLS on or off needs a restart", "tls", running)
 	}
 }
 

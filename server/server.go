@@ -81,6 +81,8 @@ type Server struct {
 	stats stats
 	wg    sync.WaitGroup
 	live  atomic.Pointer[limits] // what Reload may change
+	// tlsLive is nil when TLS is off; Reload swaps it, never to or from nil.
+	tlsLive atomic.Pointer[tlsSettings]
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -96,8 +98,8 @@ type Server struct {
 // New returns a server with the given options; Start makes it listen.
 func New(opts Options) (*Server, error) {
 	o := opts.withDefaults()
-	if o.TLSRequired && o.TLS == nil {
-		return nil, errors.New("tls required but no TLS configuration given")
+	if err := checkTLS(&o); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		opts:    o,
@@ -111,6 +113,7 @@ func New(opts Options) (*Server, error) {
 		s.opts.ServerName = s.id
 	}
 	s.live.Store(limitsOf(&o))
+	s.tlsLive.Store(tlsSettingsOf(&o))
 	s.auth.cur.Store(o.Auth)
 	return s, nil
 }
@@ -218,11 +221,11 @@ func (s *Server) ServeConn(nc net.Conn) {
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 
-	if s.opts.TLS != nil {
+	if t := s.tlsNow(); t != nil {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if !s.setupTLS(c) {
+			if !s.setupTLS(c, t) {
 				c.closeConn(reasonProtocol, false)
 				c.teardown()
 				return
@@ -274,13 +277,13 @@ func (s *Server) infoJSON(c *client) []byte {
 		MaxPayload:   s.lim().maxPayload,
 		JetStream:    s.opts.JetStream,
 		AuthRequired: s.authRequired(),
-		TLSRequired:  s.opts.TLS != nil && (s.opts.TLSRequired || s.opts.TLSHandshakeFirst),
-		TLSAvailable: s.opts.TLS != nil,
 		Wren:         Version,
 		GitCommit:    BuildCommit(),
 	}
-	if s.opts.TLS != nil {
-		info.TLSVerify = s.opts.TLS.ClientAuth >= 3 // tls.VerifyClientCertIfGiven and above
+	if t := s.tlsNow(); t != nil {
+		info.TLSAvailable = true
+		info.TLSRequired = t.required || t.handshakeFirst
+		info.TLSVerify = t.verify()
 	}
 	if a := s.Addr(); a != nil {
 		if ta, ok := a.(*net.TCPAddr); ok {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/wrenmq/wren/auth"
 	"github.com/wrenmq/wren/conf"
@@ -164,4 +165,16 @@ func buildTLS(t *conf.TLS) (*tls.Config, string, error) {
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return tc, "", nil
+}
+
+// certExpired reports an error when the server certificate in tc (from
+// buildTLS) is past its NotAfter at now.
+func certExpired(tc *tls.Config, certFile string, now time.Time) error {
+	if len(tc.Certificates) == 0 || tc.Certificates[0].Leaf == nil {
+		return nil
+	}
+	if end := tc.Certificates[0].Leaf.NotAfter; now.After(end) {
+		return fmt.Errorf("certificate %s expired at %s", certFile, end.UTC().Format(time.RFC3339))
+	}
+	return nil
 }

@@ -71,6 +71,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts.Logger = d.log
+	if opts.TLS != nil {
+		// Served anyway: a device whose clock is not set yet would
+		// otherwise not start at all.
+		if err := certExpired(opts.TLS, cfg.TLS.CertFile, time.Now()); err != nil {
+			d.log.Warn("TLS certificate has expired; clients that verify it will refuse to connect", "error", err)
+		}
+	}
 	setMemoryLimit(cfg.Limits.GoMemLimit, d.log)
 	if d.srv, err = server.New(opts); err != nil {
 		return err
@@ -131,8 +138,11 @@ func (d *daemon) shutdown() error {
 	return err
 }
 
-// reload re-reads the configuration file on SIGHUP. A file that does not
-// load is logged and changes nothing.
+// reload re-reads the configuration file on SIGHUP, and the TLS
+// certificate, key and CA files every time, since they may have been
+// replaced while the file stayed the same. A file that does not load, or
+// a certificate that does not (unreadable, not matching its key, expired),
+// is logged and changes nothing.
 func (d *daemon) reload() {
 	if d.f.configFile == "" {
 		d.log.Warn("SIGHUP: no configuration file to reload (started without --config)")
@@ -142,6 +152,11 @@ func (d *daemon) reload() {
 	var opts server.Options
 	if err == nil {
 		opts, err = buildOptions(d.f, cfg)
+	}
+	if err == nil && opts.TLS != nil {
+		if cerr := certExpired(opts.TLS, cfg.TLS.CertFile, time.Now()); cerr != nil {
+			err = configError(d.f, "tls.cert_file", cerr)
+		}
 	}
 	if err != nil {
 		d.log.Error("configuration reload failed; the running configuration stays in force", "error", oneLine(err))
