@@ -47,16 +47,18 @@ func (p *producer) touch(sc *client) {
 // flush wakes every writer touched since the last flush, and adds this
 // batch's counts to the server's.
 func (p *producer) flush() {
-	for sc := range p.touched {
-		sc.signal()
-	}
-	clear(p.touched)
+	// Count first: once a writer is woken, its client may see what was
+	// queued (a PONG after the messages) and ask for the counters.
 	if p.outMsgs > 0 {
 		st := &p.c.srv.stats
 		st.outMsgs.Add(p.outMsgs)
 		st.outBytes.Add(p.outBytes)
 		p.outMsgs, p.outBytes = 0, 0
 	}
+	for sc := range p.touched {
+		sc.signal()
+	}
+	clear(p.touched)
 }
 
 // intn returns a pseudo-random number in [0, n).
