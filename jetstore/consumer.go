@@ -42,6 +42,9 @@ type consumer struct {
 	lpsEnd  uint64
 	npend   uint64 // filtered consumers: matching messages from sseq to counted
 	counted uint64
+	// pendMark is the store's removalMark when npend was last counted
+	// afresh, aheadMark the one when ahead was read.
+	pendMark, aheadMark removalMark
 	// purgedBelow is the stream's first sequence when pending was last
 	// checked for messages removed from the front.
 	purgedBelow uint64
@@ -441,64 +444,9 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 	return ci
 }
 
-// numPending returns how many matching messages wait for a first delivery.
-// mu is held.
-func (c *consumer) numPending() uint64 {
-	if c.counting() {
-		c.countNew()
-		return c.npend
-	}
-	s := c.st.store.State()
-	switch {
-	case c.sseq <= s.FirstSeq:
-		return s.Msgs
-	case c.sseq > s.LastSeq:
-		return 0
-	}
-	return min(s.LastSeq-c.sseq+1, s.Msgs)
-}
-
-// counting reports whether num_pending is kept by counting matching
-// messages (filters, or last_per_subject) rather than read off the
-// stream's counters. mu is held.
-func (c *consumer) counting() bool { return c.filters != nil || c.lps != nil }
-
-// countNew adds to npend the matching messages stored since the last
-// count. mu is held.
-func (c *consumer) countNew() {
-	last := c.st.store.State().LastSeq
-	if last <= c.counted {
-		return
-	}
-	from := max(c.counted+1, c.sseq)
-	c.st.store.Scan(from, func(m StoredMsg) bool {
-		if m.Seq > last {
-			return false
-		}
-		if c.matches(m.Subject) && (c.lps == nil || m.Seq > c.lpsEnd || c.inLPS(m.Seq)) {
-			c.npend++
-		}
-		return true
-	})
-	c.counted = last
-}
-
-func (c *consumer) inLPS(seq uint64) bool {
-	_, ok := c.lps[seq]
-	return ok
-}
-
 // matches reports whether subject passes the consumer's filters.
 func (c *consumer) matches(subject string) bool {
-	if c.filters == nil {
-		return true
-	}
-	for _, f := range c.filters {
-		if protocol.MatchLiteral(subject, f) {
-			return true
-		}
-	}
-	return false
+	return c.filters == nil || matchesAny(subject, c.filters)
 }
 
 // notifyConsumers tells every consumer that the stream changed.

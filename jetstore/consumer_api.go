@@ -289,6 +289,7 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 		c.filters = cfg.filters()
 		c.ahead = nil
 		c.npend, c.counted = 0, c.sseq-1
+		c.pendMark = removalMark{}
 	}
 	c.in.signal()
 	return nil

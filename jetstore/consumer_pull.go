@@ -327,9 +327,7 @@ func (c *consumer) peek() (m StoredMsg, redelivery, ok bool) {
 	if c.cfg.AckPolicy != AckNone && len(c.pending) >= c.cfg.MaxAckPending {
 		return m, false, false
 	}
-	if len(c.ahead) > 0 && c.ahead[0].Seq < c.st.store.State().FirstSeq {
-		c.ahead = c.ahead[:0] // purged meanwhile
-	}
+	c.dropRemovedAhead()
 	if len(c.ahead) == 0 {
 		c.readAhead()
 	}
@@ -343,6 +341,7 @@ func (c *consumer) peek() (m StoredMsg, redelivery, ok bool) {
 // held.
 func (c *consumer) readAhead() {
 	state := c.st.store.State()
+	c.aheadMark = markOf(state)
 	from := max(c.sseq, state.FirstSeq)
 	limit := state.LastSeq
 	if c.counting() {
@@ -376,6 +375,28 @@ func (c *consumer) readAhead() {
 	if c.lps != nil && c.sseq > c.lpsEnd && (len(c.ahead) == 0 || c.ahead[0].Seq > c.lpsEnd) {
 		c.lps = nil
 	}
+}
+
+// dropRemovedAhead forgets the messages read ahead that the stream has
+// removed since (deleted, purged, expired): they are not to be delivered.
+// mu is held.
+func (c *consumer) dropRemovedAhead() {
+	if len(c.ahead) == 0 {
+		return
+	}
+	mark := markOf(c.st.store.State())
+	if mark == c.aheadMark {
+		return
+	}
+	kept := c.ahead[:0]
+	for _, m := range c.ahead {
+		if c.st.store.Count(m.Seq, m.Seq) == 1 {
+			kept = append(kept, m)
+		}
+	}
+	clear(c.ahead[len(kept):])
+	c.ahead = kept
+	c.aheadMark = mark
 }
 
 // nextAckSubject returns the ack subject m is about to be delivered with.

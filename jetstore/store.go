@@ -95,6 +95,12 @@ type Store interface {
 	// Errors: ErrCorrupt, ErrClosed.
 	Scan(from uint64, fn func(m StoredMsg) bool) error
 
+	// Count returns how many messages are stored at sequences from..to,
+	// both included. It reads only the in-memory index: its cost grows
+	// with the runs of deleted messages, not with the messages. After
+	// Close it counts the last state.
+	Count(from, to uint64) uint64
+
 	// Close flushes and releases the store. Every later call returns
 	// ErrClosed (State excepted). Close itself fsyncs whatever was written,
 	// under every SyncPolicy.

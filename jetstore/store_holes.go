@@ -73,3 +73,39 @@ func (s *holeSet) nextAbsent(seq uint64) uint64 {
 	}
 	return seq
 }
+
+// countIn returns how many members lie in [lo, hi]. It sums whichever is
+// shorter, the ranges overlapping [lo, hi] or those outside it, so a
+// window near either end of the set costs little however many runs it
+// holds.
+func (s *holeSet) countIn(lo, hi uint64) uint64 {
+	if lo > hi || len(s.rs) == 0 {
+		return 0
+	}
+	i := s.at(lo)
+	j := sort.Search(len(s.rs), func(k int) bool { return s.rs[k].lo > hi })
+	if i >= j {
+		return 0
+	}
+	var in uint64
+	if j-i <= len(s.rs)-(j-i) {
+		for _, r := range s.rs[i:j] {
+			in += r.hi - r.lo + 1
+		}
+	} else {
+		in = s.n
+		for _, r := range s.rs[:i] {
+			in -= r.hi - r.lo + 1
+		}
+		for _, r := range s.rs[j:] {
+			in -= r.hi - r.lo + 1
+		}
+	}
+	if r := s.rs[i]; r.lo < lo {
+		in -= lo - r.lo
+	}
+	if r := s.rs[j-1]; r.hi > hi {
+		in -= r.hi - hi
+	}
+	return in
+}

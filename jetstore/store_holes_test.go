@@ -39,6 +39,16 @@ func TestHoleSet(t *testing.T) {
 		if s.contains(seq) != m[seq] {
 			t.Fatalf("step %d: contains(%d) = %v", step, seq, s.contains(seq))
 		}
+		lo, hi := floor+uint64(rng.IntN(220)), floor+uint64(rng.IntN(220))
+		var in uint64
+		for k := range m {
+			if k >= lo && k <= hi {
+				in++
+			}
+		}
+		if got := s.countIn(lo, hi); got != in {
+			t.Fatalf("step %d: countIn(%d, %d) = %d; want %d", step, lo, hi, got, in)
+		}
 		want := seq
 		for m[want] {
 			want++

@@ -17,7 +17,7 @@ type memStore struct {
 	firstTime int64
 	lastTime  int64
 	bytes     uint64
-	ndel      int
+	deleted   holeSet // sequences in (first, last] whose message was deleted
 	closed    bool
 }
 
@@ -114,7 +114,7 @@ func (s *memStore) Delete(seqs ...uint64) error {
 		m, _ := s.get(seq)
 		s.bytes -= m.size()
 		*m = StoredMsg{}
-		s.ndel++
+		s.deleted.add(seq)
 	}
 	s.advance(s.first)
 	return nil
@@ -143,16 +143,14 @@ func (s *memStore) advance(first uint64) {
 	for i := range drop {
 		if m := &s.msgs[i]; m.Seq != 0 {
 			s.bytes -= m.size()
-		} else {
-			s.ndel--
 		}
 	}
 	for drop < uint64(len(s.msgs)) && s.msgs[drop].Seq == 0 {
 		drop++
-		s.ndel--
 	}
 	s.msgs = s.msgs[drop:]
 	s.first = s.last + 1 - uint64(len(s.msgs))
+	s.deleted.removeBelow(s.first)
 	if len(s.msgs) == 0 {
 		s.msgs = nil
 		s.firstTime = 0
@@ -168,13 +166,13 @@ func (s *memStore) State() StoreState {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return StoreState{
-		Msgs:       uint64(len(s.msgs) - s.ndel),
+		Msgs:       uint64(len(s.msgs)) - s.deleted.len(),
 		Bytes:      s.bytes,
 		FirstSeq:   s.first,
 		LastSeq:    s.last,
 		FirstTime:  s.firstTime,
 		LastTime:   s.lastTime,
-		NumDeleted: s.ndel,
+		NumDeleted: int(s.deleted.len()),
 	}
 }
 
@@ -199,6 +197,16 @@ func (s *memStore) Scan(from uint64, fn func(m StoredMsg) bool) error {
 			return nil
 		}
 	}
+}
+
+func (s *memStore) Count(from, to uint64) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	from, to = max(from, s.first), min(to, s.last)
+	if from > to {
+		return 0
+	}
+	return to - from + 1 - s.deleted.countIn(from, to)
 }
 
 func (s *memStore) Close() error {

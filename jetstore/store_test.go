@@ -463,6 +463,54 @@ func TestStoreScan(t *testing.T) {
 	})
 }
 
+func TestStoreCount(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *storeHarness) {
+		if got := h.s.Count(0, 100); got != 0 {
+			t.Fatalf("empty store: Count(0, 100) = %d; want 0", got)
+		}
+		h.append(1, 20)
+		if err := h.s.Delete(5, 6, 7, 12, 20); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if err := h.s.TruncateFront(3); err != nil {
+			t.Fatalf("TruncateFront: %v", err)
+		}
+		// Stored: 3, 4, 8..11, 13..19.
+		tests := []struct {
+			from, to, want uint64
+		}{
+			{0, ^uint64(0), 13},
+			{1, 2, 0},
+			{1, 4, 2},
+			{5, 7, 0},
+			{5, 8, 1},
+			{4, 13, 6},
+			{12, 12, 0},
+			{13, 13, 1},
+			{19, 30, 1},
+			{20, 30, 0},
+			{10, 9, 0},
+		}
+		check := func(when string) {
+			t.Helper()
+			for _, tt := range tests {
+				if got := h.s.Count(tt.from, tt.to); got != tt.want {
+					t.Errorf("%s: Count(%d, %d) = %d; want %d", when, tt.from, tt.to, got, tt.want)
+				}
+			}
+		}
+		check("before restart")
+		h.restart()
+		check("after restart")
+		if err := h.s.TruncateFront(30); err != nil {
+			t.Fatalf("TruncateFront: %v", err)
+		}
+		if got := h.s.Count(0, 100); got != 0 {
+			t.Fatalf("after purge: Count(0, 100) = %d; want 0", got)
+		}
+	})
+}
+
 func TestStoreClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, h *storeHarness) {
 		h.append(1, 3)
@@ -542,6 +590,13 @@ func TestStoreModel(t *testing.T) {
 			if got, want := h.s.State(), m.State(); got != want {
 				t.Fatalf("step %d %s: state %+v; want %+v", step, op, got, want)
 			}
+			for range 3 {
+				from := uint64(rng.IntN(int(m.last + 3)))
+				to := from + uint64(rng.IntN(int(m.last+3)))
+				if got, want := h.s.Count(from, to), m.Count(from, to); got != want {
+					t.Fatalf("step %d %s: Count(%d, %d) = %d; want %d", step, op, from, to, got, want)
+				}
+			}
 			if ws, ok := h.s.(*walStore); ok {
 				checkWALInvariants(t, ws)
 			}
@@ -619,6 +674,16 @@ func (m *modelStore) settle() {
 		}
 		m.first++
 	}
+}
+
+func (m *modelStore) Count(from, to uint64) uint64 {
+	var n uint64
+	for seq := range m.msgs {
+		if seq >= from && seq <= to {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *modelStore) seqs() []uint64 {

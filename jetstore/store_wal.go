@@ -287,6 +287,16 @@ func (s *walStore) State() StoreState {
 	return st
 }
 
+func (s *walStore) Count(from, to uint64) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	from, to = max(from, s.st.first), min(to, s.st.last)
+	if from > to {
+		return 0
+	}
+	return to - from + 1 - s.deleted.countIn(from, to)
+}
+
 func (s *walStore) Close() error {
 	s.mu.Lock()
 	if s.closed {
