@@ -51,6 +51,7 @@ type consumer struct {
 
 	waiting []*pullRequest
 	push    pushState
+	replay  replayState
 
 	lastActive time.Time
 	expiring   bool
@@ -316,6 +317,9 @@ func (c *consumer) nextWake(now time.Time) time.Duration {
 	}
 	if t := c.cfg.InactiveThreshold; t > 0 && !c.expiring {
 		at = min(at, deadlineAt(c.lastActive, t))
+	}
+	if c.replay.due > 0 {
+		at = min(at, c.replay.due)
 	}
 	if c.log != nil {
 		if t := c.log.syncDue(); t > 0 {

@@ -229,9 +229,7 @@ func normalizeConsumer(in ConsumerConfig, scfg StreamConfig) (ConsumerConfig, *A
 	switch c.ReplayPolicy {
 	case "":
 		c.ReplayPolicy = ReplayInstant
-	case ReplayInstant:
-	case ReplayOriginal:
-		return c, errConsumerConfig("replay policy original is not supported by this server")
+	case ReplayInstant, ReplayOriginal:
 	default:
 		return c, apiErr(400, 10182, "consumer replay policy invalid")
 	}

@@ -195,6 +195,7 @@ func (c *consumer) deliver(now time.Time) bool {
 		c.countNew()
 	}
 	c.dropPurged()
+	c.replay.due = 0 // set again by peek while a message is held back
 	if !c.cfg.isPull() {
 		return c.deliverPush(now)
 	}
@@ -202,7 +203,7 @@ func (c *consumer) deliver(now time.Time) bool {
 	round := now.UnixNano()
 	for len(c.waiting) > 0 && n < maxDeliverPerWork {
 		r := c.waiting[0]
-		m, redelivery, ok := c.peek()
+		m, redelivery, ok := c.peek(now)
 		if !ok {
 			break
 		}
@@ -300,8 +301,9 @@ func deliverySize(m *StoredMsg, headersOnly bool) int {
 const readAhead = 64
 
 // peek returns the next message to deliver: a redelivery first, else the
-// next matching message, while max_ack_pending allows. mu is held.
-func (c *consumer) peek() (m StoredMsg, redelivery, ok bool) {
+// next matching message, while max_ack_pending allows and, under
+// replay_policy original, once it is due. mu is held.
+func (c *consumer) peek(now time.Time) (m StoredMsg, redelivery, ok bool) {
 	for len(c.rdq) > 0 {
 		seq := c.rdq[0]
 		p := c.pending[seq]
@@ -331,7 +333,7 @@ func (c *consumer) peek() (m StoredMsg, redelivery, ok bool) {
 	if len(c.ahead) == 0 {
 		c.readAhead()
 	}
-	if len(c.ahead) == 0 {
+	if len(c.ahead) == 0 || !c.replayDue(&c.ahead[0], now) {
 		return m, false, false
 	}
 	return c.ahead[0], false, true
@@ -431,6 +433,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 		if c.counting() && c.npend > 0 {
 			c.npend--
 		}
+		c.replayed(m, now)
 	}
 	c.dseq++
 	ts := now.UnixNano()

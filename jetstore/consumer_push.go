@@ -45,7 +45,7 @@ func (c *consumer) deliverPush(now time.Time) bool {
 		if c.push.fcPending != "" {
 			return false
 		}
-		m, redelivery, ok := c.peek()
+		m, redelivery, ok := c.peek(now)
 		if !ok {
 			return false
 		}
