@@ -61,6 +61,7 @@ type consumer struct {
 	// Work gathered under mu and finished without it.
 	syncReplies []string
 	dead        []deadLetter
+	naked       []deadLetter // -NAKed messages to advise of
 	removed     []uint64
 
 	timer *time.Timer
@@ -259,9 +260,13 @@ func (c *consumer) work() {
 	c.heartbeats(now)
 	inactive := c.checkInactive(now)
 	next := c.nextWake(now)
-	replies, dead, removed := c.syncReplies, c.dead, c.removed
-	c.syncReplies, c.dead, c.removed = nil, nil, nil
+	replies, dead, removed, naked := c.syncReplies, c.dead, c.removed, c.naked
+	c.syncReplies, c.dead, c.removed, c.naked = nil, nil, nil, nil
 	c.mu.Unlock()
+
+	for _, d := range naked {
+		c.publishAdvisory(d)
+	}
 
 	// Dead letters are stored (and fsynced) in their stream before the
 	// consumer's log records that it gave up on them: a crash in between

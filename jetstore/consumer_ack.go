@@ -187,6 +187,7 @@ func (c *consumer) processAck(a *ackReq, now time.Time) {
 		if p == nil {
 			return
 		}
+		c.naked = append(c.naked, deadLetter{seq: a.sseq, cseq: p.cseq, deliveries: p.deliveries, reason: reasonNaked})
 		delay := a.delay
 		if delay == 0 && len(c.cfg.BackOff) > 0 {
 			delay = c.cfg.ackWaitFor(p.deliveries)

@@ -40,10 +40,12 @@ const (
 
 	reasonMaxDeliveries = "max_deliveries"
 	reasonTerminated    = "terminated"
+	reasonNaked         = "naked" // not a dead letter: only advised
 
 	advisoryPrefix  = "$JS.EVENT.ADVISORY.CONSUMER."
 	typeMaxDeliver  = "io.nats.jetstream.advisory.v1.max_deliver"
 	typeTerminated  = "io.nats.jetstream.advisory.v1.terminated"
+	typeNaked       = "io.nats.jetstream.advisory.v1.nak"
 	replayAPIPrefix = "$WREN.API.DLQ.REPLAY."
 )
 
@@ -104,10 +106,14 @@ func (c *consumer) publishAdvisory(d deadLetter) {
 		StreamSeq: d.seq, Deliveries: d.deliveries,
 	}
 	subject := advisoryPrefix
-	if d.reason == reasonTerminated {
+	switch d.reason {
+	case reasonTerminated:
 		a.Type, a.ConsumerSq, a.Reason = typeTerminated, d.cseq, d.detail
 		subject += "MSG_TERMINATED."
-	} else {
+	case reasonNaked:
+		a.Type, a.ConsumerSq = typeNaked, d.cseq
+		subject += "MSG_NAKED."
+	default:
 		a.Type = typeMaxDeliver
 		subject += "MAX_DELIVERIES."
 	}
