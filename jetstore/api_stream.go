@@ -89,6 +89,7 @@ func (js *JetStream) addStream(name string, cfg StreamConfig) (st *stream, exist
 		return nil, false, errStreamCreate(err)
 	}
 	js.streams[name] = st
+	js.publishStreams()
 	return st, false, nil
 }
 
@@ -291,6 +292,7 @@ func (js *JetStream) removeStream(name string) *stream {
 	defer js.mu.Unlock()
 	st := js.streams[name]
 	delete(js.streams, name)
+	js.publishStreams()
 	return st
 }
 

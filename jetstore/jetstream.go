@@ -39,9 +39,14 @@ type JetStream struct {
 	log *slog.Logger
 	dir string
 
+	// mu guards streams and closed. Stream creation holds it across its
+	// fsyncs, so the hot paths (acks, publishes, lookups by name) read
+	// view instead: an immutable copy of streams, replaced whenever it
+	// changes.
 	mu      sync.RWMutex
 	streams map[string]*stream
 	closed  bool
+	view    atomic.Pointer[map[string]*stream]
 
 	apiQ     chan *protocol.Msg
 	apiUnsub func()
@@ -113,6 +118,7 @@ func (js *JetStream) restore() error {
 		}
 		js.streams[st.name] = st
 	}
+	js.publishStreams()
 	for _, st := range js.streams {
 		if err := st.start(); err != nil {
 			return fmt.Errorf("jetstore: start stream %q: %w", st.name, err)
@@ -155,21 +161,33 @@ func (js *JetStream) closeStreams() error {
 	return first
 }
 
-// lookup returns the named stream, or nil.
-func (js *JetStream) lookup(name string) *stream {
-	js.mu.RLock()
-	defer js.mu.RUnlock()
-	return js.streams[name]
+// publishStreams replaces view with a copy of streams. js.mu is held, or
+// nothing else runs yet.
+func (js *JetStream) publishStreams() {
+	m := make(map[string]*stream, len(js.streams))
+	for name, st := range js.streams {
+		m[name] = st
+	}
+	js.view.Store(&m)
 }
 
-// sortedStreams returns the streams in name order.
-func (js *JetStream) sortedStreams() []*stream {
-	js.mu.RLock()
-	list := make([]*stream, 0, len(js.streams))
-	for _, st := range js.streams {
-		list = append(list, st)
+// lookup returns the named stream, or nil. It takes no lock.
+func (js *JetStream) lookup(name string) *stream {
+	if m := js.view.Load(); m != nil {
+		return (*m)[name]
 	}
-	js.mu.RUnlock()
+	return nil
+}
+
+// sortedStreams returns the streams in name order. It takes no lock.
+func (js *JetStream) sortedStreams() []*stream {
+	var list []*stream
+	if m := js.view.Load(); m != nil {
+		list = make([]*stream, 0, len(*m))
+		for _, st := range *m {
+			list = append(list, st)
+		}
+	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
 	return list
 }
