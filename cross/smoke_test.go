@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -33,12 +34,13 @@ func TestReportSmoke(t *testing.T) {
 }
 
 func TestRunnerNative(t *testing.T) {
-	tg, _ := lookupTarget("linux-amd64")
-	prefix, how, err := runner(tg, "")
-	if err != nil {
-		t.Skip(err)
+	host := runtime.GOOS + "-" + runtime.GOARCH
+	tg, ok := lookupTarget(host)
+	if !ok {
+		t.Fatalf("the host, %s, is not a build target", host)
 	}
-	if prefix != nil || how != "native" {
-		t.Errorf("runner(linux-amd64) = %v, %q; want no prefix, native", prefix, how)
+	prefix, how, err := runner(tg, "")
+	if err != nil || prefix != nil || how != "native" {
+		t.Errorf("runner(%s) = %v, %q, %v; want no prefix, native", host, prefix, how, err)
 	}
 }
