@@ -2,10 +2,9 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
+	"net/url"
 	"runtime"
 	"sort"
 	"strconv"
@@ -99,7 +98,7 @@ type Subsz struct {
 type monitor struct {
 	mu  sync.Mutex
 	jsz func() any
-	srv *http.Server
+	srv *httpServer
 	ln  net.Listener
 }
 
@@ -231,48 +230,11 @@ func (s *Server) StartMonitoring(host string, port int) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitoring listen on %s: %w", addr, err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("/varz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Varz())
-	})
-	mux.HandleFunc("/connz", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		offset, _ := strconv.Atoi(q.Get("offset"))
-		limit, _ := strconv.Atoi(q.Get("limit"))
-		subs := q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail"
-		writeJSON(w, http.StatusOK, s.Connz(offset, limit, subs))
-	})
-	mux.HandleFunc("/subsz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Subsz())
-	})
-	mux.HandleFunc("/jsz", func(w http.ResponseWriter, r *http.Request) {
-		rep := s.streamReport()
-		if rep == nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "the stream layer is not enabled"})
-			return
-		}
-		writeJSON(w, http.StatusOK, rep)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "wren %s\n\n/varz\n/connz\n/subsz\n/jsz\n/healthz\n", Version)
-	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	hs := newHTTPServer(s.monitorRoutes(), s.log)
 	s.mon.mu.Lock()
-	s.mon.srv, s.mon.ln = hs, ln
+	s.mon.srv = hs
 	s.mon.mu.Unlock()
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("monitoring server stopped", "error", err)
-		}
-	}()
+	go hs.serve(ln)
 	s.log.Info("monitoring listening", "addr", ln.Addr().String())
 	return ln.Addr(), nil
 }
@@ -284,17 +246,41 @@ func (s *Server) stopMonitoring() {
 	s.mon.srv = nil
 	s.mon.mu.Unlock()
 	if hs != nil {
-		hs.Close()
+		hs.close()
 	}
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// monitorRoutes maps each monitoring path to what it answers.
+func (s *Server) monitorRoutes() map[string]httpRoute {
+	return map[string]httpRoute{
+		"/healthz": func(url.Values) httpReply {
+			return jsonReply(200, map[string]string{"status": "ok"})
+		},
+		"/varz": func(url.Values) httpReply { return jsonReply(200, s.Varz()) },
+		"/connz": func(q url.Values) httpReply {
+			offset, _ := strconv.Atoi(q.Get("offset"))
+			limit, _ := strconv.Atoi(q.Get("limit"))
+			subs := q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail"
+			return jsonReply(200, s.Connz(offset, limit, subs))
+		},
+		"/subsz": func(url.Values) httpReply { return jsonReply(200, s.Subsz()) },
+		"/jsz": func(url.Values) httpReply {
+			rep := s.streamReport()
+			if rep == nil {
+				return jsonReply(503, map[string]any{"error": "the stream layer is not enabled"})
+			}
+			return jsonReply(200, rep)
+		},
+		"/": func(url.Values) httpReply {
+			return httpText(200, "wren "+Version+"\n\n/varz\n/connz\n/subsz\n/jsz\n/healthz\n")
+		},
+	}
+}
+
+func jsonReply(status int, v any) httpReply {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+		return httpText(500, err.Error()+"\n")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(b)
+	return httpReply{status: status, ctype: "application/json", body: append(b, '\n')}
 }
