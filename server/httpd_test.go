@@ -152,3 +152,33 @@ func TestHTTPConnectionCapAndClose(t *testing.T) {
 		}
 	}
 }
+
+// Whatever arrives, reading a request neither panics nor accepts a head
+// past the limit, and a request it accepts has a method and a target.
+func FuzzReadHTTPRequest(f *testing.F) {
+	f.Add([]byte("GET /varz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("HEAD /connz?limit=1 HTTP/1.0\nConnection: keep-alive\n\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add([]byte("\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		sr := strings.NewReader(string(in))
+		br := bufio.NewReaderSize(sr, 1024)
+		req, status := readHTTPRequest(br)
+		if status != 0 {
+			return
+		}
+		if req.method == "" || req.target == "" {
+			t.Fatalf("accepted %q with method %q target %q", in, req.method, req.target)
+		}
+		if consumed := len(in) - br.Buffered() - sr.Len(); consumed > httpMaxHeader {
+			t.Fatalf("accepted a head of %d bytes", consumed)
+		}
+		h := newHTTPServer(map[string]httpRoute{
+			"/x": func(q url.Values) httpReply { return httpText(200, q.Encode()) },
+		}, slog.New(slog.DiscardHandler))
+		rep := h.route(req)
+		if httpStatusText[rep.status] == "" {
+			t.Fatalf("route answered unknown status %d", rep.status)
+		}
+	})
+}
