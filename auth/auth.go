@@ -48,6 +48,10 @@ type Config struct {
 	// TLSMap identifies password users by their verified client certificate
 	// instead of a password (verify_and_map). Nkey users still sign.
 	TLSMap bool
+	// NoAuthUser names the user (by name, or public nkey) a client that
+	// presents no credentials at all is authenticated as. Empty: such
+	// clients are refused when authentication is required.
+	NoAuthUser string
 }
 
 // ConnectCreds are the credentials a client presented: the CONNECT fields
@@ -67,6 +71,8 @@ const (
 	MethodPassword Method = "password"
 	MethodNkey     Method = "nkey"
 	MethodTLS      Method = "tls"
+	// MethodNoAuthUser: no credentials, mapped to Config.NoAuthUser.
+	MethodNoAuthUser Method = "no_auth_user"
 )
 
 // Identity is an authenticated connection.
@@ -97,6 +103,7 @@ type Authenticator struct {
 	defaultPol *policy
 	timeout    time.Duration
 	tlsMap     bool
+	noAuth     *user // Config.NoAuthUser, nil if none
 }
 
 // New checks cfg and builds an Authenticator from it.
@@ -149,6 +156,21 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	if cfg.TLSMap && len(a.users) == 0 {
 		return nil, errors.New("auth: TLS map needs at least one user without an nkey")
+	}
+	if n := cfg.NoAuthUser; n != "" {
+		if a.noAuth = a.users[n]; a.noAuth == nil {
+			a.noAuth = a.nkeys[n]
+		}
+		if a.noAuth == nil {
+			for _, u := range a.nkeys {
+				if u.name == n {
+					a.noAuth = u
+				}
+			}
+		}
+		if a.noAuth == nil {
+			return nil, fmt.Errorf("auth: no_auth_user %q is not a configured user", clip(n))
+		}
 	}
 	return a, nil
 }
@@ -217,6 +239,10 @@ func (a *Authenticator) Timeout() time.Duration {
 func (a *Authenticator) Authenticate(c ConnectCreds, nonce []byte) (*Identity, error) {
 	if !a.Required() {
 		return newIdentity("", MethodNone, nil), nil
+	}
+	if u := a.noAuth; u != nil && c.Nkey == "" && c.User == "" && c.Pass == "" &&
+		c.Token == "" && c.JWT == "" && len(c.TLSCerts) == 0 {
+		return newIdentity(u.name, MethodNoAuthUser, u.pol), nil
 	}
 	if c.Nkey != "" {
 		u := a.nkeys[c.Nkey]

@@ -24,6 +24,11 @@ type Authorization struct {
 	// nkey, or (under tls.verify_and_map) only a name matching a client
 	// certificate.
 	Users []User `toml:"users"`
+	// NoAuthUser names the user (authorization.user or an entry of Users,
+	// by user name or nkey) that a client presenting no credentials at all
+	// connects as, with that user's permissions. Clients that present
+	// credentials are checked as usual; wrong ones are still refused.
+	NoAuthUser string `toml:"no_auth_user,omitempty"`
 }
 
 // Enabled reports whether clients must authenticate.

@@ -178,6 +178,10 @@ func TestParseErrors(t *testing.T) {
 			`wren.toml:2:8: authorization.user: cannot be combined with authorization.users; add this user to the list instead`},
 		{"user without a password", file("[authorization]", "user = 'a'"),
 			`wren.toml:2:8: authorization.user: set without authorization.password`},
+		{"no_auth_user unknown", file("[authorization]", "no_auth_user = 'ghost'", "users = [{ user = 'b', password = 'q' }]"),
+			`wren.toml:2:16: authorization.no_auth_user: "ghost" is not a user of authorization.user or authorization.users`},
+		{"no_auth_user with a token", file("[authorization]", "token = 't'", "no_auth_user = 't'"),
+			`wren.toml:3:16: authorization.no_auth_user: cannot be combined with authorization.token`},
 
 		// TLS.
 		{"tls cert without key", file("[tls]", "cert_file = 'server.pem'"),

@@ -138,6 +138,16 @@ func (v *checker) authorization(a *Authorization, t *TLS) {
 	for i := range a.Users {
 		v.user(joinIndex(p+".users", i), &a.Users[i], t.VerifyAndMap, names, nkeys)
 	}
+	if n := a.NoAuthUser; n != "" {
+		_, isName := names[n]
+		_, isNkey := nkeys[n]
+		switch {
+		case a.Token != "":
+			v.add(p+".no_auth_user", "cannot be combined with authorization.token")
+		case n != a.User && !isName && !isNkey:
+			v.add(p+".no_auth_user", "%q is not a user of authorization.user or authorization.users", n)
+		}
+	}
 }
 
 // user checks one entry of authorization.users; names and nkeys map the

@@ -110,6 +110,7 @@ func buildAuth(cfg *conf.Config) (*auth.Authenticator, error) {
 		DefaultPermissions: permissions(az.DefaultPermissions),
 		Timeout:            az.Timeout.Duration(),
 		TLSMap:             cfg.TLS.VerifyAndMap,
+		NoAuthUser:         az.NoAuthUser,
 	}
 	if az.User != "" {
 		ac.Users = append(ac.Users, auth.User{Name: az.User, Password: az.Password})

@@ -178,3 +178,28 @@ password = "pw"
 		}
 	}
 }
+
+// authorization.no_auth_user reaches the authenticator: a client without
+// credentials is the named user, with its permissions.
+func TestBuildAuthNoAuthUser(t *testing.T) {
+	_, cfg := loadWith(t, `
+[authorization]
+no_auth_user = "device"
+[[authorization.users]]
+user = "device"
+password = "pw"
+permissions.publish = ["telemetry.>"]
+`)
+	a, err := buildAuth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.Authenticate(auth.ConnectCreds{}, nil)
+	if err != nil {
+		t.Fatalf("Authenticate(no credentials) = %v; want the no_auth_user", err)
+	}
+	if id.Name != "device" || !id.Perms.CanPublish([]byte("telemetry.t")) || id.Perms.CanPublish([]byte("other")) {
+		t.Errorf("no-credentials identity %q: publish telemetry.t %v, other %v; want device, true, false",
+			id.Name, id.Perms.CanPublish([]byte("telemetry.t")), id.Perms.CanPublish([]byte("other")))
+	}
+}
