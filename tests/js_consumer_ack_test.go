@@ -62,12 +62,16 @@ func ackStream(t testing.TB, cfg jetstream.ConsumerConfig) (*nats.Conn, jetstrea
 }
 
 func TestJSConsumerAckWaitRedelivers(t *testing.T) {
-	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: 200 * time.Millisecond})
-	m := fetchOne(t, c, time.Second)
-	first := time.Now()
-	m2 := fetchOne(t, c, 3*time.Second)
-	if since := time.Since(first); since < 150*time.Millisecond {
-		t.Fatalf("redelivered after %v; ack wait is 200ms", since)
+	const ackWait = 200 * time.Millisecond
+	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: ackWait})
+	// Taken before the pull request: the first delivery, and so its ack
+	// wait, cannot start earlier, however late the message reaches us.
+	asked := time.Now()
+	m := fetchOne(t, c, testTimeout)
+	m2 := fetchOne(t, c, testTimeout)
+	// The server's deadlines run on the wall clock: allow for a tick.
+	if since := time.Since(asked); since < ackWait-5*time.Millisecond {
+		t.Fatalf("redelivered %v after the first pull request; ack wait is %v", since, ackWait)
 	}
 	if string(m2.Data()) != string(m.Data()) || deliveries(t, m2) != 2 {
 		t.Fatalf("redelivery %q #%d; want %q #2", m2.Data(), deliveries(t, m2), m.Data())
@@ -92,27 +96,31 @@ func TestJSConsumerAckWaitRedelivers(t *testing.T) {
 
 func TestJSConsumerNak(t *testing.T) {
 	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: time.Minute})
-	m := fetchOne(t, c, time.Second)
+	m := fetchOne(t, c, testTimeout)
 	if err := m.Nak(); err != nil {
 		t.Fatal(err)
 	}
-	m2 := fetchOne(t, c, time.Second)
+	m2 := fetchOne(t, c, testTimeout)
 	if deliveries(t, m2) != 2 {
 		t.Fatalf("after a nak: delivery #%d; want #2", deliveries(t, m2))
 	}
 }
 
 func TestJSConsumerNakWithDelay(t *testing.T) {
+	// The delay is long next to the empty fetch below, so that a server
+	// slow to take that pull request does not hold it into the delay's end.
+	const delay = time.Second
 	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: time.Minute})
-	m := fetchOne(t, c, time.Second)
+	m := fetchOne(t, c, testTimeout)
 	naked := time.Now()
-	if err := m.NakWithDelay(400 * time.Millisecond); err != nil {
+	if err := m.NakWithDelay(delay); err != nil {
 		t.Fatal(err)
 	}
 	fetchNone(t, c, 150*time.Millisecond)
-	m2 := fetchOne(t, c, 3*time.Second)
-	if since := time.Since(naked); since < 350*time.Millisecond {
-		t.Fatalf("redelivered %v after the nak; the delay is 400ms", since)
+	m2 := fetchOne(t, c, testTimeout)
+	// The server's deadlines run on the wall clock: allow for a tick.
+	if since := time.Since(naked); since < delay-5*time.Millisecond {
+		t.Fatalf("redelivered %v after the nak; the delay is %v", since, delay)
 	}
 	if deliveries(t, m2) != 2 {
 		t.Fatalf("delivery #%d; want #2", deliveries(t, m2))
@@ -120,11 +128,15 @@ func TestJSConsumerNakWithDelay(t *testing.T) {
 }
 
 func TestJSConsumerInProgress(t *testing.T) {
-	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: 300 * time.Millisecond})
-	m := fetchOne(t, c, time.Second)
+	// Progress goes out every 100ms, ten times per ack wait, so that a
+	// loaded machine that delays a few of them does not let the ack wait
+	// run out.
+	const ackWait = time.Second
+	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: ackWait})
+	m := fetchOne(t, c, testTimeout)
 	start := time.Now()
-	// Keep the message for three ack waits, saying so every 100ms.
-	for time.Since(start) < 900*time.Millisecond {
+	// Keep the message for more than two ack waits, saying so every 100ms.
+	for time.Since(start) < 2*ackWait+ackWait/2 {
 		if err := m.InProgress(); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +147,7 @@ func TestJSConsumerInProgress(t *testing.T) {
 	}
 	fetchNone(t, c, 100*time.Millisecond)
 	// Once it stops, the message comes back after one ack wait.
-	m2 := fetchOne(t, c, 3*time.Second)
+	m2 := fetchOne(t, c, testTimeout)
 	if deliveries(t, m2) != 2 {
 		t.Fatalf("delivery #%d; want #2", deliveries(t, m2))
 	}
@@ -180,7 +192,7 @@ func advisories(t testing.TB, nc *nats.Conn, subject string) func(n int) []map[s
 func TestJSConsumerTerm(t *testing.T) {
 	nc, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: 200 * time.Millisecond})
 	adv := advisories(t, nc, "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.A.d")
-	m := fetchOne(t, c, time.Second)
+	m := fetchOne(t, c, testTimeout)
 	if err := m.TermWithReason("bad input"); err != nil {
 		t.Fatal(err)
 	}
@@ -198,13 +210,14 @@ func TestJSConsumerTerm(t *testing.T) {
 }
 
 func TestJSConsumerBackoff(t *testing.T) {
-	nc, _, c := ackStream(t, jetstream.ConsumerConfig{
-		BackOff:    []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 600 * time.Millisecond},
-		MaxDeliver: 4,
-	})
+	backoff := []time.Duration{200 * time.Millisecond, 600 * time.Millisecond, 1200 * time.Millisecond}
+	nc, _, c := ackStream(t, jetstream.ConsumerConfig{BackOff: backoff, MaxDeliver: 4})
 	adv := advisories(t, nc, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.A.d")
 	var mu sync.Mutex
 	var at []time.Time
+	// Taken before the pull requests: the first delivery cannot come
+	// earlier.
+	start := time.Now()
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		mu.Lock()
 		at = append(at, time.Now())
@@ -223,9 +236,20 @@ func TestJSConsumerBackoff(t *testing.T) {
 	if len(at) != 4 {
 		t.Fatalf("%d deliveries; want 4", len(at))
 	}
-	for i, want := range []time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 600 * time.Millisecond} {
+	// Arrival times are the server's delivery times plus a delay of our
+	// own, which a loaded machine can stretch for any one message. So the
+	// strict bound is on the time since start: delivery n comes no sooner
+	// than the first n-1 backoffs added up. Each gap must still be most of
+	// its own backoff (which one applies is what a gap shows), and none may
+	// run far over.
+	var sum time.Duration
+	for i, want := range backoff {
+		sum += want
+		if since := at[i+1].Sub(start); since < sum-5*time.Millisecond {
+			t.Errorf("delivery %d came %v after the first pull request; want at least %v", i+2, since, sum)
+		}
 		gap := at[i+1].Sub(at[i])
-		if gap < want-30*time.Millisecond || gap > want+time.Second {
+		if gap < want/2 || gap > want+3*time.Second {
 			t.Errorf("gap before delivery %d = %v; want about %v", i+2, gap, want)
 		}
 	}
@@ -235,7 +259,7 @@ func TestJSConsumerMaxDeliver(t *testing.T) {
 	nc, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: 100 * time.Millisecond, MaxDeliver: 3})
 	adv := advisories(t, nc, "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.A.d")
 	for i := 1; i <= 3; i++ {
-		m := fetchOne(t, c, 2*time.Second)
+		m := fetchOne(t, c, testTimeout)
 		if got := deliveries(t, m); got != uint64(i) {
 			t.Fatalf("delivery #%d; want #%d", got, i)
 		}
