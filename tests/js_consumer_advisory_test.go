@@ -13,15 +13,15 @@ func TestJSConsumerNakAdvisory(t *testing.T) {
 
 	// A plain -NAK, then one with a delay on the redelivery: one advisory
 	// each, counting the deliveries so far.
-	m := fetchOne(t, c, time.Second)
+	m := fetchOne(t, c, testTimeout)
 	if err := m.Nak(); err != nil {
 		t.Fatal(err)
 	}
-	m = fetchOne(t, c, 3*time.Second)
+	m = fetchOne(t, c, testTimeout)
 	if err := m.NakWithDelay(50 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	m = fetchOne(t, c, 3*time.Second)
+	m = fetchOne(t, c, testTimeout)
 	if err := m.Ack(); err != nil {
 		t.Fatal(err)
 	}

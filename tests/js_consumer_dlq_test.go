@@ -48,7 +48,7 @@ func TestJSConsumerDeadLetter(t *testing.T) {
 	// The buggy consumer naks order-1 every time and acks the rest.
 	naks := 0
 	for naks < 3 {
-		m := fetchOne(t, c, 2*time.Second)
+		m := fetchOne(t, c, testTimeout)
 		if string(m.Data()) == "order-1" {
 			m.Nak()
 			naks++
@@ -94,7 +94,7 @@ func TestJSConsumerDeadLetter(t *testing.T) {
 	if r["replayed"] != 1.0 || r["error"] != nil || r["failed"] != nil {
 		t.Fatalf("replay = %v", r)
 	}
-	m := fetchOne(t, c, 2*time.Second)
+	m := fetchOne(t, c, testTimeout)
 	if string(m.Data()) != "order-1" || m.Subject() != "orders.new" {
 		t.Fatalf("replayed %q on %q", m.Data(), m.Subject())
 	}
@@ -120,7 +120,7 @@ func TestJSConsumerDeadLetterTerm(t *testing.T) {
 	jsPublishN(t, js, "jobs", "j", 3)
 	c := mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "w", AckPolicy: jetstream.AckExplicitPolicy})
 	for i := 0; i < 3; i++ {
-		m := fetchOne(t, c, time.Second)
+		m := fetchOne(t, c, testTimeout)
 		if err := m.TermWithReason(fmt.Sprintf("broken %d", i+1)); err != nil {
 			t.Fatal(err)
 		}

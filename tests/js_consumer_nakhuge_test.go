@@ -12,7 +12,7 @@ import (
 // must not wrap around into the past and come straight back.
 func TestJSConsumerNakHugeDelay(t *testing.T) {
 	_, _, c := ackStream(t, jetstream.ConsumerConfig{AckWait: time.Minute})
-	m := fetchOne(t, c, time.Second)
+	m := fetchOne(t, c, testTimeout)
 	if err := m.NakWithDelay(time.Duration(math.MaxInt64)); err != nil {
 		t.Fatal(err)
 	}
