@@ -160,7 +160,11 @@ func TestCoreStaleConnection(t *testing.T) {
 
 // A client that answers the server's PINGs stays connected.
 func TestCoreAnsweredPingsKeepConnection(t *testing.T) {
-	s := startCoreServer(t, server.Options{PingInterval: 20 * time.Millisecond, MaxPingsOut: 2})
+	// An answer may take up to MaxPingsOut intervals (500ms) to reach the
+	// server: a loaded machine can delay it that long, not the 40ms two
+	// 20ms intervals would allow.
+	const maxPingsOut = 5
+	s := startCoreServer(t, server.Options{PingInterval: 100 * time.Millisecond, MaxPingsOut: maxPingsOut})
 	rc := dialRaw(t, s)
 	rc.send("CONNECT {\"verbose\":false}\r\n")
 	// Answer PINGs, well past MaxPingsOut; then our own PING must get its
@@ -175,7 +179,7 @@ func TestCoreAnsweredPingsKeepConnection(t *testing.T) {
 			t.Fatalf("got %q after %d PINGs; want PING or PONG", line, pings)
 		}
 		rc.send("PONG\r\n")
-		if pings++; pings == 6 {
+		if pings++; pings == 2*maxPingsOut+2 {
 			rc.send("PING\r\n")
 		}
 	}
