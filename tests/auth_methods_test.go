@@ -173,7 +173,9 @@ func TestAuthBadNkeySignatures(t *testing.T) {
 // close.
 func TestAuthRawRefusals(t *testing.T) {
 	s := startAuthServer(t, auth.Config{Users: []auth.User{{Name: "alice", Password: "pw"}}},
-		server.Options{AuthTimeout: 300 * time.Millisecond, MaxControlLine: 1024})
+		// The timeout is for the silent client; the others' CONNECT must be
+		// read before it, which a loaded machine may take a while to do.
+		server.Options{AuthTimeout: time.Second, MaxControlLine: 1024})
 	tests := []struct {
 		name, send, want string
 	}{
@@ -209,9 +211,13 @@ func TestAuthRawRefusals(t *testing.T) {
 // TestAuthTimeoutSparesAuthenticated checks that the auth timer stops at a
 // good CONNECT.
 func TestAuthTimeoutSparesAuthenticated(t *testing.T) {
-	s := startAuthServer(t, auth.Config{Token: "t"}, server.Options{AuthTimeout: 100 * time.Millisecond})
+	// The connect itself must beat the timeout, so it is not tight; the
+	// timer started before the connect, so sleeping longer than the
+	// timeout after it lets the timer run out.
+	const timeout = time.Second
+	s := startAuthServer(t, auth.Config{Token: "t"}, server.Options{AuthTimeout: timeout})
 	nc := connectNATS(t, s, nats.Token("t"))
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(timeout + timeout/2)
 	if err := nc.FlushTimeout(testTimeout); err != nil {
 		t.Fatalf("Flush after the auth timeout passed: %v; want the connection alive", err)
 	}

@@ -41,7 +41,9 @@ func TestTLSHandshakeFirst(t *testing.T) {
 	pki := newTestPKI(t, "Wren Test CA")
 	s := startCoreServer(t, server.Options{
 		TLS: pki.serverConfig(false), TLSRequired: true, TLSHandshakeFirst: true,
-		TLSTimeout: 300 * time.Millisecond,
+		// The good client's handshake must beat it too, which a loaded
+		// machine under -race may take hundreds of milliseconds to do.
+		TLSTimeout: time.Second,
 	})
 	roundTrip(t, s, nats.RootCAs(pki.caFile), nats.TLSHandshakeFirst())
 
@@ -51,7 +53,7 @@ func TestTLSHandshakeFirst(t *testing.T) {
 	if b := rc.expectClosed(); len(b) != 0 {
 		t.Errorf("server sent %q before the TLS handshake; want nothing", b)
 	}
-	wantConnectErr(t, s, "", nats.RootCAs(pki.caFile), nats.Timeout(time.Second))
+	wantConnectErr(t, s, "", nats.RootCAs(pki.caFile), nats.Timeout(2*time.Second))
 }
 
 func TestTLSClientVerification(t *testing.T) {
@@ -139,7 +141,10 @@ func TestTLSSilentClient(t *testing.T) {
 	pki := newTestPKI(t, "Wren Test CA")
 	s := startCoreServer(t, server.Options{
 		TLS: pki.serverConfig(false), TLSRequired: true,
-		TLSTimeout: 200 * time.Millisecond, AuthTimeout: 200 * time.Millisecond,
+		// The good client's handshake and CONNECT must beat them too, which
+		// a loaded machine under -race may take hundreds of milliseconds
+		// to do.
+		TLSTimeout: time.Second, AuthTimeout: time.Second,
 	})
 	dialRaw(t, s).expectClosed()
 	roundTrip(t, s, nats.RootCAs(pki.caFile))

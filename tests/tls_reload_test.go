@@ -82,7 +82,7 @@ func TestTLSReloadClientVerification(t *testing.T) {
 	roundTrip(t, s, nats.RootCAs(pki.caFile))
 
 	opts.TLSHandshakeFirst = true
-	opts.TLSTimeout = 300 * time.Millisecond
+	opts.TLSTimeout = time.Second // the good client's handshake must beat it too
 	reload(t, s, nil, opts)
 	roundTrip(t, s, nats.RootCAs(pki.caFile), nats.TLSHandshakeFirst())
 	if b := dialRawNoInfo(t, s).expectClosed(); len(b) != 0 {
