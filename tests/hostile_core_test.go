@@ -169,7 +169,14 @@ func hostileCoreCases(r *rand.Rand, n int) []badCase {
 // runBadCase plays one case and checks the server's answer.
 func runBadCase(addr string, c badCase) error {
 	if c.want == wantAccepted {
-		x := badClient(addr, [][]byte{c.send}, 0, 200*time.Millisecond)
+		var x exchange
+		if bytes.HasSuffix(c.send, []byte("PING\r\n")) {
+			// The server answers everything before the PING ahead of its
+			// PONG, however long a busy server takes.
+			x = untilPong(addr, c.send)
+		} else {
+			x = badClient(addr, [][]byte{c.send}, 0, 200*time.Millisecond)
+		}
 		if x.err != nil {
 			return x.err
 		}

@@ -178,6 +178,32 @@ func badClient(addr string, chunks [][]byte, gap, timeout time.Duration) exchang
 	return exchange{out: out.Bytes(), closed: closed}
 }
 
+// untilPong sends send, which ends in a PING, to addr and reads until the
+// server's PONG (or a close, or testTimeout). It never touches a
+// testing.T, so it may run on any goroutine.
+func untilPong(addr string, send []byte) exchange {
+	conn, err := net.DialTimeout("tcp", addr, testTimeout)
+	if err != nil {
+		return exchange{err: err}
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(testTimeout))
+	if _, err := conn.Write(send); err != nil {
+		return exchange{err: err}
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for !bytes.HasSuffix(out, []byte("PONG\r\n")) {
+		n, err := conn.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			var ne net.Error
+			return exchange{out: out, closed: !(errors.As(err, &ne) && ne.Timeout())}
+		}
+	}
+	return exchange{out: out}
+}
+
 // checkRefused checks that a bad client was refused: it got INFO, was
 // closed, and every -ERR it got is want or one of the errors in open
 // (errors that leave a connection open). With strict it must have got
