@@ -121,8 +121,7 @@ func TestJSConsumerCrashKeepsConfirmedAcks(t *testing.T) {
 	}
 	base := t.TempDir()
 	dir := filepath.Join(base, "store")
-	port := freePort(t)
-	d := startDaemon(t, dir, port)
+	d := startDaemon(t, dir)
 	nc, err := nats.Connect(d.url, nats.MaxReconnects(0))
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +197,7 @@ func TestJSConsumerCrashKeepsConfirmedAcks(t *testing.T) {
 		t.Fatalf("all %d acks confirmed before the kill; the test needs acks in flight", before)
 	}
 
-	d = startDaemon(t, dir, port)
+	d = startDaemon(t, dir)
 	nc2, err := nats.Connect(d.url)
 	if err != nil {
 		t.Fatal(err)

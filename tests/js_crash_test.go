@@ -3,11 +3,12 @@ package tests
 import (
 	"context"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,63 +32,69 @@ var buildWren = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // daemon is a wren child process.
 type daemon struct {
-	cmd *exec.Cmd
-	url string
+	cmd    *exec.Cmd
+	url    string
+	exited chan struct{} // closed once the process is reaped
 }
 
 // startDaemon runs the wren binary with streams in dir and waits until it
-// accepts clients.
-func startDaemon(t testing.TB, dir string, port int) *daemon {
+// accepts clients. The daemon picks a free port itself and logs its URL:
+// a port chosen here and bound by the daemon later could be taken in
+// between by anything else running on the machine.
+func startDaemon(t testing.TB, dir string) *daemon {
 	t.Helper()
 	bin, err := buildWren()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", dir)
+	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", "0", "-sd", dir)
+	out := &wrenProc{t: t, cmd: cmd}
+	cmd.Stdout, cmd.Stderr = out, out
 	logf, err := os.OpenFile(filepath.Join(dir, "..", "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err == nil {
-		cmd.Stdout, cmd.Stderr = logf, logf
+		w := io.MultiWriter(logf, out)
+		cmd.Stdout, cmd.Stderr = w, w
 		t.Cleanup(func() { logf.Close() })
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, url: fmt.Sprintf("nats://127.0.0.1:%d", port)}
-	t.Cleanup(func() { d.kill() })
+	d := &daemon{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(d.exited)
+	}()
+	t.Cleanup(d.kill)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		nc, err := nats.Connect(d.url, nats.Timeout(time.Second))
-		if err == nil {
-			nc.Close()
+		select {
+		case <-d.exited:
+			t.Fatalf("daemon exited before it started:\n%s", out.logText())
+		default:
+		}
+		text := out.logText()
+		if i := strings.Index(text, "wren started"); i >= 0 {
+			m := startedURL.FindStringSubmatch(text[i:])
+			if m == nil {
+				t.Fatalf("no url in the start line:\n%s", text)
+			}
+			d.url = m[1]
 			return d
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not come up on %s: %v", d.url, err)
+			t.Fatalf("daemon did not start within 20s:\n%s", text)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// kill sends SIGKILL and reaps the process.
+// kill sends SIGKILL and reaps the process; it may be called more than
+// once.
 func (d *daemon) kill() {
-	if d.cmd.ProcessState != nil {
-		return
-	}
 	d.cmd.Process.Signal(syscall.SIGKILL)
-	d.cmd.Wait()
+	<-d.exited
 }
 
 // TestJSCrashKeepsAckedMessages publishes asynchronously to a durable
@@ -97,8 +104,7 @@ func (d *daemon) kill() {
 func TestJSCrashKeepsAckedMessages(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "store")
-	port := freePort(t)
-	d := startDaemon(t, dir, port)
+	d := startDaemon(t, dir)
 
 	nc, err := nats.Connect(d.url, nats.MaxReconnects(0))
 	if err != nil {
@@ -163,7 +169,7 @@ func TestJSCrashKeepsAckedMessages(t *testing.T) {
 	mu.Unlock()
 	t.Logf("%d messages acknowledged before SIGKILL", len(want))
 
-	d2 := startDaemon(t, dir, port)
+	d2 := startDaemon(t, dir)
 	nc2, err := nats.Connect(d2.url)
 	if err != nil {
 		t.Fatal(err)
