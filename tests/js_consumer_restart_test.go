@@ -15,11 +15,16 @@ import (
 
 // drainConsumer fetches until nothing comes for quiet, acking each
 // message, and returns the payloads with their delivery counts.
+//
+// A message is acked as it arrives, but after the acks of those before it
+// in its batch, and a batch the stream cannot fill stays open for quiet:
+// a message whose ack wait ran out meanwhile comes again into the same
+// batch. Small batches keep the time from a delivery to its ack short.
 func drainConsumer(t testing.TB, c jetstream.Consumer, quiet time.Duration) map[string]uint64 {
 	t.Helper()
 	got := make(map[string]uint64)
 	for {
-		b, err := c.Fetch(100, jetstream.FetchMaxWait(quiet))
+		b, err := c.Fetch(10, jetstream.FetchMaxWait(quiet))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +56,7 @@ func TestJSConsumerSurvivesRestart(t *testing.T) {
 	s := mustCreate(t, js, jetstream.StreamConfig{Name: "R", Subjects: []string{"r.>"}})
 	jsPublishN(t, js, "r.a", "m", 20)
 	c := mustConsumer(t, s, jetstream.ConsumerConfig{
-		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 300 * time.Millisecond,
+		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Second,
 		FilterSubject: "r.a",
 	})
 	b, err := c.Fetch(10, jetstream.FetchMaxWait(time.Second))
@@ -80,7 +85,9 @@ func TestJSConsumerSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart: delivered %+v, floor %+v, ack pending %d, pending %d",
 			ci.Delivered, ci.AckFloor, ci.NumAckPending, ci.NumPending)
 	}
-	got := drainConsumer(t, c, time.Second)
+	// Longer than the ack wait, after which the restored pending come
+	// back.
+	got := drainConsumer(t, c, 2*time.Second)
 	want := map[string]uint64{"m-6": 2, "m-7": 2, "m-9": 2, "m-10": 2}
 	for i := 11; i <= 20; i++ {
 		want["m-"+strconv.Itoa(i)] = 1
@@ -139,7 +146,7 @@ func TestJSConsumerCrashKeepsConfirmedAcks(t *testing.T) {
 	const total = 5000
 	jsPublishN(t, js, "k", "m", total)
 	if _, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 500 * time.Millisecond, MaxAckPending: 10000,
+		Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Second, MaxAckPending: 10000,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +218,8 @@ func TestJSConsumerCrashKeepsConfirmedAcks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Longer than the ack wait, after which what was delivered before the
+	// kill and never acked comes back.
 	got := drainConsumer(t, c, 2*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
