@@ -42,6 +42,10 @@ type walStore struct {
 
 	stop     chan struct{} // closed by Close to end syncLoop
 	syncDone chan struct{} // closed when syncLoop returns
+
+	// failpoint, set only by tests, makes a write, fsync or file operation
+	// that succeeded report the error it returns (see injected).
+	failpoint func(op string) error
 }
 
 // walState holds the counters behind StoreState.
@@ -111,14 +115,7 @@ func openWAL(opts Options) (*walStore, error) {
 	if err := repairTail(opts.Dir, opts.Logger); err != nil {
 		return nil, err
 	}
-	l, err := wal.Open(opts.Dir, &wal.Options{
-		NoSync:           true,
-		SegmentSize:      opts.SegmentSize,
-		SegmentCacheSize: 1,
-		AllowEmpty:       true,
-		DirPerms:         0o750,
-		FilePerms:        0o640,
-	})
+	l, err := wal.Open(opts.Dir, walOptions(opts))
 	if errors.Is(err, wal.ErrCorrupt) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	} else if err != nil {
@@ -141,6 +138,19 @@ func openWAL(opts Options) (*walStore, error) {
 		go s.syncLoop()
 	}
 	return s, nil
+}
+
+// walOptions are the tidwall/wal options for a store: the store fsyncs
+// itself, and keeps at most one older segment in memory.
+func walOptions(opts Options) *wal.Options {
+	return &wal.Options{
+		NoSync:           true,
+		SegmentSize:      opts.SegmentSize,
+		SegmentCacheSize: 1,
+		AllowEmpty:       true,
+		DirPerms:         0o750,
+		FilePerms:        0o640,
+	}
 }
 
 // errBlockGone reports a block that TruncateFront removed while a reader

@@ -21,33 +21,66 @@ func (s *walStore) writable() error {
 	return s.w.failed
 }
 
+// writeFailure is the error a failed store returns: it wraps ErrFailed and
+// the failure itself (a *fs.PathError or syscall.Errno for a full disk or
+// an I/O error).
+type writeFailure struct {
+	op  string
+	err error
+}
+
+func (e *writeFailure) Error() string        { return ErrFailed.Error() + ": " + e.op + ": " + e.err.Error() }
+func (e *writeFailure) Is(target error) bool { return target == ErrFailed }
+func (e *writeFailure) Unwrap() error        { return e.err }
+
 // fail records the first write failure, after which the store takes no
-// more writes, and returns it. Caller holds wmu.
+// more writes until recoverWrites succeeds, and returns it. The caller gets
+// the error and reports it; only failures nobody is waiting for (the
+// background fsync) are logged here. Caller holds wmu.
 func (s *walStore) fail(op string, err error) error {
 	if s.w.failed == nil {
-		s.w.failed = fmt.Errorf("%w: %s: %w", ErrFailed, op, err)
-		s.opts.Logger.Error("jetstore: WAL store failed; reopen it to recover", "dir", s.opts.Dir, "op", op, "err", err)
+		s.w.failed = &writeFailure{op: op, err: err}
 	}
 	return s.w.failed
+}
+
+// injected lets tests make an operation that succeeded report a failure, as
+// a full disk or an I/O error would; nil outside tests.
+func (s *walStore) injected(op string, err error) error {
+	if err == nil && s.failpoint != nil {
+		err = s.failpoint(op)
+	}
+	return err
 }
 
 // writeBlock appends one sealed block as the log's next entry and makes it
 // as durable as the sync policy says, or fsyncs it regardless when force is
 // set. Caller holds wmu; the caller then adds the block to the index.
+//
+// On failure the store fails (see fail) with the segment bookkeeping as it
+// was before the call: the end of the last good entry, which is where
+// recoverWrites cuts the log back to. Whatever the failed call left in the
+// file (nothing, a torn frame, or the whole entry, written but perhaps not
+// durable) is never acknowledged, so it must not survive either.
 func (s *walStore) writeBlock(entry []byte, force bool) error {
 	widx := s.idx.next()
-	if err := s.log.Write(widx, entry); err != nil {
-		return s.fail("write", err)
+	segs, tail := len(s.w.segStarts), s.w.tailBytes
+	failed := func(op string, err error) error {
+		s.w.segStarts, s.w.tailBytes = s.w.segStarts[:segs], tail
+		return s.fail(op, err)
+	}
+	if err := s.injected("write", s.log.Write(widx, entry)); err != nil {
+		return failed("write", err)
 	}
 	s.w.dirty = true
 	if s.trackSegments(widx, len(entry)) {
-		if err := syncStoreDir(s.opts.Dir); err != nil {
-			return s.fail("fsync dir", err)
+		if err := s.injected("fsync dir", syncStoreDir(s.opts.Dir)); err != nil {
+			return failed("fsync dir", err)
 		}
 	}
 	if s.opts.Sync == SyncAlways || force {
-		if err := s.log.Sync(); err != nil {
-			return s.fail("fsync", err)
+		if err := s.injected("fsync", s.log.Sync()); err != nil {
+			return failed("fsync", err)
 		}
 		s.w.dirty = false
 	}
@@ -322,7 +355,7 @@ func (s *walStore) compact() {
 	s.mu.Lock()
 	s.idx.push(s.st.last+1, 0)
 	s.mu.Unlock()
-	if err := s.log.TruncateFront(s.idx.base); err != nil {
+	if err := s.injected("truncate log front", s.log.TruncateFront(s.idx.base)); err != nil {
 		s.fail("truncate log front", err)
 		return
 	}
@@ -347,7 +380,12 @@ func (s *walStore) syncLoop() {
 		case <-t.C:
 			s.wmu.Lock()
 			if s.w.dirty && s.w.failed == nil {
-				if err := s.log.Sync(); err != nil {
+				if err := s.injected("background fsync", s.log.Sync()); err != nil {
+					// Nobody waits for this one: say it here. What the
+					// interval wrote may not be on disk; the next write
+					// returns the failure.
+					s.opts.Logger.Error("jetstore: background fsync failed; the store takes no writes until it recovers",
+						"dir", s.opts.Dir, "err", err)
 					s.fail("background fsync", err)
 				} else {
 					s.w.dirty = false
