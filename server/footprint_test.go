@@ -45,6 +45,22 @@ func idleSubscribers(t *testing.T, addr string, n int) []net.Conn {
 	return conns
 }
 
+// waitGoroutines polls until the process runs at most max goroutines.
+func waitGoroutines(t *testing.T, max int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= max {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines; want at most %d", what, n, max)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func raceEnabled() bool {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -82,17 +98,7 @@ func TestIdleConnectionsKeepOneGoroutine(t *testing.T) {
 	base := runtime.NumGoroutine()
 	const n = 100
 	idleSubscribers(t, s.Addr().String(), n)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := runtime.NumGoroutine() - base
-		if got <= n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d idle connections hold %d goroutines; want at most %d", n, got, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitGoroutines(t, base+n, fmt.Sprintf("%d idle connections", n))
 	// The write loops come back when there is something to write.
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
@@ -134,10 +140,12 @@ func TestIdleConnectionsKeepSmallStacks(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		return m.StackInuse
 	}
+	base := runtime.NumGoroutine()
 	before := stackInuse()
 	const n = 500
 	idleSubscribers(t, s.Addr().String(), n)
-	time.Sleep(50 * time.Millisecond) // let the last write loops end
+	// The last write loops end once their queues are empty.
+	waitGoroutines(t, base+n, fmt.Sprintf("%d idle connections", n))
 	after := stackInuse()
 	per := (int64(after) - int64(before)) / n
 	// A minimum stack is 2 KB; a read loop that kept the stack CONNECT
