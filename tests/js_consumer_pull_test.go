@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -76,12 +77,29 @@ func TestJSConsumerNext(t *testing.T) {
 	_, js := jsConnect(t, j)
 	s := mustCreate(t, js, jetstream.StreamConfig{Name: "N", Subjects: []string{"n"}})
 	c := mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy})
-	// Next waits for a message published after it asked.
+	// Next waits for a message published after it asked: the publish
+	// waits until the server holds the pull request.
+	published := make(chan error, 1)
 	go func() {
-		time.Sleep(50 * time.Millisecond)
-		js.Publish(jsCtx(t), "n", []byte("late"))
+		deadline := time.Now().Add(testTimeout)
+		for {
+			ci, err := c.Info(context.Background())
+			if err == nil && ci.NumWaiting == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				published <- fmt.Errorf("no pull request waiting after %v (%v)", testTimeout, err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		_, err := js.Publish(context.Background(), "n", []byte("late"))
+		published <- err
 	}()
-	m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+	m, err := c.Next(jetstream.FetchMaxWait(testTimeout + 5*time.Second))
+	if perr := <-published; perr != nil {
+		t.Fatal(perr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
