@@ -2,7 +2,9 @@ package tests
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,6 +93,9 @@ func TestJSConsumerNumPendingExact(t *testing.T) {
 		"literals": {"x.a", "y.c"},
 		"wildcard": {"x.*"},
 	}
+	// In a fixed order: the consumers draw from one generator, and a
+	// failure must replay the same way.
+	names := slices.Sorted(maps.Keys(filterSets))
 	for _, storage := range []jetstream.StorageType{jetstream.FileStorage, jetstream.MemoryStorage} {
 		t.Run(storage.String(), func(t *testing.T) {
 			j := startJS(t, "")
@@ -105,7 +110,8 @@ func TestJSConsumerNumPendingExact(t *testing.T) {
 			}
 			publish(60)
 			cons := map[string]jetstream.Consumer{}
-			for name, fs := range filterSets {
+			for _, name := range names {
+				fs := filterSets[name]
 				cfg := jetstream.ConsumerConfig{Durable: name, AckPolicy: jetstream.AckExplicitPolicy}
 				if len(fs) == 1 {
 					cfg.FilterSubject = fs[0]
@@ -133,8 +139,8 @@ func TestJSConsumerNumPendingExact(t *testing.T) {
 						remove(seq)
 					}
 				}
-				for name, fs := range filterSets {
-					checkPending(t, m, cons[name], fs, false)
+				for _, name := range names {
+					checkPending(t, m, cons[name], filterSets[name], false)
 				}
 				switch round {
 				case 1:
@@ -160,12 +166,12 @@ func TestJSConsumerNumPendingExact(t *testing.T) {
 					}
 				}
 				publish(30)
-				for name, fs := range filterSets {
-					checkPending(t, m, cons[name], fs, round%2 == 1)
+				for _, name := range names {
+					checkPending(t, m, cons[name], filterSets[name], round%2 == 1)
 				}
 			}
-			for name, fs := range filterSets {
-				checkPending(t, m, cons[name], fs, true)
+			for _, name := range names {
+				checkPending(t, m, cons[name], filterSets[name], true)
 				ci, err := cons[name].Info(jsCtx(t))
 				if err != nil {
 					t.Fatal(err)
