@@ -132,10 +132,13 @@ var (
 	ErrClosed = errors.New("jetstore: store closed")
 
 	// ErrFailed is returned by mutating calls after a write, fsync or
-	// file operation failed. The disk may then hold less than memory (an
-	// fsync error may have dropped dirty pages), so the store takes no more
-	// writes; close it and open it again, which re-reads the log. Reads
-	// keep working. The error also wraps the original failure.
+	// file operation failed (a full disk, an I/O error). What the failed
+	// call wrote is in doubt (an fsync error may have dropped dirty
+	// pages), so the store takes no more writes until it recovers: the WAL
+	// store cuts the failed write off its log and can take writes again
+	// without closing once the cause has gone (recoverWrites); closing and
+	// opening it again, which re-reads the log, works too. Reads keep
+	// working. The error also wraps the original failure.
 	ErrFailed = errors.New("jetstore: store failed")
 )
 

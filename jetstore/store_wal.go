@@ -62,6 +62,10 @@ type walWriter struct {
 	tailBytes int64    // bytes in the newest segment file
 	dirty     bool     // written since the last fsync
 	failed    error    // set by the first failed write; wraps ErrFailed
+	// torn is set while a failed write may have left bytes past the last
+	// good entry, which segStarts and tailBytes then locate; recoverWrites
+	// (or the failed write itself) cuts them off.
+	torn bool
 }
 
 // cachedMsgOverhead approximates the memory a decoded message costs besides its

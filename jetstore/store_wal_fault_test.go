@@ -79,87 +79,100 @@ func wantStoreHolds(t *testing.T, dir string, msgs []StoredMsg) {
 	checkWALInvariants(t, s)
 }
 
-// TestWALRecoversAfterFailedWrite makes one write fail in each way a full
-// disk or an I/O error can, and checks that the store refuses writes but
-// serves reads, that recoverWrites brings it back with the failed write
-// gone (whatever it left in the files), and that the log reopens holding
-// exactly what was written successfully.
-func TestWALRecoversAfterFailedWrite(t *testing.T) {
-	tests := []struct {
-		name string
-		op   string
-		// newSegment: fail only a write that started a segment file.
-		newSegment bool
-		// tear: the failed write left half its last frame.
-		tear bool
-	}{
-		{"write failed after writing it all", "write", false, false},
-		{"write torn part-way", "write", false, true},
-		{"write that started a segment", "write", true, false},
-		{"fsync", "fsync", false, false},
-		{"fsync of a write that started a segment", "fsync", true, false},
-		{"fsync of the directory for a new segment", "fsync dir", true, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			s := openTestWAL(t, Options{Dir: dir, SegmentSize: 2048})
-			var written []StoredMsg
-			for i := range 5 {
-				ms := testMsgs(uint64(1+10*i), 10)
-				if err := s.Append(ms); err != nil {
-					t.Fatal(err)
-				}
-				written = append(written, ms...)
-			}
-			segsBefore := len(segmentPaths(t, dir))
-			var fired bool
-			setFailpoint(s, func(op string) error {
-				if fired || op != tt.op || (tt.newSegment && len(segmentPaths(t, dir)) == segsBefore) {
-					return nil
-				}
-				fired = true
-				if tt.tear {
-					tearTail(t, dir)
-				}
-				return errDiskFull
-			})
-			next := uint64(len(written) + 1)
-			for !fired {
-				if next > 10000 {
-					t.Fatal("the failpoint never fired")
-				}
-				ms := testMsgs(next, 5)
-				err := s.Append(ms)
-				if fired {
-					if !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.ENOSPC) {
-						t.Fatalf("Append on a full disk = %v; want ErrFailed wrapping ENOSPC", err)
-					}
-					break
-				}
-				if err != nil {
-					t.Fatalf("Append(%d): %v", next, err)
-				}
-				written = append(written, ms...)
-				next += 5
-			}
-			setFailpoint(s, nil)
-			if st := s.State(); st.LastSeq != next-1 || st.Msgs != next-1 {
-				t.Fatalf("state after a failed write: %+v; want last %d", st, next-1)
-			}
-			if err := s.Append(testMsgs(next, 1)); !errors.Is(err, ErrFailed) {
-				t.Fatalf("Append before recovery = %v; want ErrFailed", err)
-			}
-			for _, seq := range []uint64{1, next - 1} {
-				if m, err := s.Load(seq); err != nil || !sameMsg(m, written[seq-1]) {
-					t.Fatalf("Load(%d) on a failed store: %v", seq, err)
-				}
-			}
+// writeFault is one way a full disk or an I/O error can fail a write.
+type writeFault struct {
+	name string
+	op   string
+	// newSegment: fail only a write that started a segment file.
+	newSegment bool
+	// tear: the failed write left half its last frame.
+	tear bool
+}
 
+var writeFaults = []writeFault{
+	{"write failed after writing it all", "write", false, false},
+	{"write torn part-way", "write", false, true},
+	{"write that started a segment", "write", true, false},
+	{"fsync", "fsync", false, false},
+	{"fsync of a write that started a segment", "fsync", true, false},
+	{"fsync of the directory for a new segment", "fsync dir", true, false},
+}
+
+// failOneWrite appends to a new store in dir until f fails a write, checks
+// that the failure is reported and that the store then refuses writes but
+// serves reads, and returns the store and the messages it acknowledged
+// (sequences 1 to len).
+func failOneWrite(t *testing.T, dir string, f writeFault) (*walStore, []StoredMsg) {
+	t.Helper()
+	s := openTestWAL(t, Options{Dir: dir, SegmentSize: 2048})
+	var written []StoredMsg
+	for i := range 5 {
+		ms := testMsgs(uint64(1+10*i), 10)
+		if err := s.Append(ms); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, ms...)
+	}
+	segsBefore := len(segmentPaths(t, dir))
+	var fired bool
+	setFailpoint(s, func(op string) error {
+		if fired || op != f.op || (f.newSegment && len(segmentPaths(t, dir)) == segsBefore) {
+			return nil
+		}
+		fired = true
+		if f.tear {
+			tearTail(t, dir)
+		}
+		return errDiskFull
+	})
+	next := uint64(len(written) + 1)
+	for !fired {
+		if next > 10000 {
+			t.Fatal("the failpoint never fired")
+		}
+		ms := testMsgs(next, 5)
+		err := s.Append(ms)
+		if fired {
+			if !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Append on a full disk = %v; want ErrFailed wrapping ENOSPC", err)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("Append(%d): %v", next, err)
+		}
+		written = append(written, ms...)
+		next += 5
+	}
+	setFailpoint(s, nil)
+	if st := s.State(); st.LastSeq != next-1 || st.Msgs != next-1 {
+		t.Fatalf("state after a failed write: %+v; want last %d", st, next-1)
+	}
+	if err := s.Append(testMsgs(next, 1)); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Append before recovery = %v; want ErrFailed", err)
+	}
+	for _, seq := range []uint64{1, next - 1} {
+		if m, err := s.Load(seq); err != nil || !sameMsg(m, written[seq-1]) {
+			t.Fatalf("Load(%d) on a failed store: %v", seq, err)
+		}
+	}
+	return s, written
+}
+
+// TestWALRecoversAfterFailedWrite: after each kind of failed write,
+// recoverWrites brings the store back with the failed write gone
+// (whatever it left in the files), and the log reopens holding exactly
+// what was acknowledged.
+func TestWALRecoversAfterFailedWrite(t *testing.T) {
+	for _, f := range writeFaults {
+		t.Run(f.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, written := failOneWrite(t, dir, f)
 			if err := s.recoverWrites(); err != nil {
 				t.Fatalf("recoverWrites: %v", err)
 			}
 			checkWALInvariants(t, s)
+			next := uint64(len(written) + 1)
 			ms := retryMsgs(next, 5)
 			if err := s.Append(ms); err != nil {
 				t.Fatalf("Append after recovery: %v", err)
@@ -170,6 +183,21 @@ func TestWALRecoversAfterFailedWrite(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
+			wantStoreHolds(t, dir, written)
+		})
+	}
+}
+
+// TestWALFailedWriteLeavesNothingBehind: a store that stops after a
+// failed write, without recovering, reopens holding exactly what was
+// acknowledged: not the failed write, even one whose bytes all reached
+// the file before its fsync failed.
+func TestWALFailedWriteLeavesNothingBehind(t *testing.T) {
+	for _, f := range writeFaults {
+		t.Run(f.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, written := failOneWrite(t, dir, f)
+			s.Close()
 			wantStoreHolds(t, dir, written)
 		})
 	}
@@ -257,33 +285,45 @@ func TestWALRecoverAfterBackgroundFsync(t *testing.T) {
 
 // TestWALRecoverAfterFailedSegmentReclaim: a failure while reclaiming
 // segments below FirstSeq fails the store; recovery reopens the log with
-// FirstSeq where the store had it.
+// FirstSeq where the store had it, whether the reclaim cut into an older
+// segment or into the newest one (which it renames).
 func TestWALRecoverAfterFailedSegmentReclaim(t *testing.T) {
-	dir := t.TempDir()
-	s := openTestWAL(t, Options{Dir: dir, SegmentSize: 1024})
-	appendBatches(t, s, 1, 40, 5)
-	setFailpoint(s, func(op string) error {
-		if op == "truncate log front" {
-			return errDiskFull
-		}
-		return nil
-	})
-	if err := s.TruncateFront(151); err != nil {
-		t.Fatalf("TruncateFront: %v", err)
-	}
-	setFailpoint(s, nil)
-	if err := s.Append(testMsgs(201, 1)); !errors.Is(err, ErrFailed) {
-		t.Fatalf("Append after a failed reclaim = %v; want ErrFailed", err)
-	}
-	if err := s.recoverWrites(); err != nil {
-		t.Fatal(err)
-	}
-	checkWALInvariants(t, s)
-	appendBatches(t, s, 201, 2, 5)
-	s.Close()
-	s = openTestWAL(t, Options{Dir: dir, SegmentSize: 1024})
-	if st := s.State(); st.FirstSeq != 151 || st.LastSeq != 210 || st.Msgs != 60 {
-		t.Fatalf("reopened after a failed reclaim: %+v; want 151..210", st)
+	// 42 batches of 5: segments of four blocks, the newest holding the
+	// last two (206..210).
+	for _, first := range []uint64{151, 209} {
+		t.Run(fmt.Sprint("first ", first), func(t *testing.T) {
+			dir := t.TempDir()
+			s := openTestWAL(t, Options{Dir: dir, SegmentSize: 1024})
+			appendBatches(t, s, 1, 42, 5)
+			setFailpoint(s, func(op string) error {
+				if op == "truncate log front" {
+					return errDiskFull
+				}
+				return nil
+			})
+			if err := s.TruncateFront(first); err != nil {
+				t.Fatalf("TruncateFront: %v", err)
+			}
+			setFailpoint(s, nil)
+			if err := s.Append(testMsgs(211, 1)); !errors.Is(err, ErrFailed) {
+				t.Fatalf("Append after a failed reclaim = %v; want ErrFailed", err)
+			}
+			if err := s.recoverWrites(); err != nil {
+				t.Fatal(err)
+			}
+			checkWALInvariants(t, s)
+			appendBatches(t, s, 211, 2, 5)
+			s.Close()
+			s = openTestWAL(t, Options{Dir: dir, SegmentSize: 1024})
+			if st := s.State(); st.FirstSeq != first || st.LastSeq != 220 || st.Msgs != 221-first {
+				t.Fatalf("reopened after a failed reclaim: %+v; want %d..220", st, first)
+			}
+			for seq := first; seq <= 220; seq++ {
+				if _, err := s.Load(seq); err != nil {
+					t.Fatalf("Load(%d): %v", seq, err)
+				}
+			}
+		})
 	}
 }
 

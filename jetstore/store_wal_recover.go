@@ -17,18 +17,17 @@ import (
 //
 // The state it can prove is the one in memory: every entry in it was
 // written, and, under SyncAlways, fsynced, before the call that wrote it
-// returned nil. The failed call may have left more in the files (a torn
+// returned nil. A failed write may have left more in the files (a torn
 // frame, or a whole entry that was written but whose fsync failed, so
 // that it may be on disk or only in the page cache; after a failed fsync
 // the kernel may even have dropped the dirty pages and marked them
-// clean). None of that was acknowledged, so recoverWrites cuts the log
-// back to the end of the last good entry: it truncates the newest good
-// segment to its known length and removes any segment created after it,
-// fsyncs the file and the directory, and opens the log again from disk.
-// Truncating drops the doubtful pages, so what is written next is written
-// afresh and fsynced like any other write. It then checks that the log
-// ends at the last good entry and that the entry reads back whole before
-// the store takes writes again; the in-memory view needs no change.
+// clean). None of that was acknowledged, so the log is cut back to the
+// end of the last good entry (cutBack, done by the failed write already
+// when it could), and opened again from disk. Truncating drops the
+// doubtful pages, so what is written next is written afresh and fsynced
+// like any other write. recoverWrites then checks that the log ends at the
+// last good entry and that the entry reads back whole before the store
+// takes writes again; the in-memory view needs no change.
 //
 // Under SyncInterval and SyncNever, writes that succeeded but were not
 // fsynced yet are kept: a failed background fsync may have lost them on
@@ -43,8 +42,11 @@ func (s *walStore) recoverWrites() error {
 	if err := s.writable(); err == nil || errors.Is(err, ErrClosed) {
 		return err
 	}
-	if err := s.cutBack(); err != nil {
-		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
+	if s.w.torn {
+		if err := s.cutBack(); err != nil {
+			return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
+		}
+		s.w.torn = false
 	}
 	if err := repairTail(s.opts.Dir, s.opts.Logger); err != nil {
 		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
@@ -82,8 +84,12 @@ func (s *walStore) recoverWrites() error {
 
 // cutBack truncates the log's files to the end of the last good entry:
 // the newest segment the writer knows of is cut to its known length, and
-// segment files after it are removed. It leaves the files alone when a
-// segment truncation was under way. Caller holds wmu.
+// segment files after it are removed. Only a failed write (torn) leaves
+// segStarts and tailBytes saying where that is; after a failure to reclaim
+// segments they may be out of date, and the files are not cut. It leaves
+// the files alone when a segment truncation was under way. The log stays
+// open for reads meanwhile: it holds its newest segment in memory, and the
+// entries it is asked for lie before the cut. Caller holds wmu.
 func (s *walStore) cutBack() error {
 	segs, err := listSegments(s.opts.Dir)
 	if err != nil {

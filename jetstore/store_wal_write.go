@@ -58,16 +58,24 @@ func (s *walStore) injected(op string, err error) error {
 // set. Caller holds wmu; the caller then adds the block to the index.
 //
 // On failure the store fails (see fail) with the segment bookkeeping as it
-// was before the call: the end of the last good entry, which is where
-// recoverWrites cuts the log back to. Whatever the failed call left in the
-// file (nothing, a torn frame, or the whole entry, written but perhaps not
-// durable) is never acknowledged, so it must not survive either.
+// was before the call: the end of the last good entry. Whatever the failed
+// call left in the files (nothing, a torn frame, or the whole entry,
+// written but perhaps not durable) was never acknowledged, so it must not
+// survive: not even a restart while the store is failed may bring back a
+// message its publisher was told was not stored (a retry would store it
+// twice). So the failed call cuts the log back to that end at once, which
+// takes no space (see cutBack); if that fails too, recoverWrites does it.
 func (s *walStore) writeBlock(entry []byte, force bool) error {
 	widx := s.idx.next()
 	segs, tail := len(s.w.segStarts), s.w.tailBytes
 	failed := func(op string, err error) error {
 		s.w.segStarts, s.w.tailBytes = s.w.segStarts[:segs], tail
-		return s.fail(op, err)
+		ferr := s.fail(op, err)
+		s.w.torn = true
+		if s.cutBack() == nil {
+			s.w.torn = false
+		}
+		return ferr
 	}
 	if err := s.injected("write", s.log.Write(widx, entry)); err != nil {
 		return failed("write", err)
