@@ -86,7 +86,7 @@ func (js *JetStream) addStream(name string, cfg StreamConfig) (st *stream, exist
 	st, err := createStream(js, cfg)
 	if err != nil {
 		js.log.Error("create stream", "stream", name, "error", err)
-		return nil, false, errStreamCreate(err)
+		return nil, false, errStreamCreate(clientError(err))
 	}
 	js.streams[name] = st
 	js.publishStreams()
@@ -165,7 +165,8 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 		st.notifyConsumers()
 	})
 	if uerr != nil {
-		js.fail(reply, errStreamUpdate(uerr))
+		js.log.Error("update stream", "stream", name, "error", uerr)
+		js.fail(reply, errStreamUpdate(clientError(uerr)))
 		return
 	}
 	js.log.Info("stream updated", "stream", name)

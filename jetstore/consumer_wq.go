@@ -32,6 +32,14 @@ func (st *stream) drainRemovals() {
 		return
 	}
 	if _, err := st.deleteSeqs(seqs); err != nil {
-		st.js.log.Error("remove acked work-queue messages", "stream", st.name, "error", err)
+		if st.fault == nil {
+			st.js.log.Error("remove acked work-queue messages", "stream", st.name, "error", err)
+			return
+		}
+		// The store takes no writes: keep them for the writer's tick to
+		// retry once it does (deleteSeqs skips those already gone).
+		st.rm.mu.Lock()
+		st.rm.seqs = append(seqs, st.rm.seqs...)
+		st.rm.mu.Unlock()
 	}
 }

@@ -46,6 +46,10 @@ type stream struct {
 	quit   chan struct{}
 	done   chan struct{}
 
+	// fault is set while the store fails writes (stream_fault.go).
+	// Writer goroutine only.
+	fault *storeFault
+
 	// Scratch for the writer goroutine.
 	batch   []StoredMsg
 	results []ingestResult
@@ -242,6 +246,7 @@ func (st *stream) run() {
 			st.drainRemovals()
 		case <-tick.C:
 			st.expire(time.Now())
+			st.drainRemovals() // retries what a failed store kept back
 		}
 	}
 }

@@ -211,15 +211,29 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 	}
 
 	if len(batch) > 0 {
-		if err := st.store.Append(batch); err != nil {
-			st.js.log.Error("store messages", "stream", st.name, "error", err)
+		// A store that failed a write refuses writes until it recovers
+		// (stream_fault.go); nothing of a refused batch is stored or
+		// acknowledged.
+		var e *APIError
+		if err := st.storeWritable(time.Now()); err != nil {
+			e = st.storeRefused(len(batch))
+		} else if err := st.store.Append(batch); err != nil {
+			e = st.storeFailed("store messages", err, time.Now())
+			if st.fault != nil {
+				st.storeRefused(len(batch))
+			}
+		}
+		if e != nil {
+			// A duplicate of a message earlier in this batch was not
+			// stored either.
 			for i := range results {
-				if results[i].err == nil && !results[i].dup {
-					results[i].err = errStoreFailed(err)
+				if r := &results[i]; r.err == nil && (!r.dup || r.seq > state.LastSeq) {
+					r.err = e
 				}
 			}
 			batch = batch[:0]
 		} else {
+			st.storeOK(time.Now())
 			st.mu.Lock()
 			for i := range batch {
 				st.noteStored(&batch[i])

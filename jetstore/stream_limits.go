@@ -29,7 +29,7 @@ func (st *stream) enforceLimits(batch []StoredMsg) {
 		}
 		if len(del) > 0 {
 			if err := st.store.Delete(del...); err != nil {
-				st.js.log.Error("apply max_msgs_per_subject", "stream", st.name, "error", err)
+				st.storeFailed("apply max_msgs_per_subject", err, time.Now())
 				st.rebuildAfterFailure()
 			}
 		}
@@ -106,7 +106,7 @@ func (st *stream) trimAllSubjects(max uint64) {
 		}
 		return true
 	})
-	if _, err := st.deleteSeqs(del); err != nil {
+	if _, err := st.deleteSeqs(del); err != nil && st.fault == nil {
 		st.js.log.Error("apply max_msgs_per_subject", "stream", st.name, "error", err)
 	}
 }
@@ -197,8 +197,11 @@ func (r *subjectReplacer) add(subj string, size uint64) {
 }
 
 // trimFront drops the oldest messages while max_msgs or max_bytes is
-// exceeded.
+// exceeded. A store that takes no writes is trimmed once it recovers.
 func (st *stream) trimFront(cfg StreamConfig) {
+	if st.storeWritable(time.Now()) != nil {
+		return
+	}
 	state := st.store.State()
 	over := func(msgs, bytes uint64) bool {
 		return (cfg.MaxMsgs > 0 && msgs > uint64(cfg.MaxMsgs)) || (cfg.MaxBytes > 0 && bytes > uint64(cfg.MaxBytes))
@@ -222,8 +225,10 @@ func (st *stream) trimFront(cfg StreamConfig) {
 	})
 	st.mu.Unlock()
 	if err := st.store.TruncateFront(cut); err != nil {
-		st.js.log.Error("apply stream limits", "stream", st.name, "error", err)
+		st.storeFailed("apply stream limits", err, time.Now())
 		st.rebuildAfterFailure()
+	} else {
+		st.storeOK(time.Now())
 	}
 }
 
@@ -237,7 +242,7 @@ func (st *stream) applyRollups(results []ingestResult) {
 		switch r.rollup {
 		case "all":
 			if err := st.store.TruncateFront(r.seq); err != nil {
-				st.js.log.Error("rollup", "stream", st.name, "error", err)
+				st.storeFailed("rollup", err, time.Now())
 			}
 			st.rebuildAfterFailure() // cheap: only what follows the rollup remains
 		case "sub":
@@ -262,8 +267,12 @@ func (st *stream) applyRollups(results []ingestResult) {
 }
 
 // deleteSeqs deletes whichever of seqs are still stored and updates the
-// indexes; it returns how many it deleted.
+// indexes; it returns how many it deleted. A store that takes no writes
+// deletes nothing and says why.
 func (st *stream) deleteSeqs(seqs []uint64) (uint64, error) {
+	if err := st.storeWritable(time.Now()); err != nil {
+		return 0, storageError(st.fault.cause)
+	}
 	type gone struct {
 		seq  uint64
 		subj string
@@ -285,9 +294,14 @@ func (st *stream) deleteSeqs(seqs []uint64) (uint64, error) {
 			if errors.Is(err, ErrMsgNotFound) {
 				continue
 			}
+			st.storeFailed("delete messages", err, time.Now())
 			st.rebuildAfterFailure()
+			if st.fault != nil {
+				err = storageError(st.fault.cause)
+			}
 			return uint64(start), err
 		}
+		st.storeOK(time.Now())
 		st.mu.Lock()
 		for _, g := range found[start:end] {
 			st.noteRemoved(g.subj, g.seq)
@@ -298,10 +312,16 @@ func (st *stream) deleteSeqs(seqs []uint64) (uint64, error) {
 }
 
 // expire applies max_age, per-message TTLs and the duplicate window.
+// Removals wait while the store takes no writes.
 func (st *stream) expire(now time.Time) {
 	cfg := st.config
 	st.mu.Lock()
 	st.dedup.expire(now.Add(-cfg.Duplicates).UnixNano())
+	st.mu.Unlock()
+	if st.storeWritable(now) != nil {
+		return
+	}
+	st.mu.Lock()
 	var due []uint64
 	for len(st.ttls) > 0 && st.ttls[0].at <= now.UnixNano() {
 		due = append(due, heap.Pop(&st.ttls).(ttlEntry).seq)
@@ -329,8 +349,10 @@ func (st *stream) expire(now time.Time) {
 		})
 		st.mu.Unlock()
 		if err := st.store.TruncateFront(cut); err != nil {
-			st.js.log.Error("apply max_age", "stream", st.name, "error", err)
+			st.storeFailed("apply max_age", err, now)
 			st.rebuildAfterFailure()
+		} else {
+			st.storeOK(now)
 		}
 		st.notifyConsumers()
 	}
@@ -339,6 +361,9 @@ func (st *stream) expire(now time.Time) {
 // purge removes messages as a STREAM.PURGE request asks and returns how
 // many it removed.
 func (st *stream) purge(req streamPurgeRequest) (uint64, error) {
+	if err := st.storeWritable(time.Now()); err != nil {
+		return 0, storageError(st.fault.cause)
+	}
 	state := st.store.State()
 	if req.Subject == "" || req.Subject == ">" {
 		var cut uint64
@@ -378,9 +403,14 @@ func (st *stream) purge(req streamPurgeRequest) (uint64, error) {
 		}
 		st.mu.Unlock()
 		if err := st.store.TruncateFront(cut); err != nil {
+			st.storeFailed("purge", err, time.Now())
 			st.rebuildAfterFailure()
+			if st.fault != nil {
+				err = storageError(st.fault.cause)
+			}
 			return 0, err
 		}
+		st.storeOK(time.Now())
 		after := st.store.State()
 		return state.Msgs - after.Msgs, nil
 	}
