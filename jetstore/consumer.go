@@ -56,7 +56,8 @@ type consumer struct {
 	lastActive time.Time
 	expiring   bool
 
-	log *stateLog
+	log   *stateLog
+	fault *stateFault // set while log cannot be written (consumer_fault.go)
 
 	// Work gathered under mu and finished without it.
 	syncReplies []string
@@ -190,7 +191,7 @@ func (c *consumer) close() error {
 	close(c.quit)
 	<-c.done
 	if c.log != nil {
-		return c.log.close()
+		return c.closeState()
 	}
 	return nil
 }
@@ -276,12 +277,7 @@ func (c *consumer) work() {
 		c.handleDeadLetters(dead)
 	}
 	if c.log != nil {
-		if err := c.log.flush(len(replies) > 0, now); err != nil {
-			c.js.log.Error("write consumer state", "stream", c.st.name, "consumer", c.name, "error", err)
-		}
-		if c.log.needsCompaction() {
-			c.compact()
-		}
+		replies = c.persistState(replies, now)
 	}
 	for _, r := range replies {
 		c.js.bus.Publish(r, "", nil, nil)
@@ -325,6 +321,9 @@ func (c *consumer) nextWake(now time.Time) time.Duration {
 	}
 	if c.replay.due > 0 {
 		at = min(at, c.replay.due)
+	}
+	if c.fault != nil {
+		at = min(at, c.fault.retryAt.UnixNano())
 	}
 	if c.log != nil {
 		if t := c.log.syncDue(); t > 0 {

@@ -231,7 +231,8 @@ func (st *stream) createConsumer(cfg ConsumerConfig, action string) (*ConsumerIn
 		c.dir = filepath.Join(st.dir, "consumers", cfg.Name)
 		if err := c.initState(); err != nil {
 			os.RemoveAll(c.dir)
-			return nil, errConsumerStore(err)
+			st.js.log.Error("create consumer", "stream", st.name, "consumer", cfg.Name, "error", err)
+			return nil, errConsumerStore(clientError(err))
 		}
 	}
 	st.mu.Lock()
@@ -282,7 +283,8 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 	if c.dir != "" {
 		if err := c.saveMeta(); err != nil {
 			c.cfg = old
-			return errConsumerCreate(err.Error())
+			c.js.log.Error("update consumer", "stream", c.st.name, "consumer", c.name, "error", err)
+			return errConsumerCreate(clientError(err).Error())
 		}
 	}
 	if !equalStrings(old.filters(), cfg.filters()) {

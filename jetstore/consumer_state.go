@@ -159,6 +159,16 @@ func (l *stateLog) close() error {
 	return first
 }
 
+// abandon closes the log without writing what it buffered: a newer
+// snapshot covers it, or the log's tail is in doubt after a failure.
+func (l *stateLog) abandon() {
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	l.buf = nil
+}
+
 // startLog replaces the log with an empty one of generation gen.
 func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*stateLog, error) {
 	l := &stateLog{dir: dir, gen: gen, policy: policy, every: every, lastSync: time.Now()}
@@ -198,25 +208,12 @@ func writeSnapshot(dir string, s consumerSnapshot) error {
 }
 
 // compact writes a snapshot and starts a new log. It runs on the
-// consumer's goroutine, after a flush.
+// consumer's goroutine, after a flush; a failure stops the use of the old
+// log until the state can be written again (consumer_fault.go).
 func (c *consumer) compact() {
-	c.mu.Lock()
-	old := c.log
-	s := c.snapshot(old.gen)
-	c.mu.Unlock()
-	if err := writeSnapshot(c.dir, s); err != nil {
-		c.js.log.Error("snapshot consumer state", "stream", c.st.name, "consumer", c.name, "error", err)
-		return
+	if err := c.rewriteState(); err != nil {
+		c.stateFailed(err, time.Now())
 	}
-	l, err := startLog(c.dir, old.gen+1, old.policy, old.every)
-	if err != nil {
-		c.js.log.Error("start consumer state log", "stream", c.st.name, "consumer", c.name, "error", err)
-		return
-	}
-	old.close()
-	c.mu.Lock()
-	c.log = l
-	c.mu.Unlock()
 }
 
 // initState writes a new durable consumer's files: its config and its
