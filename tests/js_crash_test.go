@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -18,19 +17,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// buildWren builds the daemon once per test binary run.
-var buildWren = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "wren-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wren")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/wrenmq/wren/cmd/wren")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+// buildWren builds the daemon once per test binary run: the same build
+// as the configuration tests', not a second one competing for the CPU
+// with the tests running meanwhile.
+var buildWren = wrenBinary
 
 // daemon is a wren child process.
 type daemon struct {
