@@ -32,6 +32,12 @@ type StreamReport struct {
 	Storage   string      `json:"storage"`
 	State     StreamState `json:"state"`
 	Consumers int         `json:"consumer_count"`
+	// StoreError is set while the stream's store fails writes (a full
+	// disk): what publishers are told, e.g. "storage write failed: no
+	// space left on device". RefusedPublishes counts the publishes
+	// refused for such failures since the server started.
+	StoreError       string `json:"store_error,omitempty"`
+	RefusedPublishes uint64 `json:"refused_publishes,omitempty"`
 }
 
 // Report describes the stream layer for monitoring.
@@ -61,10 +67,15 @@ func (js *JetStream) Report() *Report {
 		} else {
 			r.Storage += info.State.Bytes
 		}
-		r.Detail = append(r.Detail, StreamReport{
+		sr := StreamReport{
 			Name: st.name, Created: info.Created, Storage: info.Config.Storage,
 			State: info.State, Consumers: info.State.Consumers,
-		})
+			RefusedPublishes: st.refusedTotal.Load(),
+		}
+		if cause := st.faultSeen.Load(); cause != nil {
+			sr.StoreError = "storage write failed: " + *cause
+		}
+		r.Detail = append(r.Detail, sr)
 	}
 	return r
 }

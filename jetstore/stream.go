@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
@@ -49,6 +50,11 @@ type stream struct {
 	// fault is set while the store fails writes (stream_fault.go).
 	// Writer goroutine only.
 	fault *storeFault
+	// faultSeen is what monitoring reads of it: the failure publishers
+	// are told, nil while the store takes writes; and how many publishes
+	// were refused for it, over the stream's life in this process.
+	faultSeen    atomic.Pointer[string]
+	refusedTotal atomic.Uint64
 
 	// Scratch for the writer goroutine.
 	batch   []StoredMsg

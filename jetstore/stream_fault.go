@@ -94,6 +94,7 @@ func (st *stream) storeFailed(op string, err error, now time.Time) *APIError {
 			"stream", st.name, "op", op, "error", err)
 	}
 	f.err, f.cause, f.reopened = err, cause, false
+	st.faultSeen.Store(&cause)
 	return errStorageWrite(cause)
 }
 
@@ -101,6 +102,7 @@ func (st *stream) storeFailed(op string, err error, now time.Time) *APIError {
 // writes, and counts them.
 func (st *stream) storeRefused(n int) *APIError {
 	st.fault.refused += uint64(n)
+	st.refusedTotal.Add(uint64(n))
 	return errStorageWrite(st.fault.cause)
 }
 
@@ -111,6 +113,7 @@ func (st *stream) storeOK(now time.Time) {
 		return
 	}
 	st.fault = nil
+	st.faultSeen.Store(nil)
 	st.js.log.Info("stream store writable again", "stream", st.name,
 		"down_for", now.Sub(f.since).Round(time.Millisecond), "refused_publishes", f.refused)
 }

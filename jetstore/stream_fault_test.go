@@ -171,6 +171,18 @@ func TestStreamStoreFault(t *testing.T) {
 	if n := logs.count("stream store write failed"); n != 1 {
 		t.Fatalf("%d log records say the store failed; want 1", n)
 	}
+	report := func() StreamReport {
+		for _, d := range e.js.Report().Detail {
+			if d.Name == "S" {
+				return d
+			}
+		}
+		t.Fatal("stream S missing from the report")
+		return StreamReport{}
+	}
+	if d := report(); d.StoreError != "storage write failed: no space left on device" || d.RefusedPublishes != 11 {
+		t.Fatalf("report on a full disk: store_error %q, refused_publishes %d; want the failure and 11", d.StoreError, d.RefusedPublishes)
+	}
 
 	setFailpoint(ws, nil)
 	if pa := publishUntilStored(t, e, "s.a", nil, []byte("after")); pa.Seq != 6 {
@@ -183,6 +195,9 @@ func TestStreamStoreFault(t *testing.T) {
 	acked = append(acked, "once")
 	if n := logs.count("stream store writable again"); n != 1 {
 		t.Fatalf("%d log records say the store recovered; want 1", n)
+	}
+	if d := report(); d.StoreError != "" || d.RefusedPublishes < 11 {
+		t.Fatalf("report after recovery: store_error %q, refused_publishes %d; want none and the count kept", d.StoreError, d.RefusedPublishes)
 	}
 	if n := logs.count("ERROR"); n != 1 {
 		t.Fatalf("%d error records; want only the failure", n)
