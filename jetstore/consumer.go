@@ -26,15 +26,17 @@ type consumer struct {
 
 	in inbox
 
-	mu      sync.Mutex
-	cfg     ConsumerConfig
-	filters []string // nil delivers every subject
-	closed  bool
+	mu        sync.Mutex
+	cfg       ConsumerConfig
+	filters   []string // nil delivers every subject
+	closed    bool
+	retention string // the stream's, which never changes
 
 	// Delivery state.
 	dseq    uint64                 // last consumer sequence handed out
 	sseq    uint64                 // next stream sequence for a first delivery
 	pending map[uint64]*pendingMsg // delivered and not yet acked, by stream sequence
+	held    map[uint64]struct{}    // interest: given up on, and still kept (stream_interest.go)
 	rdq     []uint64               // stream sequences due for redelivery
 	due     deadlineHeap           // ack deadlines, with stale entries skipped lazily
 	ahead   []StoredMsg            // matching messages from sseq on, read ahead
@@ -156,6 +158,7 @@ func newConsumer(st *stream, cfg ConsumerConfig, created time.Time, dir string) 
 		dir:        dir,
 		cfg:        cfg,
 		filters:    cfg.filters(),
+		retention:  st.cfg().Retention,
 		pending:    make(map[uint64]*pendingMsg),
 		lastActive: time.Now(),
 		quit:       make(chan struct{}),
@@ -279,11 +282,13 @@ func (c *consumer) work() {
 	if c.log != nil {
 		replies = c.persistState(replies, now)
 	}
-	for _, r := range replies {
-		c.js.bus.Publish(r, "", nil, nil)
-	}
+	// Removals are queued before acks are confirmed: a client that saw
+	// its confirmation and then a later removal knows its ack was seen.
 	if len(removed) > 0 {
 		c.st.queueRemoval(removed)
+	}
+	for _, r := range replies {
+		c.js.bus.Publish(r, "", nil, nil)
 	}
 	if inactive {
 		go c.js.deleteConsumer(c.st, c.name, c)
@@ -391,9 +396,12 @@ func (c *consumer) setDeadline(seq uint64, p *pendingMsg, at int64) {
 }
 
 // giveUp drops a pending message for good: terminated or out of
-// deliveries. It is logged like an ack and dead-lettered. mu is held.
+// deliveries. It is logged like an ack and dead-lettered; an interest
+// stream keeps it until handleDeadLetters says whether that counts as
+// done. mu is held.
 func (c *consumer) giveUp(seq uint64, p *pendingMsg, reason, detail string) {
 	delete(c.pending, seq)
+	c.hold(seq)
 	if c.log != nil {
 		c.log.ack(seq)
 	}
@@ -406,9 +414,7 @@ func (c *consumer) acked(seq uint64) {
 	if c.log != nil {
 		c.log.ack(seq)
 	}
-	if c.st.cfg().Retention == RetentionWorkQueue {
-		c.removed = append(c.removed, seq)
-	}
+	c.finished(seq)
 }
 
 // ackFloor returns the sequences below which everything is acked. mu is

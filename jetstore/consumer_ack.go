@@ -225,13 +225,10 @@ func (c *consumer) ackAllUpTo(seq uint64) {
 	if c.log != nil {
 		c.log.ackAll(seq)
 	}
-	wq := c.st.cfg().Retention == RetentionWorkQueue
 	for s := range c.pending {
 		if s <= seq {
 			delete(c.pending, s)
-			if wq {
-				c.removed = append(c.removed, s)
-			}
+			c.finished(s)
 		}
 	}
 }

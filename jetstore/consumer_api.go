@@ -292,6 +292,10 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 		c.ahead = nil
 		c.npend, c.counted = 0, c.sseq-1
 		c.pendMark = removalMark{}
+		if c.retention == RetentionInterest {
+			// What only the old filters matched is no longer held.
+			c.st.requestRescan(c.interestFloor(), true)
+		}
 	}
 	c.in.signal()
 	return nil
@@ -448,6 +452,7 @@ func (js *JetStream) deleteConsumer(st *stream, name string, want *consumer) boo
 	delete(st.consumers, name)
 	st.mu.Unlock()
 	c.remove()
+	st.consumerGone(c)
 	js.log.Info("consumer deleted", "stream", st.name, "consumer", name)
 	return true
 }

@@ -279,6 +279,7 @@ func (c *consumer) dropPurged() {
 			}
 		}
 	}
+	c.dropReleased(first)
 }
 
 func (c *consumer) popRequest() {
@@ -451,6 +452,9 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 	}
 	if c.log != nil {
 		c.log.deliver(m.Seq, c.dseq, deliveries, ts)
+	}
+	if c.cfg.AckPolicy == AckNone {
+		c.finished(m.Seq) // delivered is acked
 	}
 	hdr, data := m.Header, m.Data
 	if c.cfg.HeadersOnly {

@@ -38,6 +38,8 @@ const (
 	recDeliver   byte = 2
 	recAck       byte = 3
 	recAckAll    byte = 4
+	recHold      byte = 5 // interest: a message given up on stays (stream_interest.go)
+	recRelease   byte = 6 // interest: ... until this
 
 	// compactAt is the log size past which the state is snapshotted and
 	// the log started again.
@@ -59,6 +61,7 @@ type consumerSnapshot struct {
 	SSeq    uint64      `json:"sseq"`
 	Pending [][4]uint64 `json:"pending,omitempty"` // stream seq, consumer seq, deliveries, time
 	LPSEnd  uint64      `json:"lps_end,omitempty"`
+	Held    []uint64    `json:"held,omitempty"` // interest: given up on, still kept
 }
 
 // stateLog is a consumer's open log.
@@ -88,8 +91,10 @@ func (l *stateLog) record(typ byte, vals ...uint64) {
 func (l *stateLog) deliver(sseq, cseq, deliveries uint64, ts int64) {
 	l.record(recDeliver, sseq, cseq, deliveries, uint64(ts))
 }
-func (l *stateLog) ack(sseq uint64)    { l.record(recAck, sseq) }
-func (l *stateLog) ackAll(sseq uint64) { l.record(recAckAll, sseq) }
+func (l *stateLog) ack(sseq uint64)     { l.record(recAck, sseq) }
+func (l *stateLog) ackAll(sseq uint64)  { l.record(recAckAll, sseq) }
+func (l *stateLog) hold(sseq uint64)    { l.record(recHold, sseq) }
+func (l *stateLog) release(sseq uint64) { l.record(recRelease, sseq) }
 
 // syncInterval is how long written records may wait for their fsync.
 func (l *stateLog) syncInterval() time.Duration {
@@ -196,6 +201,9 @@ func (c *consumer) snapshot(gen uint64) consumerSnapshot {
 	for seq, p := range c.pending {
 		s.Pending = append(s.Pending, [4]uint64{seq, p.cseq, p.deliveries, uint64(p.ts)})
 	}
+	for seq := range c.held {
+		s.Held = append(s.Held, seq)
+	}
 	return s
 }
 
@@ -269,6 +277,9 @@ func (c *consumer) loadState() error {
 		}
 	}
 	c.lpsEnd = snap.LPSEnd
+	for _, seq := range snap.Held {
+		c.holdRestored(seq)
+	}
 
 	path := filepath.Join(c.dir, consumerLogFile)
 	gen, good, err := c.replayLog(path, snap.Gen)
@@ -383,5 +394,17 @@ func (c *consumer) applyRecord(typ byte, v []uint64) {
 				delete(c.pending, s)
 			}
 		}
+	case typ == recHold && len(v) == 1:
+		c.holdRestored(v[0])
+	case typ == recRelease && len(v) == 1:
+		delete(c.held, v[0])
 	}
+}
+
+// holdRestored restores the hold of a message given up on.
+func (c *consumer) holdRestored(seq uint64) {
+	if c.held == nil {
+		c.held = make(map[uint64]struct{})
+	}
+	c.held[seq] = struct{}{}
 }

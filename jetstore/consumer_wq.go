@@ -3,11 +3,16 @@ package jetstore
 import "sync"
 
 // removalQueue holds the sequences a work-queue stream must drop because
-// their consumer acked them (or dead-lettered them). Consumers add to it
-// without waiting; the stream's writer goroutine drains it.
+// their consumer acked them (or dead-lettered them), or that an interest
+// stream must drop unless another consumer still holds them
+// (stream_interest.go). Consumers add to it without waiting; the
+// stream's writer goroutine drains it.
 type removalQueue struct {
-	mu     sync.Mutex
-	seqs   []uint64
+	mu   sync.Mutex
+	seqs []uint64
+	// rescan, when not 0, is where an interest stream looks again at
+	// every message on (requestRescan).
+	rescan uint64
 	signal chan struct{}
 }
 
@@ -28,6 +33,10 @@ func (st *stream) drainRemovals() {
 	seqs := st.rm.seqs
 	st.rm.seqs = nil
 	st.rm.mu.Unlock()
+	if st.config.Retention == RetentionInterest {
+		st.drainInterest(seqs)
+		return
+	}
 	if len(seqs) == 0 {
 		return
 	}

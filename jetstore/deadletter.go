@@ -21,7 +21,9 @@ import (
 // which would make the dead-letter stream deduplicate or refuse it), plus
 // the Wren-DLQ-* headers below. On a work-queue stream the message is
 // removed once the copy is stored (or at once when terminated with no
-// dead-letter stream).
+// dead-letter stream); on an interest stream the same makes the consumer
+// done with it, and it is removed once no other consumer holds it. A
+// message out of deliveries with no copy stored stays, for inspection.
 //
 // A replay ($WREN.API.DLQ.REPLAY.<dead-letter stream>, or `wren replay`)
 // publishes dead letters back onto their original subjects, so the stream
@@ -91,11 +93,14 @@ func (c *consumer) handleDeadLetters(dead []deadLetter) {
 		if dlq != nil {
 			stored = c.storeDeadLetter(dlq, d)
 		}
-		if scfg.Retention == RetentionWorkQueue && (stored || (dlq == nil && scfg.DeadLetter == "" && d.reason == reasonTerminated)) {
+		if scfg.Retention != RetentionLimits && (stored || (dlq == nil && scfg.DeadLetter == "" && d.reason == reasonTerminated)) {
 			remove = append(remove, d.seq)
 		}
 	}
 	if len(remove) > 0 {
+		if scfg.Retention == RetentionInterest {
+			c.release(remove)
+		}
 		c.st.queueRemoval(remove)
 	}
 }

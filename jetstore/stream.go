@@ -141,6 +141,7 @@ func openStream(js *JetStream, dir string) (*stream, error) {
 		st.store.Close()
 		return nil, err
 	}
+	st.reconcileInterest()
 	return st, nil
 }
 

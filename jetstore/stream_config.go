@@ -79,11 +79,9 @@ func normalize(in StreamConfig) (StreamConfig, *APIError) {
 	switch c.Retention {
 	case "":
 		c.Retention = RetentionLimits
-	case RetentionLimits, RetentionWorkQueue:
-	case RetentionInterest:
-		return c, errStreamConfig("interest retention is not supported by this server: use limits or workqueue")
+	case RetentionLimits, RetentionInterest, RetentionWorkQueue:
 	default:
-		return c, errStreamConfig("invalid retention %q: want limits or workqueue", c.Retention)
+		return c, errStreamConfig("invalid retention %q: want limits, interest or workqueue", c.Retention)
 	}
 	switch c.Discard {
 	case "":

@@ -241,6 +241,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 			st.mu.Unlock()
 			st.applyRollups(results)
 			st.enforceLimits(batch)
+			if cfg.Retention == RetentionInterest {
+				st.dropUnwanted(batch)
+			}
 		}
 	}
 	st.sendAcks(results)

@@ -273,24 +273,33 @@ func (st *stream) deleteSeqs(seqs []uint64) (uint64, error) {
 	if err := st.storeWritable(time.Now()); err != nil {
 		return 0, storageError(st.fault.cause)
 	}
-	type gone struct {
-		seq  uint64
-		subj string
-	}
-	var found []gone
-	var keep []uint64
+	var found []seqSubject
 	for _, seq := range seqs {
 		m, err := st.store.Load(seq)
 		if err != nil {
 			continue
 		}
-		found = append(found, gone{seq, m.Subject})
-		keep = append(keep, seq)
+		found = append(found, seqSubject{seq, m.Subject})
+	}
+	return st.deleteFound(found)
+}
+
+// deleteFound deletes messages known to be stored, with their subjects,
+// and updates the indexes; it returns how many it deleted. A store that
+// takes no writes deletes nothing and says why.
+func (st *stream) deleteFound(found []seqSubject) (uint64, error) {
+	if err := st.storeWritable(time.Now()); err != nil {
+		return 0, storageError(st.fault.cause)
 	}
 	const chunk = 32 << 10
-	for start := 0; start < len(keep); start += chunk {
-		end := min(start+chunk, len(keep))
-		if err := st.store.Delete(keep[start:end]...); err != nil {
+	seqs := make([]uint64, 0, min(len(found), chunk))
+	for start := 0; start < len(found); start += chunk {
+		end := min(start+chunk, len(found))
+		seqs = seqs[:0]
+		for _, g := range found[start:end] {
+			seqs = append(seqs, g.seq)
+		}
+		if err := st.store.Delete(seqs...); err != nil {
 			if errors.Is(err, ErrMsgNotFound) {
 				continue
 			}
@@ -308,7 +317,7 @@ func (st *stream) deleteSeqs(seqs []uint64) (uint64, error) {
 		}
 		st.mu.Unlock()
 	}
-	return uint64(len(keep)), nil
+	return uint64(len(found)), nil
 }
 
 // expire applies max_age, per-message TTLs and the duplicate window.

@@ -109,7 +109,6 @@ func TestJSStreamCreateRejected(t *testing.T) {
 		{"window over max age", jetstream.StreamConfig{Name: "WIN", MaxAge: time.Second, Duplicates: time.Minute}, 10052, "duplicates window"},
 		{"window under 100ms", jetstream.StreamConfig{Name: "TINYWIN", Duplicates: 50 * time.Millisecond}, 10052, "duplicates window"},
 		{"max age under 100ms", jetstream.StreamConfig{Name: "TINYAGE", MaxAge: 50 * time.Millisecond}, 10052, "max age"},
-		{"interest retention", jetstream.StreamConfig{Name: "INT", Retention: jetstream.InterestPolicy}, 10052, "interest"},
 		{"discard new per subject without limit", jetstream.StreamConfig{Name: "DNPS", Discard: jetstream.DiscardNew, DiscardNewPerSubject: true}, 10052, "discard new per subject"},
 		{"rollup with deny purge", jetstream.StreamConfig{Name: "ROLL", AllowRollup: true, DenyPurge: true}, 10052, "purge"},
 		{"mirror", jetstream.StreamConfig{Name: "MIR", Mirror: &jetstream.StreamSource{Name: "ORDERS"}}, 10052, "not supported"},
