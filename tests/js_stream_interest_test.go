@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -597,4 +598,100 @@ func TestJSInterestUpdate(t *testing.T) {
 	mustCreate(t, js, jetstream.StreamConfig{Name: "LIM", Subjects: []string{"lim.>"}})
 	_, err := js.UpdateStream(jsCtx(t), jetstream.StreamConfig{Name: "LIM", Subjects: []string{"lim.>"}, Retention: jetstream.InterestPolicy})
 	wantAPIErr(t, "UpdateStream limits to interest", err, 10052)
+}
+
+// TestJSInterestFilterUpdate: narrowing a consumer's filter gives up what
+// only the old filter held.
+func TestJSInterestFilterUpdate(t *testing.T) {
+	j := startJS(t, "")
+	_, js := jsConnect(t, j)
+	s := createInterest(t, js, "INT", "int.>")
+	a := mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "a", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "int.a"})
+	w := mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "w", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "int.>"})
+	mustPublish(t, js, "int.a", "a-1", 1)
+	mustPublish(t, js, "int.b", "b-1", 2)
+	fetchAck(t, a, "a-1")
+	wantState(t, s, stateSummary{Msgs: 2, FirstSeq: 1, LastSeq: 2, NumSubjects: 2})
+
+	w = mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "w", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "int.a"})
+	waitState(t, s, stateSummary{Msgs: 1, FirstSeq: 1, LastSeq: 2, NumSubjects: 1, NumDeleted: 1})
+	waitConsumer(t, w, consumerSummary{NumPending: 1})
+	fetchAck(t, w, "a-1")
+	waitState(t, s, stateSummary{Msgs: 0, FirstSeq: 3, LastSeq: 2})
+}
+
+// TestJSInterestCrash acks with two consumers, kills the daemon with
+// SIGKILL as soon as the last acks are confirmed (whether the stream had
+// removed those messages yet or not), and checks after a restart that
+// exactly the messages a consumer has not acked are there.
+func TestJSInterestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the daemon")
+	}
+	dir := filepath.Join(t.TempDir(), "store")
+	d := startDaemon(t, dir)
+	nc, err := nats.Connect(d.url, nats.MaxReconnects(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := createInterest(t, js, "IC", "ic.>")
+	const n, unacked = 300, 10
+	cs := []jetstream.Consumer{
+		mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "a", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute}),
+		mustConsumer(t, s, jetstream.ConsumerConfig{Durable: "b", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute}),
+	}
+	jsPublishN(t, js, "ic.x", "m", n)
+	// a acks everything, b all but the last few, both at once; each
+	// confirms its last ack, which comes after (and so covers) the ones
+	// before it.
+	var fetched [][]jetstream.Msg
+	for _, c := range cs {
+		fetched = append(fetched, fetchMsgs(t, c, n))
+	}
+	ctx := jsCtx(t)
+	errs := make(chan error, len(cs))
+	for i, msgs := range fetched {
+		acks := msgs[:n-i*unacked]
+		go func() {
+			for _, m := range acks[:len(acks)-1] {
+				if err := m.Ack(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- acks[len(acks)-1].DoubleAck(ctx)
+		}()
+	}
+	for range cs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.kill()
+	nc.Close()
+
+	d = startDaemon(t, dir)
+	nc, err = nats.Connect(d.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = js.Stream(jsCtx(t), "IC"); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s, stateSummary{Msgs: unacked, FirstSeq: n - unacked + 1, LastSeq: n, NumSubjects: 1})
+	waitConsumer(t, consumerOfStream(t, js, "IC", "a"), consumerSummary{AckFloorStream: n, Delivered: n})
+	waitConsumer(t, consumerOfStream(t, js, "IC", "b"), consumerSummary{NumAckPending: unacked, AckFloorStream: n - unacked, Delivered: n})
+	if err := s.DeleteConsumer(jsCtx(t), "b"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, stateSummary{Msgs: 0, FirstSeq: n + 1, LastSeq: n})
 }
