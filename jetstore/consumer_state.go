@@ -202,7 +202,9 @@ func (c *consumer) snapshot(gen uint64) consumerSnapshot {
 		s.Pending = append(s.Pending, [4]uint64{seq, p.cseq, p.deliveries, uint64(p.ts)})
 	}
 	for seq := range c.held {
-		s.Held = append(s.Held, seq)
+		if c.st.store.Count(seq, seq) == 1 { // else deleted meanwhile
+			s.Held = append(s.Held, seq)
+		}
 	}
 	return s
 }
