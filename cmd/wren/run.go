@@ -163,11 +163,15 @@ func (d *daemon) reload() {
 		return
 	}
 	opts.Logger = d.log
+	// The new log level is in force before the server says "configuration
+	// reloaded", so whatever follows that line is logged at the new level.
+	oldLevel := d.level.Level()
+	d.level.Set(cfg.Log.SlogLevel())
 	if err := d.srv.Reload(opts); err != nil {
+		d.level.Set(oldLevel)
 		d.log.Error("configuration reload failed; the running configuration stays in force", "error", err)
 		return
 	}
-	d.level.Set(cfg.Log.SlogLevel())
 	if cfg.Limits.GoMemLimit != d.cfg.Limits.GoMemLimit {
 		if cfg.Limits.GoMemLimit == 0 {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", "limits.gomemlimit")
