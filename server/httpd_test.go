@@ -110,7 +110,9 @@ func TestHTTPKeepAliveAndHead(t *testing.T) {
 // connection after the idle timeout.
 func TestHTTPSilentClientsAreDropped(t *testing.T) {
 	_, addr := startHTTP(t, func(h *httpServer) {
-		h.readTimeout = 100 * time.Millisecond
+		// The read timeout leaves a loaded machine a second to deliver
+		// the keep-alive client's request; the idle timeout is shorter.
+		h.readTimeout = time.Second
 		h.idleTimeout = 200 * time.Millisecond
 	})
 	for _, req := range []string{"", "GET /echo HTTP/1.1\r\nX-Half: ", "GET /echo HTTP/1.1\r\n\r\n"} {
