@@ -1,6 +1,11 @@
 package jetstore
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Report is the stream layer's monitoring document (/jsz), with the core
 // fields of the reference server's.
@@ -38,6 +43,21 @@ type StreamReport struct {
 	// refused for such failures since the server started.
 	StoreError       string `json:"store_error,omitempty"`
 	RefusedPublishes uint64 `json:"refused_publishes,omitempty"`
+}
+
+// Health returns an error naming the streams whose store fails writes
+// (a full disk), or nil when every stream takes writes.
+func (js *JetStream) Health() error {
+	var failed []string
+	for _, st := range js.sortedStreams() {
+		if cause := st.faultSeen.Load(); cause != nil {
+			failed = append(failed, fmt.Sprintf("stream %q: storage write failed: %s", st.name, *cause))
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(failed, "; "))
 }
 
 // Report describes the stream layer for monitoring.

@@ -183,6 +183,9 @@ func TestStreamStoreFault(t *testing.T) {
 	if d := report(); d.StoreError != "storage write failed: no space left on device" || d.RefusedPublishes != 11 {
 		t.Fatalf("report on a full disk: store_error %q, refused_publishes %d; want the failure and 11", d.StoreError, d.RefusedPublishes)
 	}
+	if err := e.js.Health(); err == nil || err.Error() != `stream "S": storage write failed: no space left on device` {
+		t.Fatalf("Health() on a full disk = %v; want the stream's failure", err)
+	}
 
 	setFailpoint(ws, nil)
 	if pa := publishUntilStored(t, e, "s.a", nil, []byte("after")); pa.Seq != 6 {
@@ -198,6 +201,9 @@ func TestStreamStoreFault(t *testing.T) {
 	}
 	if d := report(); d.StoreError != "" || d.RefusedPublishes < 11 {
 		t.Fatalf("report after recovery: store_error %q, refused_publishes %d; want none and the count kept", d.StoreError, d.RefusedPublishes)
+	}
+	if err := e.js.Health(); err != nil {
+		t.Fatalf("Health() after recovery = %v; want nil", err)
 	}
 	if n := logs.count("ERROR"); n != 1 {
 		t.Fatalf("%d error records; want only the failure", n)

@@ -96,10 +96,11 @@ type Subsz struct {
 
 // monitor holds the optional stream-layer report for /jsz and /varz.
 type monitor struct {
-	mu  sync.Mutex
-	jsz func() any
-	srv *httpServer
-	ln  net.Listener
+	mu     sync.Mutex
+	jsz    func() any
+	health func() error
+	srv    *httpServer
+	ln     net.Listener
 }
 
 // SetStreamReport registers a function that describes the stream layer for
@@ -108,6 +109,24 @@ func (s *Server) SetStreamReport(f func() any) {
 	s.mon.mu.Lock()
 	s.mon.jsz = f
 	s.mon.mu.Unlock()
+}
+
+// SetHealthCheck registers a check for /healthz: while it returns an
+// error, /healthz answers 503 {"status":"unavailable","error":...}.
+func (s *Server) SetHealthCheck(f func() error) {
+	s.mon.mu.Lock()
+	s.mon.health = f
+	s.mon.mu.Unlock()
+}
+
+func (s *Server) healthErr() error {
+	s.mon.mu.Lock()
+	f := s.mon.health
+	s.mon.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f()
 }
 
 func (s *Server) streamReport() any {
@@ -254,6 +273,9 @@ func (s *Server) stopMonitoring() {
 func (s *Server) monitorRoutes() map[string]httpRoute {
 	return map[string]httpRoute{
 		"/healthz": func(url.Values) httpReply {
+			if err := s.healthErr(); err != nil {
+				return jsonReply(503, map[string]string{"status": "unavailable", "error": err.Error()})
+			}
 			return jsonReply(200, map[string]string{"status": "ok"})
 		},
 		"/varz": func(url.Values) httpReply { return jsonReply(200, s.Varz()) },

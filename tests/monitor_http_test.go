@@ -3,11 +3,13 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -151,5 +153,38 @@ func TestMonitorEndpointsOverHTTP(t *testing.T) {
 	}
 	if dials != 1 {
 		t.Errorf("5 requests on a keep-alive client took %d connections; want 1", dials)
+	}
+}
+
+// /healthz answers 503 with the reason while a registered check fails (the
+// stream layer registers one that names streams whose store fails
+// writes), and 200 again once it passes.
+func TestMonitorHealthzReportsFailure(t *testing.T) {
+	s, base := startMonitored(t)
+	hc := &http.Client{Timeout: testTimeout}
+	var failing error
+	var mu sync.Mutex
+	s.SetHealthCheck(func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return failing
+	})
+	var h map[string]string
+	if resp := getJSON(t, hc, base+"/healthz", &h); resp.StatusCode != 200 || h["status"] != "ok" {
+		t.Fatalf("/healthz while the check passes = %d %v; want 200 ok", resp.StatusCode, h)
+	}
+	mu.Lock()
+	failing = errors.New(`stream "T": storage write failed: no space left on device`)
+	mu.Unlock()
+	h = nil
+	if resp := getJSON(t, hc, base+"/healthz", &h); resp.StatusCode != 503 || h["status"] != "unavailable" ||
+		h["error"] != `stream "T": storage write failed: no space left on device` {
+		t.Fatalf("/healthz while the check fails = %d %v; want 503 unavailable with the reason", resp.StatusCode, h)
+	}
+	mu.Lock()
+	failing = nil
+	mu.Unlock()
+	if resp := getJSON(t, hc, base+"/healthz", nil); resp.StatusCode != 200 {
+		t.Fatalf("/healthz after recovery = %d; want 200", resp.StatusCode)
 	}
 }

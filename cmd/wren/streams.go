@@ -43,5 +43,6 @@ func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (
 		return nil, err
 	}
 	srv.SetStreamReport(func() any { return js.Report() })
+	srv.SetHealthCheck(js.Health)
 	return js, nil
 }
