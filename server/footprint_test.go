@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -61,19 +60,6 @@ func waitGoroutines(t *testing.T, max int, what string) {
 	}
 }
 
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
 func startFootprintServer(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Options{Host: "127.0.0.1"})
@@ -124,34 +110,4 @@ func TestIdleConnectionsKeepOneGoroutine(t *testing.T) {
 	if st := s.Stats(); st.OutMsgs != n {
 		t.Errorf("delivered %d messages to the idle subscribers; want %d", st.OutMsgs, n)
 	}
-}
-
-// CONNECT and SUB run deep calls; the read loop then moves to a fresh
-// goroutine, so an idle connection keeps a minimum-size stack.
-func TestIdleConnectionsKeepSmallStacks(t *testing.T) {
-	if raceEnabled() {
-		t.Skip("the race detector doubles stack sizes")
-	}
-	s := startFootprintServer(t)
-	stackInuse := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.StackInuse
-	}
-	base := runtime.NumGoroutine()
-	before := stackInuse()
-	const n = 500
-	idleSubscribers(t, s.Addr().String(), n)
-	// The last write loops end once their queues are empty.
-	waitGoroutines(t, base+n, fmt.Sprintf("%d idle connections", n))
-	after := stackInuse()
-	per := (int64(after) - int64(before)) / n
-	// A minimum stack is 2 KB; a read loop that kept the stack CONNECT
-	// grew would cost 4 KB or more.
-	if per > 3<<10 {
-		t.Errorf("each idle subscribed connection holds %d bytes of stack; want at most %d", per, 3<<10)
-	}
-	t.Logf("%d bytes of stack per idle connection", per)
 }
