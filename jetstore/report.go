@@ -50,8 +50,8 @@ type StreamReport struct {
 func (js *JetStream) Health() error {
 	var failed []string
 	for _, st := range js.sortedStreams() {
-		if cause := st.faultSeen.Load(); cause != nil {
-			failed = append(failed, fmt.Sprintf("stream %q: storage write failed: %s", st.name, *cause))
+		if e := st.storeError(); e != "" {
+			failed = append(failed, fmt.Sprintf("stream %q: %s", st.name, e))
 		}
 	}
 	if len(failed) == 0 {
@@ -91,9 +91,7 @@ func (js *JetStream) Report() *Report {
 			Name: st.name, Created: info.Created, Storage: info.Config.Storage,
 			State: info.State, Consumers: info.State.Consumers,
 			RefusedPublishes: st.refusedTotal.Load(),
-		}
-		if cause := st.faultSeen.Load(); cause != nil {
-			sr.StoreError = "storage write failed: " + *cause
+			StoreError:       st.storeError(),
 		}
 		r.Detail = append(r.Detail, sr)
 	}

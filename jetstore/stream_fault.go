@@ -98,6 +98,15 @@ func (st *stream) storeFailed(op string, err error, now time.Time) *APIError {
 	return errStorageWrite(cause)
 }
 
+// storeError is what monitoring shows while the store fails writes, as
+// publishers are told it; "" while it takes them. Any goroutine.
+func (st *stream) storeError() string {
+	if cause := st.faultSeen.Load(); cause != nil {
+		return storageError(*cause).Error()
+	}
+	return ""
+}
+
 // storeRefused returns the answer for publishers while the store takes no
 // writes, and counts them.
 func (st *stream) storeRefused(n int) *APIError {

@@ -215,7 +215,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 		// (stream_fault.go); nothing of a refused batch is stored or
 		// acknowledged.
 		var e *APIError
-		if err := st.storeWritable(time.Now()); err != nil {
+		if st.fault != nil && st.storeWritable(time.Now()) != nil {
 			e = st.storeRefused(len(batch))
 		} else if err := st.store.Append(batch); err != nil {
 			e = st.storeFailed("store messages", err, time.Now())
@@ -233,7 +233,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 			}
 			batch = batch[:0]
 		} else {
-			st.storeOK(time.Now())
+			if st.fault != nil {
+				st.storeOK(time.Now())
+			}
 			st.mu.Lock()
 			for i := range batch {
 				st.noteStored(&batch[i])

@@ -170,8 +170,7 @@ func (h *httpServer) handle(c net.Conn) {
 
 func (h *httpServer) route(req httpRequest) httpReply {
 	if req.method != "GET" && req.method != "HEAD" {
-		rep := httpText(405, "only GET and HEAD are served here\n")
-		return rep
+		return httpText(405, "only GET and HEAD are served here\n")
 	}
 	u, err := url.ParseRequestURI(req.target)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,49 +95,37 @@ type Subsz struct {
 	CacheHitRate     float64   `json:"cache_hit_rate"`
 }
 
-// monitor holds the optional stream-layer report for /jsz and /varz.
+// monitor holds the monitoring listener and the hooks the stream layer
+// registers: its report for /jsz and /varz, its check for /healthz.
 type monitor struct {
-	mu     sync.Mutex
-	jsz    func() any
-	health func() error
-	srv    *httpServer
-	ln     net.Listener
+	jsz    atomic.Pointer[func() any]
+	health atomic.Pointer[func() error]
+
+	mu  sync.Mutex
+	srv *httpServer
+	ln  net.Listener
 }
 
 // SetStreamReport registers a function that describes the stream layer for
 // /jsz and the jetstream section of /varz.
-func (s *Server) SetStreamReport(f func() any) {
-	s.mon.mu.Lock()
-	s.mon.jsz = f
-	s.mon.mu.Unlock()
-}
+func (s *Server) SetStreamReport(f func() any) { s.mon.jsz.Store(&f) }
 
 // SetHealthCheck registers a check for /healthz: while it returns an
 // error, /healthz answers 503 {"status":"unavailable","error":...}.
-func (s *Server) SetHealthCheck(f func() error) {
-	s.mon.mu.Lock()
-	s.mon.health = f
-	s.mon.mu.Unlock()
-}
+func (s *Server) SetHealthCheck(f func() error) { s.mon.health.Store(&f) }
 
 func (s *Server) healthErr() error {
-	s.mon.mu.Lock()
-	f := s.mon.health
-	s.mon.mu.Unlock()
-	if f == nil {
-		return nil
+	if f := s.mon.health.Load(); f != nil {
+		return (*f)()
 	}
-	return f()
+	return nil
 }
 
 func (s *Server) streamReport() any {
-	s.mon.mu.Lock()
-	f := s.mon.jsz
-	s.mon.mu.Unlock()
-	if f == nil {
-		return nil
+	if f := s.mon.jsz.Load(); f != nil {
+		return (*f)()
 	}
-	return f()
+	return nil
 }
 
 // Varz returns the server's general report.
