@@ -48,16 +48,9 @@ func runBuild(args []string, w io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := repoRoot()
+	root, ts, err := prepare(o.targets, &o.version)
 	if err != nil {
 		return err
-	}
-	ts, err := selectTargets(o.targets)
-	if err != nil {
-		return err
-	}
-	if o.version == "" {
-		o.version = defaultVersion()
 	}
 	if o.commit == "" {
 		o.commit = gitCommit(root)

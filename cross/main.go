@@ -81,6 +81,23 @@ func repoRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
+// prepare resolves what build and smoke both start from: the repository
+// root, the targets named, and the version (defaulted when empty).
+func prepare(targets string, version *string) (string, []target, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", nil, err
+	}
+	ts, err := selectTargets(targets)
+	if err != nil {
+		return "", nil, err
+	}
+	if *version == "" {
+		*version = defaultVersion()
+	}
+	return root, ts, nil
+}
+
 // defaultVersion is the version compiled into the server package, so a
 // release build and a plain go build report the same unless -version says
 // otherwise.

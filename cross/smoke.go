@@ -47,16 +47,9 @@ func runSmoke(args []string, w io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := repoRoot()
+	root, ts, err := prepare(o.targets, &o.version)
 	if err != nil {
 		return err
-	}
-	ts, err := selectTargets(o.targets)
-	if err != nil {
-		return err
-	}
-	if o.version == "" {
-		o.version = defaultVersion()
 	}
 	dir := o.dir
 	if !filepath.IsAbs(dir) {
