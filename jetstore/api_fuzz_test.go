@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -167,7 +168,7 @@ type fuzzEnv struct {
 	bus   *fakeBus
 	js    *JetStream
 	log   *errorLog
-	seeds []StoredMsg
+	seeds []store.StoredMsg
 	n     int // requests sent, for unique inboxes
 }
 
@@ -202,7 +203,7 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 		if err := json.Unmarshal(ack.Data, &pa); err != nil || pa.Error != nil || pa.Seq != uint64(i+1) {
 			t.Fatalf("seed PubAck %q: %v", ack.Data, err)
 		}
-		e.seeds = append(e.seeds, StoredMsg{Seq: pa.Seq, Subject: subj, Header: hdr, Data: data})
+		e.seeds = append(e.seeds, store.StoredMsg{Seq: pa.Seq, Subject: subj, Header: hdr, Data: data})
 	}
 	return e
 }

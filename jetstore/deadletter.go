@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -276,7 +277,7 @@ func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
 	switch {
 	case req.All:
 		state := dst.store.State()
-		dst.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		dst.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			if m.Seq > state.LastSeq {
 				return false
 			}

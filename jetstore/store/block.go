@@ -1,10 +1,9 @@
-package jetstore
+package store
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -24,8 +23,6 @@ const (
 	blockTrailerLen = 4
 	blockMinLen     = blockHeaderLen + blockTrailerLen
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // blockEncoder builds blocks in reusable buffers. Not safe for concurrent
 // use.
@@ -64,7 +61,7 @@ func (e *blockEncoder) seal(buf []byte, compress bool) ([]byte, error) {
 			buf[1] |= blockFlagS2
 		}
 	}
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	buf = binary.LittleEndian.AppendUint32(buf, Checksum(buf))
 	e.buf = buf
 	return buf, nil
 }
@@ -86,7 +83,7 @@ func entryChecksumOK(entry []byte) bool {
 		return false
 	}
 	n := len(entry) - blockTrailerLen
-	return crc32.Checksum(entry[:n], castagnoli) == binary.LittleEndian.Uint32(entry[n:])
+	return Checksum(entry[:n]) == binary.LittleEndian.Uint32(entry[n:])
 }
 
 var errChecksum = errors.New("checksum mismatch")

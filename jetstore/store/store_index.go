@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import "sort"
 

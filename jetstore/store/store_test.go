@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"bytes"
@@ -269,7 +269,7 @@ func TestStoreDelete(t *testing.T) {
 		}
 		h.wantGone(3, 5)
 		st := h.s.State()
-		wantBytes := before.Bytes - ms[2].size() - ms[4].size()
+		wantBytes := before.Bytes - ms[2].Size() - ms[4].Size()
 		if st.Msgs != 8 || st.NumDeleted != 2 || st.Bytes != wantBytes || st.FirstSeq != 1 || st.LastSeq != 10 {
 			t.Fatalf("after Delete(5, 3): %+v; want Msgs 8, NumDeleted 2, Bytes %d, 1..10", st, wantBytes)
 		}
@@ -338,7 +338,7 @@ func TestStoreTruncateFront(t *testing.T) {
 		var wantBytes uint64
 		for _, m := range ms[17:] {
 			if m.Seq != 30 {
-				wantBytes += m.size()
+				wantBytes += m.Size()
 			}
 		}
 		want := StoreState{Msgs: 32, Bytes: wantBytes, FirstSeq: 18, LastSeq: 50,
@@ -514,6 +514,9 @@ func TestStoreCount(t *testing.T) {
 func TestStoreClose(t *testing.T) {
 	forEachStore(t, func(t *testing.T, h *storeHarness) {
 		h.append(1, 3)
+		if err := h.s.Recover(); err != nil {
+			t.Fatalf("Recover on a store that has not failed = %v; want nil", err)
+		}
 		st := h.s.State()
 		if err := h.s.Close(); err != nil {
 			t.Fatal(err)
@@ -524,6 +527,7 @@ func TestStoreClose(t *testing.T) {
 			"Delete":        h.s.Delete(1),
 			"TruncateFront": h.s.TruncateFront(2),
 			"Scan":          h.s.Scan(0, func(StoredMsg) bool { return true }),
+			"Recover":       h.s.Recover(),
 		}
 		_, checks["Load"] = h.s.Load(1)
 		for name, err := range checks {
@@ -699,7 +703,7 @@ func (m *modelStore) seqs() []uint64 {
 func (m *modelStore) State() StoreState {
 	st := StoreState{Msgs: uint64(len(m.msgs)), FirstSeq: m.first, LastSeq: m.last, LastTime: m.lastTime}
 	for _, x := range m.msgs {
-		st.Bytes += x.size()
+		st.Bytes += x.Size()
 	}
 	if x, ok := m.msgs[m.first]; ok {
 		st.FirstTime = x.Time

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"encoding/binary"
@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 )
 
@@ -135,22 +134,4 @@ func scanFrames(data []byte) (keep, entries int, err error) {
 		keep = len(data)
 	}
 	return keep, entries, nil
-}
-
-// syncStoreDir fsyncs a directory so that files created, renamed or
-// removed in it survive a crash. Windows cannot open a directory for
-// fsync and makes such changes durable itself.
-func syncStoreDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"encoding/binary"
@@ -50,7 +50,7 @@ type blockRecords struct {
 func storedSize(msgs []StoredMsg) uint64 {
 	var n uint64
 	for i := range msgs {
-		n += msgs[i].size()
+		n += msgs[i].Size()
 	}
 	return n
 }

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"errors"
@@ -103,7 +103,7 @@ func (s *walStore) load() error {
 	for i := range recs.msgs {
 		m := &recs.msgs[i]
 		if m.Seq >= first && !s.deleted.contains(m.Seq) {
-			live += m.size()
+			live += m.Size()
 		}
 		if m.Seq == first {
 			s.st.firstTime = m.Time

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"errors"
@@ -18,9 +18,9 @@ var errDiskFull = &fs.PathError{Op: "write", Path: "segment", Err: syscall.ENOSP
 
 // setFailpoint installs a failpoint on a running store.
 func setFailpoint(s *walStore, f func(op string) error) {
-	s.wmu.Lock()
-	s.failpoint = f
-	s.wmu.Unlock()
+	if !SetFailPoint(s, f) {
+		panic("a WAL store has a fault point")
+	}
 }
 
 // retryMsgs are the messages written after a failure, at the sequences the
@@ -160,7 +160,7 @@ func failOneWrite(t *testing.T, dir string, f writeFault) (*walStore, []StoredMs
 }
 
 // TestWALRecoversAfterFailedWrite: after each kind of failed write,
-// recoverWrites brings the store back with the failed write gone
+// Recover brings the store back with the failed write gone
 // (whatever it left in the files), and the log reopens holding exactly
 // what was acknowledged.
 func TestWALRecoversAfterFailedWrite(t *testing.T) {
@@ -168,8 +168,8 @@ func TestWALRecoversAfterFailedWrite(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s, written := failOneWrite(t, dir, f)
-			if err := s.recoverWrites(); err != nil {
-				t.Fatalf("recoverWrites: %v", err)
+			if err := s.Recover(); err != nil {
+				t.Fatalf("Recover: %v", err)
 			}
 			checkWALInvariants(t, s)
 			next := uint64(len(written) + 1)
@@ -227,8 +227,8 @@ func TestWALRecoverWhileStillFull(t *testing.T) {
 		if err := s.Append(testMsgs(21, 30)); !errors.Is(err, ErrFailed) {
 			t.Fatalf("Append on a full disk = %v; want ErrFailed", err)
 		}
-		if err := s.recoverWrites(); err != nil {
-			t.Fatalf("recoverWrites on a full disk: %v", err)
+		if err := s.Recover(); err != nil {
+			t.Fatalf("Recover on a full disk: %v", err)
 		}
 		checkWALInvariants(t, s)
 	}
@@ -272,7 +272,7 @@ func TestWALRecoverAfterBackgroundFsync(t *testing.T) {
 	if !strings.Contains(logs.String(), "background fsync failed") {
 		t.Fatalf("the failed background fsync was not logged:\n%s", logs)
 	}
-	if err := s.recoverWrites(); err != nil {
+	if err := s.Recover(); err != nil {
 		t.Fatal(err)
 	}
 	ms := retryMsgs(31, 10)
@@ -308,7 +308,7 @@ func TestWALRecoverAfterFailedSegmentReclaim(t *testing.T) {
 			if err := s.Append(testMsgs(211, 1)); !errors.Is(err, ErrFailed) {
 				t.Fatalf("Append after a failed reclaim = %v; want ErrFailed", err)
 			}
-			if err := s.recoverWrites(); err != nil {
+			if err := s.Recover(); err != nil {
 				t.Fatal(err)
 			}
 			checkWALInvariants(t, s)
@@ -371,8 +371,8 @@ func TestWALReadsDuringRecovery(t *testing.T) {
 			t.Errorf("Append on a full disk = %v; want ErrFailed", err)
 			break
 		}
-		if err := s.recoverWrites(); err != nil {
-			t.Errorf("recoverWrites: %v", err)
+		if err := s.Recover(); err != nil {
+			t.Errorf("Recover: %v", err)
 			break
 		}
 	}

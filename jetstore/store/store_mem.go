@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"fmt"
@@ -47,7 +47,7 @@ func (s *memStore) Append(msgs []StoredMsg) error {
 	for i := range msgs {
 		m := cloneStoredMsg(&msgs[i])
 		s.msgs = append(s.msgs, m)
-		s.bytes += m.size()
+		s.bytes += m.Size()
 	}
 	s.last = msgs[len(msgs)-1].Seq
 	s.lastTime = msgs[len(msgs)-1].Time
@@ -112,7 +112,7 @@ func (s *memStore) Delete(seqs ...uint64) error {
 	}
 	for _, seq := range seqs {
 		m, _ := s.get(seq)
-		s.bytes -= m.size()
+		s.bytes -= m.Size()
 		*m = StoredMsg{}
 		s.deleted.add(seq)
 	}
@@ -142,7 +142,7 @@ func (s *memStore) advance(first uint64) {
 	drop := min(first-s.first, uint64(len(s.msgs)))
 	for i := range drop {
 		if m := &s.msgs[i]; m.Seq != 0 {
-			s.bytes -= m.size()
+			s.bytes -= m.Size()
 		}
 	}
 	for drop < uint64(len(s.msgs)) && s.msgs[drop].Seq == 0 {
@@ -207,6 +207,16 @@ func (s *memStore) Count(from, to uint64) uint64 {
 		return 0
 	}
 	return to - from + 1 - s.deleted.countIn(from, to)
+}
+
+// Recover has nothing to do: the in-memory store never fails.
+func (s *memStore) Recover() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 func (s *memStore) Close() error {

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"github.com/tidwall/wal"
 )
 
-// recoverWrites brings a failed store (see ErrFailed) back to taking
+// Recover brings a failed store (see ErrFailed) back to taking
 // writes without closing it, once the cause has gone (space was freed),
 // and returns nil; a store that has not failed needs nothing. It fails,
 // changing nothing the store serves, while the log cannot be put back
@@ -25,7 +25,7 @@ import (
 // end of the last good entry (cutBack, done by the failed write already
 // when it could), and opened again from disk. Truncating drops the
 // doubtful pages, so what is written next is written afresh and fsynced
-// like any other write. recoverWrites then checks that the log ends at the
+// like any other write. Recover then checks that the log ends at the
 // last good entry and that the entry reads back whole before the store
 // takes writes again; the in-memory view needs no change.
 //
@@ -36,7 +36,7 @@ import (
 // A failure in the middle of reclaiming segments (tidwall/wal's
 // TruncateFront, which leaves a .START file) is finished by opening the
 // log, which completes the truncation, instead of cutting.
-func (s *walStore) recoverWrites() error {
+func (s *walStore) Recover() error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := s.writable(); err == nil || errors.Is(err, ErrClosed) {
@@ -63,7 +63,7 @@ func (s *walStore) recoverWrites() error {
 		l.Close()
 		return fmt.Errorf("jetstore: recover %s: fsync: %w", s.opts.Dir, err)
 	}
-	if err := syncStoreDir(s.opts.Dir); err != nil {
+	if err := SyncDir(s.opts.Dir); err != nil {
 		l.Close()
 		return fmt.Errorf("jetstore: recover %s: fsync dir: %w", s.opts.Dir, err)
 	}
@@ -139,7 +139,7 @@ func (s *walStore) cutBack() error {
 		return err
 	}
 	if removed {
-		return syncStoreDir(s.opts.Dir)
+		return SyncDir(s.opts.Dir)
 	}
 	return nil
 }

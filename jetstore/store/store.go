@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"errors"
@@ -16,8 +16,9 @@ type StoredMsg struct {
 	Data    []byte // payload, or nil
 }
 
-// size is what a message counts towards StoreState.Bytes.
-func (m *StoredMsg) size() uint64 {
+// Size is what a message counts towards StoreState.Bytes: the lengths of
+// its subject, header and payload.
+func (m *StoredMsg) Size() uint64 {
 	return uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 }
 
@@ -101,6 +102,16 @@ type Store interface {
 	// Close it counts the last state.
 	Count(from, to uint64) uint64
 
+	// Recover brings a store that failed (ErrFailed) back to taking writes
+	// once the cause has gone (space was freed, the device is back), without
+	// closing it, and returns nil. A store that has not failed needs
+	// nothing and returns nil; the in-memory store never fails. While the
+	// cause persists it returns an error and changes nothing the store
+	// serves, so the caller can try again later.
+	//
+	// Errors: ErrClosed, or why the store cannot take writes yet.
+	Recover() error
+
 	// Close flushes and releases the store. Every later call returns
 	// ErrClosed (State excepted). Close itself fsyncs whatever was written,
 	// under every SyncPolicy.
@@ -136,9 +147,10 @@ var (
 	// call wrote is in doubt (an fsync error may have dropped dirty
 	// pages), so the store takes no more writes until it recovers: the WAL
 	// store cuts the failed write off its log and can take writes again
-	// without closing once the cause has gone (recoverWrites); closing and
+	// without closing once the cause has gone (Recover); closing and
 	// opening it again, which re-reads the log, works too. Reads keep
-	// working. The error also wraps the original failure.
+	// working. The error is a *WriteError, which also wraps the original
+	// failure.
 	ErrFailed = errors.New("jetstore: store failed")
 )
 

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"errors"
@@ -43,8 +43,8 @@ type walStore struct {
 	stop     chan struct{} // closed by Close to end syncLoop
 	syncDone chan struct{} // closed when syncLoop returns
 
-	// failpoint, set only by tests, makes a write, fsync or file operation
-	// that succeeded report the error it returns (see injected).
+	// failpoint is the test-only fault point (SetFailPoint); guarded by
+	// wmu, nil outside tests.
 	failpoint func(op string) error
 }
 
@@ -63,7 +63,7 @@ type walWriter struct {
 	dirty     bool     // written since the last fsync
 	failed    error    // set by the first failed write; wraps ErrFailed
 	// torn is set while a failed write may have left bytes past the last
-	// good entry, which segStarts and tailBytes then locate; recoverWrites
+	// good entry, which segStarts and tailBytes then locate; Recover
 	// (or the failed write itself) cuts them off.
 	torn bool
 }
@@ -110,7 +110,7 @@ func openWAL(opts Options) (*walStore, error) {
 		if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 			return nil, err
 		}
-		if err := syncStoreDir(filepath.Dir(filepath.Clean(opts.Dir))); err != nil {
+		if err := SyncDir(filepath.Dir(filepath.Clean(opts.Dir))); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
@@ -128,7 +128,7 @@ func openWAL(opts Options) (*walStore, error) {
 	s := &walStore{opts: opts, log: l, cache: newBlockCache(opts.ReadCacheSize)}
 	// wal.Open may have created the first segment or finished a truncation
 	// by renaming files.
-	if err := syncStoreDir(opts.Dir); err != nil {
+	if err := SyncDir(opts.Dir); err != nil {
 		l.Close()
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"fmt"
@@ -66,7 +66,7 @@ func BenchmarkWALLoadSequential(b *testing.B) {
 				}
 			}
 			m, _ := s.Load(1)
-			b.SetBytes(int64(m.size()))
+			b.SetBytes(int64(m.Size()))
 			b.ReportAllocs()
 			seq := uint64(0)
 			for b.Loop() {

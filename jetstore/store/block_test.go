@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/klauspost/compress/s2"
 )
 
-func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 
 // withChecksum frames b as a block would be: version, flags, body, CRC.
 func withChecksum(b []byte) []byte {

@@ -1,4 +1,4 @@
-package jetstore
+package store
 
 import (
 	"encoding/binary"
@@ -21,36 +21,62 @@ func (s *walStore) writable() error {
 	return s.w.failed
 }
 
-// writeFailure is the error a failed store returns: it wraps ErrFailed and
-// the failure itself (a *fs.PathError or syscall.Errno for a full disk or
-// an I/O error).
-type writeFailure struct {
-	op  string
-	err error
+// WriteError is the error a failed store returns (see ErrFailed) for every
+// mutating call until it recovers: Op is what failed ("write", "fsync",
+// "fsync dir", "background fsync", "truncate log front", "list segments")
+// and Err the failure itself, a *fs.PathError or syscall.Errno for a full
+// disk or an I/O error. errors.Is(err, ErrFailed) holds for it, and
+// errors.As reaches the failure it wraps.
+type WriteError struct {
+	Op  string
+	Err error
 }
 
-func (e *writeFailure) Error() string        { return ErrFailed.Error() + ": " + e.op + ": " + e.err.Error() }
-func (e *writeFailure) Is(target error) bool { return target == ErrFailed }
-func (e *writeFailure) Unwrap() error        { return e.err }
+func (e *WriteError) Error() string        { return ErrFailed.Error() + ": " + e.Op + ": " + e.Err.Error() }
+func (e *WriteError) Is(target error) bool { return target == ErrFailed }
+func (e *WriteError) Unwrap() error        { return e.Err }
 
 // fail records the first write failure, after which the store takes no
-// more writes until recoverWrites succeeds, and returns it. The caller gets
+// more writes until Recover succeeds, and returns it. The caller gets
 // the error and reports it; only failures nobody is waiting for (the
 // background fsync) are logged here. Caller holds wmu.
 func (s *walStore) fail(op string, err error) error {
 	if s.w.failed == nil {
-		s.w.failed = &writeFailure{op: op, err: err}
+		s.w.failed = &WriteError{Op: op, Err: err}
 	}
 	return s.w.failed
 }
 
-// injected lets tests make an operation that succeeded report a failure, as
-// a full disk or an I/O error would; nil outside tests.
+// injected returns err, or, when err is nil, what the fault point says op
+// returns (see SetFailPoint). Caller holds wmu.
 func (s *walStore) injected(op string, err error) error {
 	if err == nil && s.failpoint != nil {
 		err = s.failpoint(op)
 	}
 	return err
+}
+
+// SetFailPoint installs fp as the fault point of st, a store OpenWAL
+// returned, and reports whether st has one (the in-memory store has not).
+// It is meant for tests only, of how a store and its callers behave on a
+// full disk or an I/O error; production code never calls it.
+//
+// From then on, each write, fsync or file operation of the store that
+// succeeded reports the error fp returns for it instead, as if the
+// operation had failed after doing its work; fp returning nil lets it
+// succeed. op names the operation as WriteError.Op does: "write",
+// "fsync", "fsync dir", "background fsync", "truncate log front". fp runs
+// with the store's write lock held and must not call the store. A nil fp
+// removes the fault point.
+func SetFailPoint(st Store, fp func(op string) error) bool {
+	s, ok := st.(*walStore)
+	if !ok {
+		return false
+	}
+	s.wmu.Lock()
+	s.failpoint = fp
+	s.wmu.Unlock()
+	return true
 }
 
 // writeBlock appends one sealed block as the log's next entry and makes it
@@ -64,7 +90,7 @@ func (s *walStore) injected(op string, err error) error {
 // survive: not even a restart while the store is failed may bring back a
 // message its publisher was told was not stored (a retry would store it
 // twice). So the failed call cuts the log back to that end at once, which
-// takes no space (see cutBack); if that fails too, recoverWrites does it.
+// takes no space (see cutBack); if that fails too, Recover does it.
 func (s *walStore) writeBlock(entry []byte, force bool) error {
 	widx := s.idx.next()
 	segs, tail := len(s.w.segStarts), s.w.tailBytes
@@ -82,7 +108,7 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 	}
 	s.w.dirty = true
 	if s.trackSegments(widx, len(entry)) {
-		if err := s.injected("fsync dir", syncStoreDir(s.opts.Dir)); err != nil {
+		if err := s.injected("fsync dir", SyncDir(s.opts.Dir)); err != nil {
 			return failed("fsync dir", err)
 		}
 	}
@@ -207,7 +233,7 @@ func (s *walStore) Delete(seqs ...uint64) error {
 		if err != nil {
 			return fmt.Errorf("delete seq %d: %w", seq, err)
 		}
-		ts[i] = delRecord{seq: seq, size: m.size()}
+		ts[i] = delRecord{seq: seq, size: m.Size()}
 	}
 	// Where FirstSeq moves if the first message goes.
 	first := s.st.first
@@ -309,7 +335,7 @@ func (s *walStore) TruncateFront(first uint64) error {
 		for i := range recs.msgs {
 			m := &recs.msgs[i]
 			if m.Seq >= s.st.first && m.Seq < first && !s.deleted.contains(m.Seq) {
-				partial += m.size()
+				partial += m.Size()
 			}
 		}
 		removed += partial
@@ -367,7 +393,7 @@ func (s *walStore) compact() {
 		s.fail("truncate log front", err)
 		return
 	}
-	if err := syncStoreDir(s.opts.Dir); err != nil {
+	if err := SyncDir(s.opts.Dir); err != nil {
 		s.fail("fsync dir", err)
 		return
 	}
