@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/wrenmq/wren/protocol"
 )
 
 // Validate checks the values of c and how they fit together. Load and Parse
@@ -201,7 +203,7 @@ func (v *checker) permissions(path string, p *Permissions) {
 
 func (v *checker) subjects(path string, list []string) {
 	for i, s := range list {
-		if err := checkSubject(s); err != nil {
+		if err := protocol.CheckFilter(s); err != nil {
 			v.add(joinIndex(path, i), "%v", err)
 		}
 	}

@@ -1,11 +1,11 @@
-package auth
+package protocol
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestSplitPattern(t *testing.T) {
+func TestSplitFilter(t *testing.T) {
 	tests := []struct {
 		in   string
 		want bool
@@ -26,22 +26,22 @@ func TestSplitPattern(t *testing.T) {
 		{"foo\tbar", false},
 	}
 	for _, tt := range tests {
-		if _, got := splitPattern(tt.in); got != tt.want {
-			t.Errorf("splitPattern(%q) ok = %v; want %v", tt.in, got, tt.want)
+		if _, got := SplitFilter(tt.in); got != tt.want {
+			t.Errorf("SplitFilter(%q) ok = %v; want %v", tt.in, got, tt.want)
 		}
 	}
 }
 
 func toks(t *testing.T, s string) []string {
 	t.Helper()
-	tk, ok := splitPattern(s)
+	tk, ok := SplitFilter(s)
 	if !ok {
 		t.Fatalf("bad pattern %q", s)
 	}
 	return tk
 }
 
-func TestMatchLiteral(t *testing.T) {
+func TestMatchTokens(t *testing.T) {
 	tests := []struct {
 		subject, pattern string
 		want             bool
@@ -67,16 +67,16 @@ func TestMatchLiteral(t *testing.T) {
 	}
 	for _, tt := range tests {
 		pat := toks(t, tt.pattern)
-		if got := matchLiteral([]byte(tt.subject), pat); got != tt.want {
-			t.Errorf("matchLiteral(%q, %q) = %v; want %v", tt.subject, tt.pattern, got, tt.want)
+		if got := MatchTokens([]byte(tt.subject), pat); got != tt.want {
+			t.Errorf("MatchTokens(%q, %q) = %v; want %v", tt.subject, tt.pattern, got, tt.want)
 		}
-		if got := matchLiteral(tt.subject, pat); got != tt.want {
-			t.Errorf("matchLiteral[string](%q, %q) = %v; want %v", tt.subject, tt.pattern, got, tt.want)
+		if got := MatchTokens(tt.subject, pat); got != tt.want {
+			t.Errorf("MatchTokens[string](%q, %q) = %v; want %v", tt.subject, tt.pattern, got, tt.want)
 		}
 	}
 }
 
-func TestIsSubset(t *testing.T) {
+func TestSubsetOfTokens(t *testing.T) {
 	tests := []struct {
 		filter, pattern string
 		want            bool
@@ -101,13 +101,13 @@ func TestIsSubset(t *testing.T) {
 		{">", "foo.>", false},
 	}
 	for _, tt := range tests {
-		if got := isSubset(toks(t, tt.filter), toks(t, tt.pattern)); got != tt.want {
-			t.Errorf("isSubset(%q, %q) = %v; want %v", tt.filter, tt.pattern, got, tt.want)
+		if got := SubsetOfTokens(toks(t, tt.filter), toks(t, tt.pattern)); got != tt.want {
+			t.Errorf("SubsetOfTokens(%q, %q) = %v; want %v", tt.filter, tt.pattern, got, tt.want)
 		}
 	}
 }
 
-func TestOverlaps(t *testing.T) {
+func TestOverlapTokens(t *testing.T) {
 	tests := []struct {
 		a, b string
 		want bool
@@ -126,19 +126,19 @@ func TestOverlaps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		a, b := toks(t, tt.a), toks(t, tt.b)
-		if got := overlaps(a, b); got != tt.want {
-			t.Errorf("overlaps(%q, %q) = %v; want %v", tt.a, tt.b, got, tt.want)
+		if got := OverlapTokens(a, b); got != tt.want {
+			t.Errorf("OverlapTokens(%q, %q) = %v; want %v", tt.a, tt.b, got, tt.want)
 		}
-		if got := overlaps(b, a); got != tt.want {
-			t.Errorf("overlaps(%q, %q) = %v; want %v", tt.b, tt.a, got, tt.want)
+		if got := OverlapTokens(b, a); got != tt.want {
+			t.Errorf("OverlapTokens(%q, %q) = %v; want %v", tt.b, tt.a, got, tt.want)
 		}
 	}
 }
 
-// TestSubsetOverlapOracle checks isSubset and overlaps against brute force
+// TestTokensOracle checks SubsetOfTokens and OverlapTokens against brute force
 // over every literal subject of up to five tokens drawn from {a, b, c},
 // where patterns use only a and b, so c stands for "any other token".
-func TestSubsetOverlapOracle(t *testing.T) {
+func TestTokensOracle(t *testing.T) {
 	var literals []string
 	var gen func(prefix []string)
 	gen = func(prefix []string) {
@@ -177,7 +177,7 @@ func TestSubsetOverlapOracle(t *testing.T) {
 		pt := toks(t, p)
 		m := make([]bool, len(literals))
 		for i, l := range literals {
-			m[i] = matchLiteral(l, pt)
+			m[i] = MatchTokens(l, pt)
 		}
 		matches[p] = m
 	}
@@ -193,11 +193,11 @@ func TestSubsetOverlapOracle(t *testing.T) {
 					overlap = true
 				}
 			}
-			if got := isSubset(toks(t, f), toks(t, p)); got != subset {
-				t.Errorf("isSubset(%q, %q) = %v; want %v", f, p, got, subset)
+			if got := SubsetOfTokens(toks(t, f), toks(t, p)); got != subset {
+				t.Errorf("SubsetOfTokens(%q, %q) = %v; want %v", f, p, got, subset)
 			}
-			if got := overlaps(toks(t, f), toks(t, p)); got != overlap {
-				t.Errorf("overlaps(%q, %q) = %v; want %v", f, p, got, overlap)
+			if got := OverlapTokens(toks(t, f), toks(t, p)); got != overlap {
+				t.Errorf("OverlapTokens(%q, %q) = %v; want %v", f, p, got, overlap)
 			}
 		}
 	}
