@@ -448,7 +448,7 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 		NumAckPending: len(c.pending),
 		NumWaiting:    len(c.waiting),
 		NumPending:    c.numPending(),
-		PushBound:     !c.cfg.isPull() && c.js.hasInterest(c.cfg.DeliverSubject),
+		PushBound:     !c.cfg.isPull() && c.js.bus.HasInterest(c.cfg.DeliverSubject),
 		TS:            time.Now().UTC(),
 	}
 	for _, p := range c.pending {

@@ -211,7 +211,7 @@ func (c *consumer) deliver(now time.Time) bool {
 		if r.seen != round {
 			// A client that went away leaves its request behind: drop it
 			// rather than deliver into the void.
-			if !c.js.hasInterest(r.reply) {
+			if !c.js.bus.HasInterest(r.reply) {
 				c.popRequest()
 				continue
 			}
@@ -462,7 +462,7 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 		hdr = headersOnly(hdr, len(data))
 		data = nil
 	}
-	c.js.deliverMsg(subject, m.Subject, reply, hdr, data)
+	c.js.bus.PublishAs(subject, m.Subject, reply, hdr, data)
 	if !c.cfg.isPull() {
 		c.push.lastSent = ts
 		c.push.msgs++

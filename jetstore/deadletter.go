@@ -357,7 +357,7 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 			status[i] = "not a subject a dead letter may be replayed to: " + subj
 			continue
 		}
-		if !js.hasInterest(subj) {
+		if !js.bus.HasInterest(subj) {
 			status[i] = "no stream captures the subject" // no PubAck would come
 			continue
 		}

@@ -333,7 +333,7 @@ func (st *stream) subjectCount(subj string, batchSubj map[string]uint64) uint64 
 
 // sendAcks answers every publisher that gave a reply subject.
 func (st *stream) sendAcks(results []ingestResult) {
-	publishAll(st.js.bus, func(publish func(subject, reply string, header, data []byte) error) {
+	st.js.bus.PublishBatch(func(publish func(subject, reply string, header, data []byte) error) {
 		st.sendAcksWith(results, publish)
 	})
 }
