@@ -193,12 +193,6 @@ func (v *checker) permissions(path string, p *Permissions) {
 	v.subjects(path+".publish.deny", p.Publish.Deny)
 	v.subjects(path+".subscribe.allow", p.Subscribe.Allow)
 	v.subjects(path+".subscribe.deny", p.Subscribe.Deny)
-	if r := p.AllowResponses; r != nil {
-		v.atLeast(path+".allow_responses.max", r.Max, 1)
-		if r.Expires < 0 {
-			v.add(path+".allow_responses.expires", "must not be negative, got %q", r.Expires)
-		}
-	}
 }
 
 func (v *checker) subjects(path string, list []string) {

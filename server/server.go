@@ -245,7 +245,10 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	}
 	lim := s.lim()
 	if s.authRequired() {
+		c.mu.Lock()
+		c.auth.timed = true
 		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
+		c.mu.Unlock()
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	s.wg.Add(1)
