@@ -127,13 +127,15 @@ func waitHubInterest(t testing.TB, hub *hubServer, subject string) {
 		if err != nil {
 			return err
 		}
+		var all []string
 		for _, l := range lz.Leafs {
 			for _, s := range l.Subs {
 				if s == subject {
 					return nil
 				}
+				all = append(all, s)
 			}
 		}
-		return fmt.Errorf("hub has no leaf interest in %q", subject)
+		return fmt.Errorf("hub has no leaf interest in %q: %q", subject, all)
 	})
 }

@@ -220,9 +220,6 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	l.lc, l.url, l.hub, l.since = lc, u.Redacted(), info, time.Now()
 	l.mu.Unlock()
 	lc.Send([]byte("LS+ " + l.n.lds + "\r\n"))
-	for _, s := range l.n.ldsFromOthers(l) {
-		lc.Send([]byte("LS+ " + s + "\r\n"))
-	}
 	lc.Start()
 	err = l.read(br, lc, nc, u, deadline)
 	reason := "Client Closed"
@@ -233,22 +230,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		err = fmt.Errorf("%s (%w)", r, err)
 	}
 	lc.Close(reason)
-	l.dropLDS()
 	return err
-}
-
-// dropLDS forgets the loop-detection subjects this link's hub sent.
-func (l *link) dropLDS() {
-	l.mu.Lock()
-	subs := make([]string, 0, len(l.ldsIn))
-	for s := range l.ldsIn {
-		subs = append(subs, s)
-	}
-	clear(l.ldsIn)
-	l.mu.Unlock()
-	for _, s := range subs {
-		l.n.relayLDS(l, s, false)
-	}
 }
 
 // maxHubPayload bounds what a hub may send in one message.
@@ -308,13 +290,6 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 				return errors.New("bad LS- from hub")
 			}
 			if hasPrefix(f[0], "$LDS.") {
-				l.mu.Lock()
-				had := l.ldsIn[string(f[0])]
-				delete(l.ldsIn, string(f[0]))
-				l.mu.Unlock()
-				if had {
-					l.n.relayLDS(l, string(f[0]), false)
-				}
 				continue
 			}
 			var q []byte
@@ -360,15 +335,11 @@ func (l *link) hubSub(lc *server.LeafConn, f [][]byte) error {
 	}
 	subj := f[0]
 	if hasPrefix(subj, "$LDS.") {
-		if string(subj) == l.n.lds {
-			lc.Send(protocol.AppendErr(nil, "Loop detected for leafnode account=\"$G\". Delaying attempt to reconnect for 30s"))
-			return &loopError{"Loop detected: this gateway's own loop-detection subject came back from the hub"}
+		// A hub's own subject is only for its side; the gateway's coming
+		// back means another of its links reaches the same hub.
+		if string(subj) == l.n.lds && l.n.yields(l) {
+			return &loopError{"Loop detected: another link of this gateway reaches the same hub; delaying reconnect for 30s"}
 		}
-		s := string(subj)
-		l.mu.Lock()
-		l.ldsIn[s] = true
-		l.mu.Unlock()
-		l.n.relayLDS(l, s, true)
 		return nil
 	}
 	if deniedFilter(string(subj), l.r.DenyExports) {

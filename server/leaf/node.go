@@ -47,7 +47,7 @@ func New(srv *server.Server, opts Options) *Node {
 		lds: "$LDS." + srv.ID()}
 	for i := range opts.Remotes {
 		r := opts.Remotes[i].withDefaults()
-		n.links = append(n.links, &link{n: n, r: r, idx: i, ldsIn: make(map[string]bool)})
+		n.links = append(n.links, &link{n: n, r: r, idx: i})
 	}
 	return n
 }
@@ -76,43 +76,26 @@ func (n *Node) Close() {
 	n.wg.Wait()
 }
 
-// relayLDS tells the other links of a loop-detection subject a hub sent
-// (add) or that went with its link, so a hub reachable over two links
-// sees its own subject come back and refuses the second: the same
-// cluster's messages would otherwise arrive twice.
-func (n *Node) relayLDS(from *link, subject string, add bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	line := "LS- " + subject + "\r\n"
-	if add {
-		line = "LS+ " + subject + "\r\n"
-	}
-	for _, l := range n.links {
-		if l == from {
+// yields reports whether l is the link that gives way when the gateway's
+// own loop-detection subject comes back: two links reach the same hub
+// (or cluster), whose messages would otherwise arrive twice. The newest
+// link yields, so the one already serving stays up.
+func (n *Node) yields(l *link) bool {
+	l.mu.Lock()
+	mine := l.since
+	l.mu.Unlock()
+	for _, o := range n.links {
+		if o == l {
 			continue
 		}
-		if lc := l.current(); lc != nil {
-			lc.Send([]byte(line))
+		o.mu.Lock()
+		up, since := o.lc != nil, o.since
+		o.mu.Unlock()
+		if up && (since.Before(mine) || since.Equal(mine) && o.idx < l.idx) {
+			return true
 		}
 	}
-}
-
-// ldsFromOthers returns the loop-detection subjects the other links hold.
-func (n *Node) ldsFromOthers(self *link) []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var out []string
-	for _, l := range n.links {
-		if l == self {
-			continue
-		}
-		l.mu.Lock()
-		for s := range l.ldsIn {
-			out = append(out, s)
-		}
-		l.mu.Unlock()
-	}
-	return out
+	return false
 }
 
 // jitter spreads d by ±25%.
