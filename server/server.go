@@ -92,7 +92,8 @@ type Server struct {
 	shutdown bool
 	auth     authState
 
-	mon monitor
+	mon      monitor
+	interest interestTracker // local interest, for leaf links
 }
 
 // New returns a server with the given options; Start makes it listen.
