@@ -124,15 +124,15 @@ type Disconnect struct {
 	Form int8
 }
 
-func (*Connect) Type() byte       { return CONNECT }
-func (*Connack) Type() byte       { return CONNACK }
-func (*Publish) Type() byte       { return PUBLISH }
-func (a *Ack) Type() byte         { return a.Kind }
-func (*Subscribe) Type() byte     { return SUBSCRIBE }
-func (*Suback) Type() byte        { return SUBACK }
-func (*Unsubscribe) Type() byte   { return UNSUBSCRIBE }
-func (*Unsuback) Type() byte      { return UNSUBACK }
-func (s *Simple) Type() byte      { return s.Kind }
+func (*Connect) Type() byte      { return CONNECT }
+func (*Connack) Type() byte      { return CONNACK }
+func (*Publish) Type() byte      { return PUBLISH }
+func (a *Ack) Type() byte        { return a.Kind }
+func (*Subscribe) Type() byte    { return SUBSCRIBE }
+func (*Suback) Type() byte       { return SUBACK }
+func (*Unsubscribe) Type() byte  { return UNSUBSCRIBE }
+func (*Unsuback) Type() byte     { return UNSUBACK }
+func (s *Simple) Type() byte     { return s.Kind }
 func (d *Disconnect) Type() byte { return d.Kind }
 
 // Frame reports the length of the packet at the start of b, or 0 when b
