@@ -81,6 +81,9 @@ type ingestResult struct {
 	// rollup is "sub" or "all" when the message asked for one.
 	rollup string
 	subj   string
+	// batch and count answer the commit of an atomic batch.
+	batch string
+	count int
 }
 
 // drainIngest stores what is queued now, one group commit per batch, and
@@ -93,8 +96,13 @@ func (st *stream) drainIngest() bool {
 		return false
 	}
 	for start := 0; start < len(msgs); {
+		if isBatchMsg(msgs[start]) { // atomic batch publish (stream_batch.go)
+			st.ingestAtomic(msgs[start], time.Now())
+			start++
+			continue
+		}
 		end, size := start, 0
-		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) {
+		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) && !isBatchMsg(msgs[end]) {
 			m := msgs[end]
 			size += len(m.Subject) + len(m.Header) + len(m.Data)
 			end++
@@ -210,6 +218,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 		}
 		results = append(results, r)
 	}
+	if st.commit != nil && !st.commit.decide(results) {
+		batch = batch[:0] // an atomic batch is stored whole or not at all
+	}
 
 	if len(batch) > 0 {
 		// A store that failed a write refuses writes until it recovers
@@ -248,6 +259,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 				st.dropUnwanted(batch)
 			}
 		}
+	}
+	if st.commit != nil {
+		results = st.commit.answer(results)
 	}
 	st.sendAcks(results)
 	if len(batch) > 0 {
@@ -355,6 +369,12 @@ func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, rep
 			b = strconv.AppendUint(b, r.seq, 10)
 			if r.dup {
 				b = append(b, `,"duplicate":true`...)
+			}
+			if r.batch != "" {
+				b = append(b, `,"batch":`...)
+				b = appendJSONString(b, r.batch)
+				b = append(b, `,"count":`...)
+				b = strconv.AppendInt(b, int64(r.count), 10)
 			}
 			b = append(b, '}')
 			st.ackBuf = b
