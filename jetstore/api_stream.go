@@ -216,6 +216,9 @@ func (st *stream) info(typ string, req *streamInfoRequest) *StreamInfo {
 		}
 	}
 	st.mu.RUnlock()
+	if state.LastSeq == 0 && state.Msgs == 0 {
+		si.State.FirstSeq = 0 // a stream that never held a message, as nats-server shows it
+	}
 	if state.FirstTime != 0 {
 		si.State.FirstTime = time.Unix(0, state.FirstTime).UTC()
 	}
@@ -461,16 +464,19 @@ func (js *JetStream) apiMsgDelete(reply, name string, data []byte) {
 
 // apiDirectGet answers a direct get: the message itself, with headers
 // saying where it came from, or a 404 status.
-func (js *JetStream) apiDirectGet(reply, name, lastFor string, data []byte) {
+func (js *JetStream) apiDirectGet(reply, subject, name, lastFor string, data []byte) {
 	st := js.lookup(name)
 	var req msgGetRequest
 	var m store.StoredMsg
 	var e *APIError
+	if st == nil || !st.cfg().AllowDirect {
+		// nats-server subscribes to a stream's direct get subject only
+		// while allow_direct is on, so the requester hears that nobody
+		// answers.
+		js.noResponders(reply, subject)
+		return
+	}
 	switch {
-	case st == nil:
-		e = errStreamNotFound()
-	case !st.cfg().AllowDirect:
-		e = errBadRequest("direct get is not enabled on this stream")
 	case lastFor != "":
 		if len(data) > 0 {
 			e = errBadRequest("a direct get by subject takes no body")
@@ -502,6 +508,14 @@ func (js *JetStream) apiDirectGet(reply, name, lastFor string, data []byte) {
 	})
 	hdr = protocol.AppendHeaderEnd(hdr)
 	js.bus.Publish(reply, "", hdr, m.Data)
+}
+
+// noResponders sends reply the 503 status a publisher that opted in gets
+// when nothing subscribes to subject.
+func (js *JetStream) noResponders(reply, subject string) {
+	hdr := protocol.AppendHeaderStart(nil, 503, "")
+	hdr = protocol.AppendHeaderField(hdr, "Nats-Subject", subject)
+	js.bus.Publish(reply, "", protocol.AppendHeaderEnd(hdr), nil)
 }
 
 // streamNames returns every stream's name, sorted.

@@ -58,6 +58,9 @@ type consumer struct {
 
 	lastActive time.Time
 	expiring   bool
+	// lastDelivered and lastAcked are the last_active times of the
+	// delivered and ack_floor sections of ConsumerInfo; zero until then.
+	lastDelivered, lastAcked time.Time
 
 	log   *stateLog
 	fault *stateFault // set while log cannot be written (consumer_fault.go)
@@ -450,6 +453,14 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 		NumPending:    c.numPending(),
 		PushBound:     !c.cfg.isPull() && c.js.bus.HasInterest(c.cfg.DeliverSubject),
 		TS:            time.Now().UTC(),
+	}
+	if !c.lastDelivered.IsZero() {
+		t := c.lastDelivered.UTC()
+		ci.Delivered.Last = &t
+	}
+	if !c.lastAcked.IsZero() {
+		t := c.lastAcked.UTC()
+		ci.AckFloor.Last = &t
 	}
 	for _, p := range c.pending {
 		if p.deliveries > 1 {

@@ -119,6 +119,12 @@ func (c *consumer) addRequest(r *pullRequest, now time.Time) {
 	if r.hb > 0 {
 		r.nextHB = deadlineAt(now, r.hb)
 	}
+	if r.noWait && r.expires > 0 && len(c.rdq) == 0 && c.pendingAfter() == 0 {
+		// With nothing to deliver, a no_wait request that sets expires is
+		// held like any other until it expires, then ends with a 408 (what
+		// nats-py's fetch relies on); without expires it gets a 404 now.
+		r.noWait = false
+	}
 	c.waiting = append(c.waiting, r)
 }
 
@@ -245,18 +251,15 @@ func (c *consumer) deliver(now time.Time) bool {
 	if n >= maxDeliverPerWork {
 		return true
 	}
-	// What is left of a no_wait request is answered now.
+	// What is left of a no_wait request is answered now: 404.
 	kept := c.waiting[:0]
 	for _, r := range c.waiting {
 		if !r.noWait {
 			kept = append(kept, r)
 			continue
 		}
-		if r.sent == 0 {
-			c.sendStatus(r.reply, protocol.StatusNoMessages, descNoMessages, nil)
-		} else {
-			c.sendStatus(r.reply, protocol.StatusTimeout, descRequestTimeout, r)
-		}
+		// Whether or not some were delivered, as nats-server ends it.
+		c.sendStatus(r.reply, protocol.StatusNoMessages, descNoMessages, nil)
 	}
 	clear(c.waiting[len(kept):])
 	c.waiting = kept
@@ -417,7 +420,9 @@ func (c *consumer) nextAckSubject(m *store.StoredMsg, redelivery bool, now time.
 	if !redelivery && pending > 0 {
 		pending--
 	}
-	return c.ackSubject(deliveries, m.Seq, c.dseq+1, now.UnixNano(), pending)
+	// Its timestamp is when the message was stored, as clients read it
+	// into the message's metadata, however late or often it is delivered.
+	return c.ackSubject(deliveries, m.Seq, c.dseq+1, m.Time, pending)
 }
 
 // commit delivers m to subject with the ack subject from nextAckSubject,
@@ -438,6 +443,7 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 		c.replayed(m, now)
 	}
 	c.dseq++
+	c.lastDelivered = now
 	ts := now.UnixNano()
 	deliveries := uint64(1)
 	if c.cfg.AckPolicy != AckNone {

@@ -70,6 +70,8 @@ type JetStream struct {
 	wg             sync.WaitGroup
 
 	apiTotal, apiErrors atomic.Uint64
+	// atomicOpen counts the atomic batches being staged in all streams.
+	atomicOpen atomic.Int64
 }
 
 // Open opens (or creates) the store directory, restores every stream in it

@@ -57,6 +57,11 @@ type stream struct {
 	faultSeen    atomic.Pointer[string]
 	refusedTotal atomic.Uint64
 
+	// batches are the open atomic batches, commit the one being stored
+	// (stream_batch.go). Writer goroutine only.
+	batches *atomicBatches
+	commit  *atomicCommit
+
 	// Scratch for the writer goroutine.
 	batch   []store.StoredMsg
 	results []ingestResult
@@ -245,6 +250,7 @@ func (st *stream) run() {
 		case <-st.quit:
 			for st.drainIngest() {
 			}
+			st.dropAllAtomic()
 			return
 		case <-st.in.signal:
 			st.drainIngest()
@@ -254,6 +260,7 @@ func (st *stream) run() {
 			st.drainRemovals()
 		case <-tick.C:
 			st.expire(time.Now())
+			st.expireAtomic(time.Now())
 			st.drainRemovals() // retries what a failed store kept back
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // Nats-Msg-Id duplicate window, the Nats-Expected-* headers, TTL and
 // rollup headers, discard-new limits, the server's storage limit) as if
 // the messages admitted before it in the batch were already stored.
-// Nothing is stored here: commit (stream_ingest.go) appends what was
+// Nothing is stored here: commitBatch (stream_ingest.go) appends what was
 // admitted as one unit. Writer goroutine only.
 
 // The publish headers the stream acts on, in the order of pubHeaderNames.

@@ -79,6 +79,9 @@ type ingestResult struct {
 	// rollup is "sub" or "all" when the message asked for one.
 	rollup string
 	subj   string
+	// batch and count answer the commit of an atomic batch.
+	batch string
+	count int
 }
 
 // drainIngest stores what is queued now, one group commit per batch, and
@@ -91,8 +94,13 @@ func (st *stream) drainIngest() bool {
 		return false
 	}
 	for start := 0; start < len(msgs); {
+		if isBatchMsg(msgs[start]) { // atomic batch publish (stream_batch.go)
+			st.ingestAtomic(msgs[start], time.Now())
+			start++
+			continue
+		}
 		end, size := start, 0
-		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) {
+		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) && !isBatchMsg(msgs[end]) {
 			m := msgs[end]
 			size += len(m.Subject) + len(m.Header) + len(m.Data)
 			end++
@@ -111,8 +119,15 @@ func (st *stream) drainIngest() bool {
 func (st *stream) storeBatch(msgs []*protocol.Msg) {
 	var a admission
 	st.admit(&a, msgs)
-	stored := st.commit(a.batch, a.results, a.first)
-	st.sendAcks(a.results)
+	if st.commit != nil && !st.commit.decide(a.results) {
+		a.batch = a.batch[:0] // an atomic batch is stored whole or not at all
+	}
+	stored := st.commitBatch(a.batch, a.results, a.first)
+	results := a.results
+	if st.commit != nil {
+		results = st.commit.answer(results)
+	}
+	st.sendAcks(results)
 	if stored {
 		st.notifyConsumers()
 	}
@@ -121,13 +136,13 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 	st.results = a.results[:0]
 }
 
-// commit appends the admitted messages as one unit and reports whether
+// commitBatch appends the admitted messages as one unit and reports whether
 // they were stored. Then, and only then, it indexes them and applies what
 // storing them implies (rollups, limits, interest); otherwise every
 // publisher of the batch is told why, those of duplicates of messages
 // earlier in the batch included (first is the stream's last sequence
 // before the batch).
-func (st *stream) commit(batch []store.StoredMsg, results []ingestResult, first uint64) bool {
+func (st *stream) commitBatch(batch []store.StoredMsg, results []ingestResult, first uint64) bool {
 	if len(batch) == 0 {
 		return false
 	}
@@ -191,6 +206,12 @@ func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, rep
 			b = strconv.AppendUint(b, r.seq, 10)
 			if r.dup {
 				b = append(b, `,"duplicate":true`...)
+			}
+			if r.batch != "" {
+				b = append(b, `,"batch":`...)
+				b = appendJSONString(b, r.batch)
+				b = append(b, `,"count":`...)
+				b = strconv.AppendInt(b, int64(r.count), 10)
 			}
 			b = append(b, '}')
 			st.ackBuf = b
