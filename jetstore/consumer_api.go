@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -288,7 +289,7 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 			return errConsumerCreate(clientError(err).Error())
 		}
 	}
-	if !equalStrings(old.filters(), cfg.filters()) {
+	if !slices.Equal(old.filters(), cfg.filters()) {
 		c.filters = cfg.filters()
 		c.ahead = nil
 		c.npend, c.counted = 0, c.sseq-1
@@ -300,18 +301,6 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 	}
 	c.in.signal()
 	return nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // position sets where a new consumer starts. Writer goroutine.
