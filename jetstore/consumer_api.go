@@ -115,7 +115,7 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 		return
 	}
 	if req.Config == nil {
-		js.fail(reply, apiErr(400, 10078, "consumer config required"))
+		js.fail(reply, errConsumerConfigRequired())
 		return
 	}
 	if req.Stream != "" && req.Stream != streamName {
@@ -131,7 +131,7 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 	cfg := *req.Config
 	if ephemeralForm {
 		if cfg.Durable != "" {
-			js.fail(reply, apiErr(400, 10020, "consumer expected to be ephemeral but a durable name was set in request"))
+			js.fail(reply, errConsumerEphemeralDurable())
 			return
 		}
 		if cfg.Name == "" {

@@ -38,16 +38,16 @@ func normalizeConsumer(in ConsumerConfig, scfg StreamConfig) (ConsumerConfig, *A
 // not offer, and replicas beyond one.
 func normalizeIdentity(c *ConsumerConfig, _ *StreamConfig) *APIError {
 	if c.Durable != "" && c.Name != "" && c.Durable != c.Name {
-		return apiErr(400, 10132, "Consumer Durable and Name have to be equal if both are provided")
+		return errConsumerNameDurable()
 	}
 	if c.Name == "" {
 		c.Name = c.Durable
 	}
 	if c.Name != "" && !validName(c.Name) {
 		if strings.ContainsAny(c.Name, "/\\") {
-			return apiErr(400, 10127, "Consumer name can not contain path separators")
+			return errConsumerNamePath()
 		}
-		return apiErr(400, 10103, "durable name can not contain '.', '*', '>'")
+		return errConsumerNameChars()
 	}
 	switch {
 	case c.Direct:
@@ -62,10 +62,10 @@ func normalizeIdentity(c *ConsumerConfig, _ *StreamConfig) *APIError {
 		return errConsumerConfig("ack sampling is not supported by this server")
 	}
 	if c.Replicas < 0 {
-		return apiErr(400, 10133, "replicas count cannot be negative")
+		return errConsumerReplicasNegative()
 	}
 	if c.Replicas > 1 {
-		return apiErr(400, 10126, "consumer config replica count exceeds parent stream")
+		return errConsumerReplicas()
 	}
 	return nil
 }
@@ -115,29 +115,29 @@ func normalizeAcks(c *ConsumerConfig, _ *StreamConfig) *APIError {
 		c.AckPolicy = AckNone
 	case AckNone, AckAll, AckExplicit:
 	default:
-		return apiErr(400, 10181, "consumer ack policy invalid")
+		return errConsumerAckPolicy()
 	}
 	switch c.ReplayPolicy {
 	case "":
 		c.ReplayPolicy = ReplayInstant
 	case ReplayInstant, ReplayOriginal:
 	default:
-		return apiErr(400, 10182, "consumer replay policy invalid")
+		return errConsumerReplayPolicy()
 	}
 
 	if c.AckWait < 0 {
-		return apiErr(400, 10183, "consumer ack wait needs to be positive")
+		return errConsumerAckWait()
 	}
 	for _, b := range c.BackOff {
 		if b <= 0 {
-			return apiErr(400, 10184, "consumer backoff needs to be positive")
+			return errConsumerBackoff()
 		}
 	}
 	if c.MaxDeliver == 0 || c.MaxDeliver < -1 {
 		c.MaxDeliver = -1
 	}
 	if len(c.BackOff) > 0 && c.MaxDeliver != -1 && c.MaxDeliver <= len(c.BackOff) {
-		return apiErr(400, 10116, "max deliver is required to be > length of backoff values")
+		return errConsumerMaxDeliverBackoff()
 	}
 	if c.AckWait == 0 {
 		c.AckWait = defaultAckWait
@@ -148,7 +148,7 @@ func normalizeAcks(c *ConsumerConfig, _ *StreamConfig) *APIError {
 
 	if c.AckPolicy == AckNone {
 		if c.MaxAckPending > 0 {
-			return apiErr(400, 10082, "consumer requires ack policy for max ack pending")
+			return errConsumerMaxAckPendingAckNone()
 		}
 		c.MaxAckPending = 0
 		return nil
@@ -157,7 +157,7 @@ func normalizeAcks(c *ConsumerConfig, _ *StreamConfig) *APIError {
 		c.MaxAckPending = defaultMaxAckPending
 	}
 	if c.MaxAckPending < 0 || c.MaxAckPending > maxAckPendingLimit {
-		return apiErr(400, 10121, fmt.Sprintf("consumer max ack pending exceeds system limit of %d", maxAckPendingLimit))
+		return errConsumerMaxAckPending()
 	}
 	return nil
 }
@@ -178,13 +178,13 @@ func normalizePull(c *ConsumerConfig) *APIError {
 		return errConsumerConfig("consumer deliver group requires a push based consumer")
 	}
 	if c.FlowControl {
-		return apiErr(400, 10089, "consumer flow control requires a push based consumer")
+		return errConsumerPullFlowControl()
 	}
 	if c.Heartbeat > 0 {
-		return apiErr(400, 10088, "consumer idle heartbeat requires a push based consumer")
+		return errConsumerPullHeartbeat()
 	}
 	if c.MaxWaiting < 0 {
-		return apiErr(400, 10087, "consumer max waiting needs to be positive")
+		return errConsumerMaxWaiting()
 	}
 	if c.MaxWaiting == 0 {
 		c.MaxWaiting = defaultMaxWaiting
@@ -193,10 +193,10 @@ func normalizePull(c *ConsumerConfig) *APIError {
 		c.MaxWaiting = maxWaitingLimit
 	}
 	if c.MaxRequestBatch < 0 {
-		return apiErr(400, 10114, "consumer max request batch needs to be > 0")
+		return errConsumerMaxRequestBatch()
 	}
 	if c.MaxRequestExpires != 0 && c.MaxRequestExpires < time.Millisecond {
-		return apiErr(400, 10115, "consumer max request expires needs to be >= 1ms")
+		return errConsumerMaxRequestExpires()
 	}
 	if c.MaxRequestMaxBytes < 0 {
 		return errConsumerConfig("consumer max request max bytes needs to be > 0")
@@ -209,30 +209,30 @@ func normalizePull(c *ConsumerConfig) *APIError {
 // group, heartbeats and flow control.
 func normalizePush(c *ConsumerConfig, scfg *StreamConfig) *APIError {
 	if c.MaxWaiting != 0 {
-		return apiErr(400, 10080, "consumer in push mode can not set max waiting")
+		return errConsumerPushMaxWaiting()
 	}
 	if c.MaxRequestBatch != 0 || c.MaxRequestExpires != 0 || c.MaxRequestMaxBytes != 0 {
 		return errConsumerConfig("consumer in push mode can not set pull request limits")
 	}
 	if protocol.IsFilter(c.DeliverSubject) {
-		return apiErr(400, 10079, "consumer deliver subject has wildcards")
+		return errConsumerDeliverWildcards()
 	}
 	if !protocol.ValidLiteral(c.DeliverSubject) || systemSubject(c.DeliverSubject) {
-		return apiErr(400, 10112, "invalid push consumer deliver subject")
+		return errConsumerDeliverSubject()
 	}
 	for _, s := range scfg.Subjects {
 		if protocol.MatchLiteral(c.DeliverSubject, s) {
-			return apiErr(400, 10081, "consumer deliver subject forms a cycle")
+			return errConsumerDeliverCycle()
 		}
 	}
 	if c.DeliverGroup != "" && !protocol.ValidFilter(c.DeliverGroup) {
 		return errConsumerConfig("consumer deliver group is not valid")
 	}
 	if c.Heartbeat > 0 && c.Heartbeat < minIdleHeartbeat {
-		return apiErr(400, 10083, "consumer idle heartbeat needs to be >= 100ms")
+		return errConsumerHeartbeatMin()
 	}
 	if c.FlowControl && c.Heartbeat == 0 {
-		return apiErr(400, 10108, "consumer with flow control also needs heartbeats")
+		return errConsumerFlowControlHeartbeat()
 	}
 	return nil
 }
@@ -243,10 +243,10 @@ func normalizePush(c *ConsumerConfig, scfg *StreamConfig) *APIError {
 // becomes filter_subject.
 func normalizeFilters(c *ConsumerConfig, scfg *StreamConfig) *APIError {
 	if c.FilterSubject != "" && len(c.FilterSubjects) > 0 {
-		return apiErr(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified")
+		return errConsumerBothFilters()
 	}
 	if len(c.FilterSubjects) > maxFilterSubjects {
-		return apiErr(400, 10003, fmt.Sprintf("bad request: a consumer takes at most %d filter subjects", maxFilterSubjects))
+		return errBadRequest(fmt.Sprintf("a consumer takes at most %d filter subjects", maxFilterSubjects))
 	}
 	if len(c.FilterSubjects) == 1 {
 		c.FilterSubject, c.FilterSubjects = c.FilterSubjects[0], nil
@@ -254,14 +254,14 @@ func normalizeFilters(c *ConsumerConfig, scfg *StreamConfig) *APIError {
 	fs := c.filters()
 	for i, f := range fs {
 		if f == "" {
-			return apiErr(400, 10139, "consumer filter in FilterSubjects cannot be empty")
+			return errConsumerEmptyFilter()
 		}
 		if !protocol.ValidFilter(f) {
 			return errConsumerConfig("consumer filter subject %q is not a valid subject", f)
 		}
 		for _, o := range fs[:i] {
 			if protocol.Overlap(o, f) {
-				return apiErr(400, 10138, "consumer subject filters cannot overlap")
+				return errConsumerFiltersOverlap()
 			}
 		}
 		ok := false
@@ -272,7 +272,7 @@ func normalizeFilters(c *ConsumerConfig, scfg *StreamConfig) *APIError {
 			}
 		}
 		if !ok {
-			return apiErr(400, 10093, "consumer filter subject is not a valid subset of the interest subjects")
+			return errConsumerFilterOutside()
 		}
 	}
 	return nil
@@ -292,10 +292,10 @@ func normalizeLifetime(c *ConsumerConfig, scfg *StreamConfig) *APIError {
 	}
 	if scfg.Retention == RetentionWorkQueue {
 		if c.AckPolicy != AckExplicit {
-			return apiErr(400, 10098, "workqueue stream requires explicit ack")
+			return errWQExplicitAck()
 		}
 		if c.DeliverPolicy != DeliverAll {
-			return apiErr(400, 10101, "consumer must be deliver all on workqueue stream")
+			return errWQDeliverAll()
 		}
 	}
 	return nil

@@ -230,7 +230,7 @@ func (js *JetStream) onReplay(m *protocol.Msg) {
 	select {
 	case js.replayQ <- m.Clone():
 	default:
-		js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(503, 10008, "a replay is already running")})
+		js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: errReplayRunning()})
 	}
 }
 
@@ -254,7 +254,7 @@ func (js *JetStream) serveReplay(m *protocol.Msg) {
 	defer func() {
 		if r := recover(); r != nil {
 			js.log.Error("replay request failed", "stream", name, "panic", r, "stack", string(debug.Stack()))
-			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(500, 10003, "internal error handling the request")})
+			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: errInternal()})
 		}
 	}()
 	js.respond(string(m.Reply), js.replay(name, m.Data))
