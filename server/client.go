@@ -321,7 +321,7 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		c.srv.log.Warn("publish with a reserved reply subject refused", "cid", c.cid, "reply", string(reply))
 		return nil
 	}
-	if !c.permitPub(subject) {
+	if !c.permitPub(subject) || !c.permitReply(subject, reply) {
 		return nil
 	}
 	c.pc.publish(subject, reply, header, payload)
