@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -294,7 +295,7 @@ func (js *JetStream) replayFor(name string, data []byte, sender protocol.Sender)
 	switch {
 	case req.All:
 		state := dst.store.State()
-		dst.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		dst.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			if m.Seq > state.LastSeq {
 				return false
 			}
@@ -379,7 +380,7 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 			status[i] = "permissions violation for publish to " + strconv.Quote(subj)
 			continue
 		}
-		if !js.hasInterest(subj) {
+		if !js.bus.HasInterest(subj) {
 			status[i] = "no stream captures the subject" // no PubAck would come
 			continue
 		}

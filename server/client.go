@@ -103,6 +103,8 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+
+	leaf *LeafConn // set for a leaf-node link
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -393,6 +395,7 @@ func (c *client) addSub(sub *subscription) error {
 		c.mu.Unlock()
 		return &wireError{text: errTextInvalidSubject}
 	}
+	c.srv.interest.changed(sub, 1)
 	return nil
 }
 
@@ -427,7 +430,9 @@ func (c *client) unsub(sid string, max int64) {
 	delete(c.subs, sid)
 	c.mu.Unlock()
 	sub.closed.Store(true)
-	c.srv.sl.Remove(sub)
+	if c.srv.sl.Remove(sub) {
+		c.srv.interest.changed(sub, -1)
+	}
 }
 
 // removeSub drops a subscription that reached its auto-unsubscribe count.
@@ -440,7 +445,9 @@ func (c *client) removeSub(sub *subscription) {
 		delete(c.subs, sub.sid)
 	}
 	c.mu.Unlock()
-	c.srv.sl.Remove(sub)
+	if c.srv.sl.Remove(sub) {
+		c.srv.interest.changed(sub, -1)
+	}
 }
 
 // Ping implements protocol.Handler.
@@ -541,7 +548,9 @@ func (c *client) teardown() {
 	c.mu.Unlock()
 	for _, sub := range subs {
 		sub.closed.Store(true)
-		c.srv.sl.Remove(sub)
+		if c.srv.sl.Remove(sub) {
+			c.srv.interest.changed(sub, -1)
+		}
 	}
 	c.srv.removeClient(c)
 }
