@@ -548,9 +548,9 @@ func (c *client) teardown() {
 	c.mu.Unlock()
 	for _, sub := range subs {
 		sub.closed.Store(true)
-		if c.srv.sl.Remove(sub) {
-			c.srv.interest.changed(sub, -1)
-		}
+	}
+	for _, sub := range c.srv.sl.RemoveBatch(subs) {
+		c.srv.interest.changed(sub, -1)
 	}
 	c.srv.removeClient(c)
 }
