@@ -80,6 +80,9 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 	n := len(tok)
 	switch {
 	case n >= 3 && tok[1] == "CREATE":
+		if js.deliverSubjectDenied(m) {
+			return
+		}
 		name, filter := "", ""
 		if n >= 4 {
 			name = tok[3]
@@ -89,6 +92,9 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 		}
 		js.apiConsumerCreate(reply, tok[2], name, filter, n == 3, m.Data)
 	case n == 5 && tok[1] == "DURABLE" && tok[2] == "CREATE":
+		if js.deliverSubjectDenied(m) {
+			return
+		}
 		js.apiConsumerCreate(reply, tok[3], tok[4], "", false, m.Data)
 	case n == 4 && tok[1] == "INFO":
 		js.apiConsumerInfo(reply, tok[2], tok[3])
