@@ -28,6 +28,7 @@ type Config struct {
 	JetStream     JetStream     `toml:"jetstream"`
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
+	Leafnodes     Leafnodes     `toml:"leafnodes"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -225,5 +226,6 @@ func Default() *Config {
 		TLS: TLS{
 			Timeout: Duration(2 * time.Second),
 		},
+		Leafnodes: defaultLeafnodes(),
 	}
 }

@@ -70,11 +70,21 @@ type gateway struct {
 // startGateway starts a Wren broker named name whose links dial remotes.
 func startGateway(t testing.TB, name string, remotes ...leaf.Remote) *gateway {
 	t.Helper()
+	return startGatewayWith(t, name, nil, remotes...)
+}
+
+// startGatewayWith is startGateway with a hook run after the broker is
+// made and before it starts (where the stream layer attaches).
+func startGatewayWith(t testing.TB, name string, before func(*gateway), remotes ...leaf.Remote) *gateway {
+	t.Helper()
 	s, err := server.New(server.Options{Host: "127.0.0.1", Port: 0, ServerName: name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.TrackInterest()
+	if before != nil {
+		before(&gateway{srv: s})
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ type daemon struct {
 	log   *slog.Logger
 	srv   *server.Server
 	js    *jetstore.JetStream
+	up    *uplink
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -49,6 +50,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.check {
 		if _, err := buildOptions(f, cfg); err != nil {
+			return err
+		}
+		if _, err := leafRemotes(cfg.Leafnodes); err != nil {
 			return err
 		}
 		name := f.configFile
@@ -82,6 +86,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if d.srv, err = server.New(opts); err != nil {
 		return err
 	}
+	if len(cfg.Leafnodes.Remotes) > 0 {
+		d.srv.TrackInterest() // before anything subscribes
+	}
 	// The stream layer is restored before the listener opens, so no
 	// client ever sees the JetStream API missing while streams load.
 	if err := d.startServices(); err != nil {
@@ -89,6 +96,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := d.srv.Start(); err != nil {
+		d.shutdown()
+		return err
+	}
+	if d.up, err = startUplink(cfg, d.srv, d.js, opts.ServerName); err != nil {
 		d.shutdown()
 		return err
 	}
@@ -124,6 +135,7 @@ func (d *daemon) startServices() error {
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	d.up.close() // the forwards keep their cursors; the links close
 	err := d.srv.Shutdown(ctx)
 	if d.js != nil {
 		// After the clients: nothing new arrives while queued messages are
@@ -188,6 +200,7 @@ func (d *daemon) reload() {
 		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
+		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
 	} {
 		if c.changed {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
