@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/wrenmq/wren/protocol"
 )
 
 // Leafnodes links the gateway to NATS hubs as a leaf node (nats-server's
@@ -191,7 +193,7 @@ func checkPrefixFilter(s string) error {
 	if s == "" {
 		return fmt.Errorf("must be set, as a subject ending in \">\" such as \"sensors.>\"")
 	}
-	if err := checkSubject(s); err != nil {
+	if err := protocol.CheckFilter(s); err != nil {
 		return err
 	}
 	if s != ">" && !strings.HasSuffix(s, ".>") || strings.Contains(s, "*") || strings.Count(s, ">") != 1 {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
+
+	"github.com/wrenmq/wren/jetstore/store"
 )
 
 // syncToken is the reply token of the forwarder's question to the hub.
@@ -133,7 +135,7 @@ func (f *Forwarder) fill(st *stream, now time.Time) {
 		f.next = state.FirstSeq
 	}
 	var hdr []byte
-	err := st.store.Scan(f.next, func(m StoredMsg) bool {
+	err := st.store.Scan(f.next, func(m store.StoredMsg) bool {
 		if m.Seq > f.next {
 			f.dropped(f.next, m.Seq-1)
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wrenmq/wren/jetstore/store"
 )
 
 var randRead = rand.Read
@@ -59,7 +61,7 @@ func (f *Forwarder) persist(now bool) {
 		f.setErr("keeping the cursor: %v", err)
 		return
 	}
-	if err := writeFileAtomic(f.file, b); err != nil {
+	if err := store.WriteFileAtomic(f.file, b); err != nil {
 		f.setErr("keeping the cursor: %v", err)
 		return
 	}

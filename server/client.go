@@ -241,19 +241,28 @@ func (c *client) protoError(err error) {
 // errClosing stops the parser once the connection is being closed.
 var errClosing = errors.New("connection closing")
 
-// sendErr queues an -ERR line to this client.
+// sendErr queues an -ERR line to this client. Like every byte queued for a
+// client, it counts against max_pending.
 func (c *client) sendErr(text string) {
 	c.mu.Lock()
-	c.out.addErr(text)
+	if !c.closed {
+		c.out.addErr(text)
+	}
+	slow := c.overPending()
 	c.mu.Unlock()
-	c.pc.touch(c)
+	c.queued(slow)
 }
 
+// sendRaw queues a control line (PONG, +OK) to this client; it counts
+// against max_pending.
 func (c *client) sendRaw(b []byte) {
 	c.mu.Lock()
-	c.out.add(b)
+	if !c.closed {
+		c.out.add(b)
+	}
+	slow := c.overPending()
 	c.mu.Unlock()
-	c.pc.touch(c)
+	c.queued(slow)
 }
 
 // okIfVerbose queues +OK when the client asked for it.
@@ -475,7 +484,12 @@ func (c *client) pingTick() {
 	}
 	c.pingsOut++
 	c.out.add(protocol.PingLine)
+	slow := c.overPending()
 	c.mu.Unlock()
+	if slow {
+		c.slowConsumer()
+		return
+	}
 	c.signal()
 	c.timer.Reset(c.srv.lim().pingInterval)
 }
