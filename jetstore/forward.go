@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
@@ -60,6 +61,8 @@ type Forwarder struct {
 	refused  uint64 // lowest sequence the hub refused since the last sync, 0 if none
 	backoff  time.Duration
 	waitTill time.Time
+
+	kicked atomic.Bool
 
 	st fwdStats
 }
@@ -155,6 +158,13 @@ func (f *Forwarder) Close() {
 	for _, u := range f.unsub {
 		u()
 	}
+}
+
+// Kick tells the forwarder a link just came up: a backoff in progress
+// ends and it tries again at once.
+func (f *Forwarder) Kick() {
+	f.kicked.Store(true)
+	f.wake()
 }
 
 func (f *Forwarder) wake() {

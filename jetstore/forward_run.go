@@ -70,6 +70,10 @@ func (f *Forwarder) open(st *stream) {
 func (f *Forwarder) step(st *stream, syncAt time.Time) time.Time {
 	now := time.Now()
 	defer f.report(st, now)
+	if f.kicked.Swap(false) {
+		f.waitTill = time.Time{}
+		f.backoff = f.cfg.RetryMin
+	}
 	if now.Before(f.waitTill) {
 		return syncAt
 	}

@@ -140,16 +140,25 @@ func checkHubHolds(t testing.TB, js jetstream.JetStream, name string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < n; i++ {
-		m, err := c.Next(jetstream.FetchMaxWait(testTimeout))
+	i := 0
+	for i < n {
+		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(testTimeout))
 		if err != nil {
-			t.Fatalf("hub message %d: %v", i, err)
+			t.Fatalf("hub messages from %d: %v", i, err)
 		}
-		if string(m.Data()) != strconv.Itoa(i) {
-			t.Fatalf("hub message %d is %q (subject %s, id %s): out of order or duplicated", i, m.Data(), m.Subject(), m.Headers().Get("Nats-Msg-Id"))
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			if string(m.Data()) != strconv.Itoa(i) {
+				t.Fatalf("hub message %d is %q (subject %s, id %s): out of order or duplicated", i, m.Data(), m.Subject(), m.Headers().Get("Nats-Msg-Id"))
+			}
+			if want := fmt.Sprintf("site.%s.sensors.line%d.temp", name, i%4); m.Subject() != want {
+				t.Fatalf("hub message %d on %s, want %s", i, m.Subject(), want)
+			}
+			i++
 		}
-		if want := fmt.Sprintf("site.%s.sensors.line%d.temp", name, i%4); m.Subject() != want {
-			t.Fatalf("hub message %d on %s, want %s", i, m.Subject(), want)
+		if batch.Error() != nil || got == 0 {
+			t.Fatalf("hub messages from %d: %v (%d in the batch)", i, batch.Error(), got)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,17 @@ func connectHub(t testing.TB, hub *hubServer, opts ...nats.Option) *nats.Conn {
 // waitHubInterest waits until the hub routes subject to a leaf.
 func waitHubInterest(t testing.TB, hub *hubServer, subject string) {
 	t.Helper()
+	waitHubInterestFunc(t, hub, subject, func(s string) bool { return s == subject })
+}
+
+// waitHubForwarder waits until the hub routes a forwarder's acks to a leaf.
+func waitHubForwarder(t testing.TB, hub *hubServer) {
+	t.Helper()
+	waitHubInterestFunc(t, hub, "_INBOX.fwd.", func(s string) bool { return strings.HasPrefix(s, "_INBOX.fwd.") })
+}
+
+func waitHubInterestFunc(t testing.TB, hub *hubServer, subject string, match func(string) bool) {
+	t.Helper()
 	waitUntil(t, func() error {
 		lz, err := hub.Leafz(&natsserver.LeafzOptions{Subscriptions: true})
 		if err != nil {
@@ -140,7 +152,7 @@ func waitHubInterest(t testing.TB, hub *hubServer, subject string) {
 		var all []string
 		for _, l := range lz.Leafs {
 			for _, s := range l.Subs {
-				if s == subject {
+				if match(s) {
 					return nil
 				}
 				all = append(all, s)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"sync"
 
 	"github.com/wrenmq/wren/conf"
 	"github.com/wrenmq/wren/jetstore"
@@ -18,6 +19,7 @@ import (
 // uplink is the gateway's links to its hubs and its forwarded streams.
 type uplink struct {
 	node     *leaf.Node
+	mu       sync.Mutex
 	forwards []*jetstore.Forwarder
 }
 
@@ -80,7 +82,15 @@ func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, n
 	if err != nil {
 		return nil, err
 	}
-	u := &uplink{node: leaf.New(srv, leaf.Options{Name: name, Remotes: remotes, Logger: srv.Logger().With("component", "leafnode")})}
+	u := &uplink{}
+	u.node = leaf.New(srv, leaf.Options{Name: name, Remotes: remotes, Logger: srv.Logger().With("component", "leafnode"),
+		OnConnect: func() {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			for _, f := range u.forwards {
+				f.Kick()
+			}
+		}})
 	u.node.Start()
 	srv.SetMonitorRoute("/leafz", func(q url.Values) any { return u.node.Leafz(q.Get("subs") == "1" || q.Get("subs") == "true") })
 	for _, fc := range l.Forwards {
@@ -94,7 +104,9 @@ func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, n
 			u.close()
 			return nil, err
 		}
+		u.mu.Lock()
 		u.forwards = append(u.forwards, f)
+		u.mu.Unlock()
 	}
 	srv.SetMonitorRoute("/uplinkz", func(url.Values) any { return u.status() })
 	return u, nil
@@ -108,6 +120,8 @@ type uplinkz struct {
 
 func (u *uplink) status() uplinkz {
 	z := uplinkz{Links: u.node.Connected(), Forwards: []jetstore.ForwardStatus{}}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for _, f := range u.forwards {
 		z.Forwards = append(z.Forwards, f.Status())
 	}
