@@ -277,7 +277,7 @@ func (s *Server) stopMonitoring() {
 
 // monitorRoutes maps each monitoring path to what it answers.
 func (s *Server) monitorRoutes() map[string]httpRoute {
-	return map[string]httpRoute{
+	routes := map[string]httpRoute{
 		"/healthz": func(url.Values) httpReply {
 			if err := s.healthErr(); err != nil {
 				return jsonReply(503, map[string]string{"status": "unavailable", "error": err.Error()})
@@ -303,6 +303,8 @@ func (s *Server) monitorRoutes() map[string]httpRoute {
 			return httpText(200, "wren "+Version+"\n\n/varz\n/connz\n/subsz\n/jsz\n/healthz\n")
 		},
 	}
+	s.addLateRoutes(routes)
+	return routes
 }
 
 func jsonReply(status int, v any) httpReply {
