@@ -23,9 +23,10 @@ import (
 
 // httpReply is what a route answers.
 type httpReply struct {
-	status int
-	ctype  string
-	body   []byte
+	status  int
+	ctype   string
+	body    []byte
+	headers string // extra header lines, each ending in CRLF
 }
 
 // httpRoute answers a GET to one path; query is the parsed query string.
@@ -431,6 +432,7 @@ func httpResponse(rep httpReply, head, closing bool) []byte {
 	if rep.status == 405 {
 		b = append(b, "Allow: GET, HEAD\r\n"...)
 	}
+	b = append(b, rep.headers...)
 	if rep.status == 401 {
 		b = append(b, "WWW-Authenticate: Bearer realm=\"wren\"\r\n"...)
 	}
