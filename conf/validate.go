@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/wrenmq/wren/protocol"
 )
 
 // Validate checks the values of c and how they fit together. Load and Parse
@@ -197,17 +199,11 @@ func (v *checker) permissions(path string, p *Permissions) {
 	v.subjects(path+".publish.deny", p.Publish.Deny)
 	v.subjects(path+".subscribe.allow", p.Subscribe.Allow)
 	v.subjects(path+".subscribe.deny", p.Subscribe.Deny)
-	if r := p.AllowResponses; r != nil {
-		v.atLeast(path+".allow_responses.max", r.Max, 1)
-		if r.Expires < 0 {
-			v.add(path+".allow_responses.expires", "must not be negative, got %q", r.Expires)
-		}
-	}
 }
 
 func (v *checker) subjects(path string, list []string) {
 	for i, s := range list {
-		if err := checkSubject(s); err != nil {
+		if err := protocol.CheckFilter(s); err != nil {
 			v.add(joinIndex(path, i), "%v", err)
 		}
 	}

@@ -95,7 +95,8 @@ type Server struct {
 	ldm      bool // lame-duck mode: see LameDuck
 	auth     authState
 
-	mon monitor
+	mon      monitor
+	interest interestTracker // local interest, for leaf links
 }
 
 // New returns a server with the given options; Start makes it listen.
@@ -248,7 +249,10 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	}
 	lim := s.lim()
 	if s.authRequired() {
+		c.mu.Lock()
+		c.auth.timed = true
 		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
+		c.mu.Unlock()
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	s.wg.Add(1)
