@@ -146,4 +146,3 @@ func textOf(t *testing.T, dom, id string) string {
 	}
 	return m[1]
 }
-
