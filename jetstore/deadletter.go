@@ -88,6 +88,7 @@ func (c *consumer) handleDeadLetters(dead []deadLetter) {
 		}
 	}
 	var remove []uint64
+	c.deadLetters.Add(uint64(len(dead)))
 	for _, d := range dead {
 		c.publishAdvisory(d)
 		stored := false
