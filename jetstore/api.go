@@ -89,7 +89,7 @@ func (js *JetStream) dispatch(m *protocol.Msg) {
 		if len(tok) > 3 {
 			subj = strings.Join(tok[3:], ".")
 		}
-		js.apiDirectGet(reply, arg(2), subj, m.Data)
+		js.apiDirectGet(reply, subject, arg(2), subj, m.Data)
 	case arg(0) == "CONSUMER":
 		js.consumerAPI(m, tok)
 	default:

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -201,7 +202,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 		storage += size
 		r.seq = last
 		r.subj = subj
-		batch = append(batch, StoredMsg{Seq: last, Time: now, Subject: subj, Header: m.Header, Data: m.Data})
+		batch = append(batch, store.StoredMsg{Seq: last, Time: now, Subject: subj, Header: m.Header, Data: m.Data})
 		if batchSubj == nil {
 			batchSubj = make(map[string]uint64)
 		}
@@ -272,7 +273,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 }
 
 // checkHeaders applies the Nats-Expected-* and other publish headers.
-func (st *stream) checkHeaders(m *protocol.Msg, cfg StreamConfig, last uint64, subj string, batch []StoredMsg, batchSubj map[string]uint64, r *ingestResult) *APIError {
+func (st *stream) checkHeaders(m *protocol.Msg, cfg StreamConfig, last uint64, subj string, batch []store.StoredMsg, batchSubj map[string]uint64, r *ingestResult) *APIError {
 	h := m.Header
 	if v := protocol.HeaderGet(h, hdrExpectedStream); len(v) > 0 && string(v) != st.name {
 		return errStreamNotMatch()
@@ -346,7 +347,7 @@ func (st *stream) subjectCount(subj string, batchSubj map[string]uint64) uint64 
 
 // sendAcks answers every publisher that gave a reply subject.
 func (st *stream) sendAcks(results []ingestResult) {
-	publishAll(st.js.bus, func(publish func(subject, reply string, header, data []byte) error) {
+	st.js.bus.PublishBatch(func(publish func(subject, reply string, header, data []byte) error) {
 		st.sendAcksWith(results, publish)
 	})
 }
