@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -35,7 +36,7 @@ const (
 const (
 	maxBatchIDLen         = 64
 	maxAtomicBatchMsgs    = 1000
-	maxAtomicBatchBytes   = MaxBlockSize / 2
+	maxAtomicBatchBytes   = store.MaxBlockSize / 2
 	maxAtomicStagedBytes  = maxIngestBytes
 	maxAtomicBatchesOpen  = 50   // per stream
 	maxAtomicBatchesTotal = 1000 // per server

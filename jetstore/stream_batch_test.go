@@ -6,15 +6,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wrenmq/wren/jetstore/store"
 )
 
 // countingStore counts Append calls: each is one write and one fsync.
 type countingStore struct {
-	Store
+	store.Store
 	appends atomic.Int64
 }
 
-func (s *countingStore) Append(msgs []StoredMsg) error {
+func (s *countingStore) Append(msgs []store.StoredMsg) error {
 	s.appends.Add(1)
 	return s.Store.Append(msgs)
 }
