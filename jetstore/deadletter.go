@@ -88,6 +88,7 @@ func (c *consumer) handleDeadLetters(dead []deadLetter) {
 		}
 	}
 	var remove []uint64
+	c.deadLetters.Add(uint64(len(dead)))
 	for _, d := range dead {
 		c.publishAdvisory(d)
 		stored := false
@@ -230,7 +231,7 @@ func (js *JetStream) onReplay(m *protocol.Msg) {
 	select {
 	case js.replayQ <- m.Clone():
 	default:
-		js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(503, 10008, "a replay is already running")})
+		js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: errReplayRunning()})
 	}
 }
 
@@ -254,7 +255,7 @@ func (js *JetStream) serveReplay(m *protocol.Msg) {
 	defer func() {
 		if r := recover(); r != nil {
 			js.log.Error("replay request failed", "stream", name, "panic", r, "stack", string(debug.Stack()))
-			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(500, 10003, "internal error handling the request")})
+			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: errInternal()})
 		}
 	}()
 	js.respond(string(m.Reply), js.replayFor(name, m.Data, m.Sender))
@@ -288,7 +289,7 @@ func (js *JetStream) replayFor(name string, data []byte, sender protocol.Sender)
 		return resp
 	}
 	if dst.cfg().DenyDelete && !req.Keep {
-		resp.Error = apiErr(400, 10082, "message delete not permitted: the dead-letter stream denies deletes; replay with keep")
+		resp.Error = errReplayDeleteDenied()
 		return resp
 	}
 	var seqs []uint64

@@ -42,7 +42,7 @@ const (
 // while reads fill the buffer, shrink back when they stop doing so.
 const (
 	minReadBuf = 512
-	maxReadBuf = 64 << 10
+	maxReadBuf = 256 << 10
 )
 
 // subscription is one SUB of one connection.
