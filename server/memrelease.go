@@ -26,6 +26,7 @@ const (
 type memRelease struct {
 	peak    int  // open socket connections at most since the last release
 	pending bool // a release is scheduled
+	done    int  // releases so far
 }
 
 // noteConns records the open connection count after a change. s.mu is held.
@@ -67,6 +68,7 @@ func (s *Server) releaseMemory() {
 	debug.FreeOSMemory()
 	s.mu.Lock()
 	s.mem.pending = false
+	s.mem.done++
 	s.mem.peak = s.nconns
 	n := s.nconns
 	s.mu.Unlock()
