@@ -549,8 +549,10 @@ func (c *client) teardown() {
 	for _, sub := range subs {
 		sub.closed.Store(true)
 	}
-	for _, sub := range c.srv.sl.RemoveBatch(subs) {
+	removed := c.srv.sl.RemoveBatch(subs)
+	for _, sub := range removed {
 		c.srv.interest.changed(sub, -1)
 	}
+	c.srv.noteSubsRemoved(len(removed))
 	c.srv.removeClient(c)
 }

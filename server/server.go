@@ -96,6 +96,7 @@ type Server struct {
 	auth     authState
 
 	mon      monitor
+	mem      memRelease      // guarded by mu
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
 }
@@ -223,6 +224,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	c := newClient(s, nc, s.nextCID, kindClient)
 	s.clients[c.cid] = c
 	s.nconns++
+	s.noteConns()
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 
@@ -327,6 +329,7 @@ func (s *Server) removeClient(c *client) {
 		delete(s.clients, c.cid)
 		if c.kind == kindClient {
 			s.nconns--
+			s.noteConns()
 		}
 	}
 	s.mu.Unlock()
