@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +125,60 @@ func waitHolds(b *testing.B, js jetstream.JetStream, stream string, n uint64) {
 			b.Fatalf("%s does not reach %d messages", stream, n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkForwardOutageBuffer measures what a 1,000,000-message outage
+// costs the gateway: the daemon's resident memory (VmRSS and its peak,
+// VmHWM) and the store's disk use once 1,000,000 128-byte messages wait
+// for a hub that is down.
+//
+//	go test ./tests/ -run '^$' -bench ForwardOutageBuffer -benchtime 1x
+func BenchmarkForwardOutageBuffer(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		base := b.TempDir()
+		cfg := uplinkConfig(b, base, "gw17", "nats-leaf://"+freeAddr(b), freePort(b))
+		gw := startUplinkDaemon(b, cfg)
+		nc := localSensors(b, gw.url)
+		payload := make([]byte, 128)
+		js, _ := jetstream.New(nc)
+		const n = 1000000
+		futs := make([]jetstream.PubAckFuture, 0, 2000)
+		for k := 0; k < n; k++ {
+			f, err := js.PublishAsync("sensors.line1.temp", payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			futs = append(futs, f)
+			if len(futs) == cap(futs) || k == n-1 {
+				for _, f := range futs {
+					select {
+					case <-f.Ok():
+					case err := <-f.Err():
+						b.Fatal(err)
+					case <-time.After(testTimeout):
+						b.Fatal("no PubAck")
+					}
+				}
+				futs = futs[:0]
+			}
+		}
+		time.Sleep(2 * time.Second) // let the forward report what waits
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", gw.cmd.Process.Pid))
+		var rss, hwm int
+		for _, line := range strings.Split(string(status), "\n") {
+			fmt.Sscanf(line, "VmRSS: %d kB", &rss)
+			fmt.Sscanf(line, "VmHWM: %d kB", &hwm)
+		}
+		var disk int64
+		filepath.Walk(filepath.Join(base, "store"), func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				disk += fi.Size()
+			}
+			return nil
+		})
+		b.ReportMetric(float64(rss)/1024, "rss_MB")
+		b.ReportMetric(float64(hwm)/1024, "peak_rss_MB")
+		b.ReportMetric(float64(disk)/(1<<20), "disk_MB")
 	}
 }
