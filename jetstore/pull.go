@@ -25,7 +25,7 @@ type PullConfig struct {
 	Stream    string // the local stream; it must capture Filter's subjects
 	HubStream string
 	HubDomain string
-	Consumer  string // the durable consumer's name on the hub
+	Consumer  string // names the hub consumers: <Consumer>-<random> per session
 	Filter    string // what of the hub stream is pulled
 	Batch     int    // messages per pull; default 64
 	AckWait   time.Duration
@@ -45,6 +45,7 @@ type Puller struct {
 	// Run goroutine only.
 	highest uint64 // the highest hub sequence the local stream holds
 	known   bool   // highest was read from the local stream
+	session string // this session's consumer on the hub
 
 	mu      sync.Mutex
 	stored  uint64
@@ -126,7 +127,7 @@ func (p *Puller) Kick() {
 }
 
 func (p *Puller) api(op string) string {
-	return "$JS." + p.cfg.HubDomain + ".API." + op + "." + p.cfg.HubStream + "." + p.cfg.Consumer
+	return "$JS." + p.cfg.HubDomain + ".API." + op + "." + p.cfg.HubStream + "." + p.session
 }
 
 func (p *Puller) setErr(s string) {
@@ -237,16 +238,26 @@ func (p *Puller) localHighest(st *stream) uint64 {
 	return 0
 }
 
-// ensureConsumer creates (or finds) the durable pull consumer on the hub.
+// ensureConsumer makes this session's consumer on the hub, starting just
+// after the newest message the local stream holds: the local stream is
+// the cursor, so a delivery left unacked by a crash or a cut link is
+// simply delivered again in order, never behind a later one. Each session
+// has its own consumer (named Consumer-<random>), which the hub drops
+// after 30s without pulls, so a late delivery for an earlier session is
+// told apart and ignored.
 func (p *Puller) ensureConsumer() error {
-	body, _ := json.Marshal(map[string]any{
-		"stream_name": p.cfg.HubStream,
-		"config": map[string]any{
-			"durable_name": p.cfg.Consumer, "filter_subject": p.cfg.Filter,
-			"ack_policy": "explicit", "deliver_policy": "all", "ack_wait": int64(p.cfg.AckWait),
-			"max_ack_pending": p.cfg.Batch, "max_deliver": -1,
-		},
-	})
+	var rb [4]byte
+	rand.Read(rb[:])
+	p.session = p.cfg.Consumer + "-" + hex.EncodeToString(rb[:])
+	cc := map[string]any{
+		"name": p.session, "filter_subject": p.cfg.Filter,
+		"ack_policy": "explicit", "deliver_policy": "all", "ack_wait": int64(p.cfg.AckWait),
+		"max_ack_pending": p.cfg.Batch, "max_deliver": -1, "inactive_threshold": int64(30 * time.Second),
+	}
+	if p.highest > 0 {
+		cc["deliver_policy"], cc["opt_start_seq"] = "by_start_sequence", p.highest+1
+	}
+	body, _ := json.Marshal(map[string]any{"stream_name": p.cfg.HubStream, "config": cc, "action": "create"})
 	m, err := p.request(p.api("CONSUMER.CREATE"), "create", body, 5*time.Second)
 	if err != nil {
 		return errors.New("creating the hub consumer: " + err.Error())
@@ -260,6 +271,7 @@ func (p *Puller) ensureConsumer() error {
 	if json.Unmarshal(m.Data, &r) == nil && r.Error != nil {
 		return errors.New("creating the hub consumer: " + r.Error.Description)
 	}
+	p.setErr("")
 	return nil
 }
 
@@ -318,9 +330,12 @@ func (p *Puller) pullBatch(st *stream, token string) error {
 // it upstream.
 func (p *Puller) take(st *stream, m *protocol.Msg) error {
 	ack := string(m.Reply)
-	sseq, ok := ackStreamSeq(ack)
+	sseq, consumer, ok := ackStreamSeq(ack)
 	if !ok {
 		return errors.New("delivery without a JetStream ack subject: " + ack)
+	}
+	if consumer != p.session {
+		return nil // for an earlier session's consumer
 	}
 	if sseq <= p.highest {
 		p.mu.Lock()
@@ -390,15 +405,15 @@ func (p *Puller) Status() PullStatus {
 
 // ackStreamSeq reads the stream sequence from a v1 ack subject
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>.
-func ackStreamSeq(ack string) (uint64, bool) {
+func ackStreamSeq(ack string) (uint64, string, bool) {
 	toks := strings.Split(ack, ".")
 	switch {
 	case len(toks) == 9 && toks[0] == "$JS" && toks[1] == "ACK":
 		n, err := strconv.ParseUint(toks[5], 10, 64)
-		return n, err == nil
+		return n, toks[3], err == nil
 	case len(toks) >= 11 && toks[0] == "$JS" && toks[1] == "ACK":
 		n, err := strconv.ParseUint(toks[7], 10, 64)
-		return n, err == nil
+		return n, toks[5], err == nil
 	}
-	return 0, false
+	return 0, "", false
 }
