@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,10 @@ func (p *Puller) setState(s string) {
 	p.mu.Unlock()
 }
 
+// errLinkUp ends a wait when a link came up meanwhile: what was sent
+// before is likely lost, so it is sent again at once.
+var errLinkUp = errors.New("a link came up")
+
 // request publishes body to subject and waits for one answer on token.
 func (p *Puller) request(subject, token string, body []byte, wait time.Duration) (*protocol.Msg, error) {
 	if err := p.js.bus.Publish(subject, p.inbox+token, nil, body); err != nil {
@@ -160,7 +165,10 @@ func (p *Puller) request(subject, token string, body []byte, wait time.Duration)
 		case <-t.C:
 			return nil, errors.New("no answer within " + wait.String())
 		case m := <-p.msgs:
-			if m != nil && string(m.Subject) == p.inbox+token {
+			if m == nil {
+				return nil, errLinkUp
+			}
+			if string(m.Subject) == p.inbox+token {
 				return m, nil
 			}
 		}
@@ -198,7 +206,7 @@ func (p *Puller) run() {
 				ready = false
 			}
 		}
-		if err == nil {
+		if err == nil || errors.Is(err, errLinkUp) {
 			backoff = 250 * time.Millisecond
 			continue
 		}
@@ -258,9 +266,9 @@ func (p *Puller) ensureConsumer() error {
 		cc["deliver_policy"], cc["opt_start_seq"] = "by_start_sequence", p.highest+1
 	}
 	body, _ := json.Marshal(map[string]any{"stream_name": p.cfg.HubStream, "config": cc, "action": "create"})
-	m, err := p.request(p.api("CONSUMER.CREATE"), "create", body, 5*time.Second)
+	m, err := p.request(p.api("CONSUMER.CREATE"), "create", body, 2*time.Second)
 	if err != nil {
-		return errors.New("creating the hub consumer: " + err.Error())
+		return fmt.Errorf("creating the hub consumer: %w", err)
 	}
 	var r struct {
 		Error *apiError `json:"error"`

@@ -201,7 +201,7 @@ batch = 50
 		t.Fatal(err)
 	}
 	for i := 0; i < n; {
-		b, err := c.Fetch(1000, jetstream.FetchMaxWait(testTimeout))
+		b, err := c.Fetch(min(1000, n-i), jetstream.FetchMaxWait(testTimeout))
 		if err != nil {
 			t.Fatal(err)
 		}
