@@ -181,7 +181,6 @@ func (d *daemon) reload() {
 		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
-		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
 	} {
 		if c.changed {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
