@@ -3,8 +3,8 @@ package tests
 import (
 	"fmt"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"

@@ -93,7 +93,9 @@ func TestLogsTraceAndReopen(t *testing.T) {
 			return l["msg"] == "<- CONNECT" && strings.Contains(o, `"pass":"[redacted]"`) && strings.Contains(o, `"name":"tracer"`) && l["level"] == "DEBUG"
 		},
 		"SUB": func(l map[string]any) bool { return l["msg"] == "<- SUB" && l["subject"] == "t.sub" && l["cid"] != nil },
-		"PUB": func(l map[string]any) bool { return l["msg"] == "<- PUB" && l["subject"] == "t.pub" && l["bytes"] == 5.0 },
+		"PUB": func(l map[string]any) bool {
+			return l["msg"] == "<- PUB" && l["subject"] == "t.pub" && l["bytes"] == 5.0
+		},
 		"-ERR": func(l map[string]any) bool {
 			return l["msg"] == "-> -ERR" && l["error"] == "Unknown Protocol Operation"
 		},
