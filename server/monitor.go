@@ -298,7 +298,7 @@ func (s *Server) stopMonitoring() {
 
 // monitorRoutes maps each monitoring path to what it answers.
 func (s *Server) monitorRoutes() map[string]httpRoute {
-	return map[string]httpRoute{
+	routes := map[string]httpRoute{
 		"/healthz": func(url.Values) httpReply {
 			if err := s.healthErr(); err != nil {
 				return jsonReply(503, map[string]string{"status": "unavailable", "error": err.Error()})
@@ -325,6 +325,8 @@ func (s *Server) monitorRoutes() map[string]httpRoute {
 		},
 		"/": dashboardRoute,
 	}
+	s.addLateRoutes(routes)
+	return routes
 }
 
 func jsonReply(status int, v any) httpReply {

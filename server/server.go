@@ -97,6 +97,7 @@ type Server struct {
 
 	mon      monitor
 	interest interestTracker // local interest, for leaf links
+	extra    extraRoutes
 }
 
 // New returns a server with the given options; Start makes it listen.
