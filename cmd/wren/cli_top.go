@@ -2,12 +2,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +93,12 @@ type topVarz struct {
 	OutBytes      int64          `json:"out_bytes"`
 	SlowConsumers int64          `json:"slow_consumers"`
 	LameDuck      bool           `json:"lame_duck_mode"`
-	Uplink        map[string]any `json:"uplink"`
+}
+
+// topUplink is what wren top reads of /uplinkz.
+type topUplink struct {
+	Links    int                      `json:"links_connected"`
+	Forwards []jetstore.ForwardStatus `json:"forwards"`
 }
 
 func runTop(args []string, stdout, stderr io.Writer) error {
@@ -129,11 +134,16 @@ Examples:
 	for {
 		var v topVarz
 		var js *jetstore.Report
+		var up *topUplink
 		err := topFetch(base+"/varz", *token, &v)
 		if err == nil {
 			var r jetstore.Report
 			if topFetch(base+"/jsz", *token, &r) == nil {
 				js = &r
+			}
+			var u topUplink
+			if topFetch(base+"/uplinkz", *token, &u) == nil {
+				up = &u
 			}
 		}
 		var b strings.Builder
@@ -146,7 +156,7 @@ Examples:
 			}
 			fmt.Fprintf(&b, "wren top: %v (retrying every %v)\n", err, *interval)
 		} else {
-			topFrame(&b, &v, prev, js)
+			topFrame(&b, &v, prev, js, up)
 			prev = &v
 		}
 		if !*once {
@@ -180,7 +190,7 @@ func topFetch(url, token string, out any) error {
 }
 
 // topFrame writes one view; prev (may be nil) gives the rates.
-func topFrame(b *strings.Builder, v, prev *topVarz, js *jetstore.Report) {
+func topFrame(b *strings.Builder, v, prev *topVarz, js *jetstore.Report, up *topUplink) {
 	ldm := ""
 	if v.LameDuck {
 		ldm = "  LAME DUCK"
@@ -200,19 +210,17 @@ func topFrame(b *strings.Builder, v, prev *topVarz, js *jetstore.Report) {
 	}
 	fmt.Fprintf(b, "in  %s msg/s  %s B/s  (total %d msgs)\nout %s msg/s  %s B/s  (total %d msgs)\n",
 		rate(v.InMsgs, pi), rate(v.InBytes, bi), v.InMsgs, rate(v.OutMsgs, po), rate(v.OutBytes, bo), v.OutMsgs)
-	if len(v.Uplink) > 0 {
-		keys := make([]string, 0, len(v.Uplink))
-		for k := range v.Uplink {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var parts []string
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s=%v", k, v.Uplink[k]))
-		}
-		fmt.Fprintf(b, "uplink %s\n", strings.Join(parts, " "))
-	} else {
+	if up == nil {
 		b.WriteString("uplink not configured\n")
+	} else {
+		fmt.Fprintf(b, "uplink %d link(s) up\n", up.Links)
+		for _, f := range up.Forwards {
+			fmt.Fprintf(b, "  forward %s -> %s: %s, %d waiting, %d forwarded", f.Stream, cmp.Or(f.HubStream, f.Upstream), f.State, f.Waiting, f.Forwarded)
+			if f.LastError != "" {
+				fmt.Fprintf(b, " (%s)", f.LastError)
+			}
+			b.WriteString("\n")
+		}
 	}
 	if js == nil {
 		b.WriteString("\nstream layer off\n")
