@@ -80,19 +80,19 @@ func httpGet(rawURL, token string, timeout time.Duration) (int, []byte, error) {
 
 // topVarz is what wren top reads of /varz.
 type topVarz struct {
-	ServerName    string         `json:"server_name"`
-	Version       string         `json:"wren_version"`
-	Now           time.Time      `json:"now"`
-	Uptime        string         `json:"uptime"`
-	Mem           uint64         `json:"mem"`
-	Connections   int            `json:"connections"`
-	Subscriptions int            `json:"subscriptions"`
-	InMsgs        int64          `json:"in_msgs"`
-	OutMsgs       int64          `json:"out_msgs"`
-	InBytes       int64          `json:"in_bytes"`
-	OutBytes      int64          `json:"out_bytes"`
-	SlowConsumers int64          `json:"slow_consumers"`
-	LameDuck      bool           `json:"lame_duck_mode"`
+	ServerName    string    `json:"server_name"`
+	Version       string    `json:"wren_version"`
+	Now           time.Time `json:"now"`
+	Uptime        string    `json:"uptime"`
+	Mem           uint64    `json:"mem"`
+	Connections   int       `json:"connections"`
+	Subscriptions int       `json:"subscriptions"`
+	InMsgs        int64     `json:"in_msgs"`
+	OutMsgs       int64     `json:"out_msgs"`
+	InBytes       int64     `json:"in_bytes"`
+	OutBytes      int64     `json:"out_bytes"`
+	SlowConsumers int64     `json:"slow_consumers"`
+	LameDuck      bool      `json:"lame_duck_mode"`
 }
 
 // topUplink is what wren top reads of /uplinkz.
