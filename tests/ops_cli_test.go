@@ -344,18 +344,24 @@ func TestCLIDLQReplayProgress(t *testing.T) {
 	nc, js := natsJS(t, d.url)
 	defer nc.Close()
 	dlq := mustCreate(t, js, jetstream.StreamConfig{Name: "DLQ", Subjects: []string{"dlq"}})
-	mustCreate(t, js, jetstream.StreamConfig{Name: "BACK", Subjects: []string{"back"}})
-	// Dead letters as a consumer leaves them: the original subject in a
-	// header, the copy in the dead-letter stream.
-	for i := range 250 {
-		m := nats.NewMsg("dlq")
-		m.Header.Set("Wren-DLQ-Subject", "back")
-		m.Header.Set("Wren-DLQ-Stream", "BACK")
-		m.Data = fmt.Appendf(nil, "d-%d", i)
-		if _, err := js.PublishMsg(jsCtx(t), m); err != nil {
+	mustCreateRaw(t, nc, `{"name":"BACK","subjects":["back"],"dead_letter_stream":"DLQ"}`)
+	// 250 dead letters: a consumer terminates every message.
+	back, _ := js.Stream(jsCtx(t), "BACK")
+	jsPublishN(t, js, "back", "d", 250)
+	c := mustConsumer(t, back, jetstream.ConsumerConfig{Durable: "bad", AckPolicy: jetstream.AckExplicitPolicy})
+	for termed := 0; termed < 250; {
+		b, err := c.Fetch(250-termed, jetstream.FetchMaxWait(testTimeout))
+		if err != nil {
 			t.Fatal(err)
 		}
+		for m := range b.Messages() {
+			if err := m.Term(); err != nil {
+				t.Fatal(err)
+			}
+			termed++
+		}
 	}
+	waitMsgs(t, dlq, 250, 1, 250)
 	out, errOut := cliRun(t, 0, "dlq", "replay", "DLQ", "--all", s)
 	if !strings.Contains(out, "Replayed 250 of 250") {
 		t.Fatalf("replay said %q %q", out, errOut)
