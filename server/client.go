@@ -57,6 +57,9 @@ type subscription struct {
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
 	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
+	// noLocal: not delivered what its own connection publishes (a
+	// session's MQTT 5 No Local).
+	noLocal bool
 }
 
 // client is one connection: a socket with its read and write loops, or an
@@ -103,6 +106,9 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+
+	// onClose tells a session's listener that the broker closed it.
+	onClose func(reason string)
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -497,10 +503,15 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	c.closed = true
 	c.reason = reason
 	c.out.releaseStalled()
-	if !flush {
+	if !flush || c.kind == kindSession {
 		c.out.reset()
 	}
+	onClose := c.onClose
+	c.onClose = nil
 	c.mu.Unlock()
+	if onClose != nil {
+		onClose(reason)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}

@@ -105,7 +105,7 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 	r := p.match(subject)
 	delivered := false
 	for _, sub := range r.psubs {
-		if sub.client == c && !c.opts.Echo {
+		if sub.client == c && (!c.opts.Echo || sub.noLocal) {
 			continue
 		}
 		if p.deliver(sub, subject, reply, header, payload) {
@@ -117,7 +117,7 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 		start := p.intn(len(g))
 		for k := range g {
 			sub := g[(start+k)%len(g)]
-			if sub.client == c && !c.opts.Echo {
+			if sub.client == c && (!c.opts.Echo || sub.noLocal) {
 				continue
 			}
 			if p.deliver(sub, subject, reply, header, payload) {

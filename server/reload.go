@@ -120,13 +120,13 @@ func (s *Server) noteFixed(o *Options) {
 	}
 }
 
-// clientList returns the socket connections.
+// clientList returns the socket connections and sessions.
 func (s *Server) clientList() []*client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {
-		if c.kind == kindClient {
+		if c.kind == kindClient || c.kind == kindSession {
 			list = append(list, c)
 		}
 	}

@@ -316,7 +316,7 @@ func (s *Server) removeClient(c *client) {
 	s.mu.Lock()
 	if _, ok := s.clients[c.cid]; ok {
 		delete(s.clients, c.cid)
-		if c.kind == kindClient {
+		if c.kind == kindClient || c.kind == kindSession {
 			s.nconns--
 		}
 	}
