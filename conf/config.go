@@ -29,6 +29,7 @@ type Config struct {
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
 	Shutdown      Shutdown      `toml:"shutdown"`
+	MQTT          MQTT          `toml:"mqtt"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -236,5 +237,6 @@ func Default() *Config {
 			Timeout: Duration(2 * time.Second),
 		},
 		Shutdown: defaultShutdown(),
+		MQTT:     defaultMQTT(),
 	}
 }

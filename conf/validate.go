@@ -45,6 +45,7 @@ func (c *Config) check() ErrorList {
 	v.authorization(&c.Authorization, &c.TLS)
 	v.tls(&c.TLS, &c.Authorization)
 	v.shutdown(&c.Shutdown)
+	v.mqtt(c)
 	return v.errs
 }
 

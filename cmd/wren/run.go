@@ -14,6 +14,7 @@ import (
 	"github.com/wrenmq/wren/conf"
 	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
+	mqttl "github.com/wrenmq/wren/server/mqtt"
 )
 
 // daemon is a running wren: its configuration, logger and server.
@@ -25,6 +26,7 @@ type daemon struct {
 	srv   *server.Server
 	js    *jetstore.JetStream
 	logf  *logFile // nil when logging to standard error
+	mqtt  *mqttl.Listener
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -105,12 +107,16 @@ func (d *daemon) startServices() error {
 	}
 	js, err := startStreams(d.cfg.JetStream, d.srv, d.log)
 	d.js = js
-	return err
+	if err != nil {
+		return err
+	}
+	return d.startMQTT()
 }
 
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
+	d.stopMQTT()
 	err := d.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The clients that did not take their queued messages in time
