@@ -148,3 +148,17 @@ func sameShape(got, want []byte) bool {
 	}
 	return len(g) == 0 || g[len(g)-1][0] == 0x20 || bytes.Equal(g[len(g)-1], w[len(w)-1])
 }
+
+// mqttConnect5 builds an MQTT 5 CONNECT.
+type mqttConnect5 struct{ id, user, pass string }
+
+func (c *mqttConnect5) bytes() []byte {
+	cp := &mqtt.Connect{Version: mqtt.V5, CleanStart: true, ClientID: []byte(c.id)}
+	if c.user != "" {
+		cp.UsernameFlag, cp.Username = true, []byte(c.user)
+	}
+	if c.pass != "" {
+		cp.PasswordFlag, cp.Password = true, []byte(c.pass)
+	}
+	return cp.Append(nil, mqtt.V5)
+}

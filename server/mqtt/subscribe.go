@@ -84,8 +84,11 @@ func (s *session) subscribeLocked(ms *msub) error {
 	}
 	ms.unsubs = ms.unsubs[:0]
 	h := s.handler(ms)
-	for _, subj := range ms.nats {
+	for i, subj := range ms.nats {
 		u, err := s.bs.Subscribe(subj, ms.group, ms.opts&4 != 0, h)
+		if err != nil && i > 0 && errors.Is(err, server.ErrPermission) {
+			continue // "a/#" allowed on a.> but not on a: only a.>
+		}
 		if err != nil {
 			for _, u := range ms.unsubs {
 				u()
