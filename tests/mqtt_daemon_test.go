@@ -110,7 +110,7 @@ func (d *mqttDaemon) stop() {
 
 func (d *mqttDaemon) paho(t testing.TB, id string, clean bool, set func(*paho.ClientOptions)) paho.Client {
 	t.Helper()
-	o := paho.NewClientOptions().AddBroker("tcp://"+d.mqttAddr).SetClientID(id).SetCleanSession(clean).
+	o := paho.NewClientOptions().AddBroker("tcp://" + d.mqttAddr).SetClientID(id).SetCleanSession(clean).
 		SetAutoReconnect(false).SetProtocolVersion(4).SetConnectTimeout(testTimeout)
 	if set != nil {
 		set(o)
