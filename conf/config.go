@@ -30,6 +30,7 @@ type Config struct {
 	TLS           TLS           `toml:"tls"`
 	Shutdown      Shutdown      `toml:"shutdown"`
 	MQTT          MQTT          `toml:"mqtt"`
+	WebSocket     WebSocket     `toml:"websocket"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -236,7 +237,8 @@ func Default() *Config {
 		TLS: TLS{
 			Timeout: Duration(2 * time.Second),
 		},
-		Shutdown: defaultShutdown(),
-		MQTT:     defaultMQTT(),
+		Shutdown:  defaultShutdown(),
+		MQTT:      defaultMQTT(),
+		WebSocket: defaultWebSocket(),
 	}
 }

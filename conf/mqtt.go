@@ -29,13 +29,13 @@ type MQTT struct {
 	// client (MQTT 5 Session Expiry, and every 3.1.1 session without clean
 	// session). Default 0: as long as the client asks, forever for 3.1.1.
 	MaxSessionExpiry Duration `toml:"max_session_expiry"`
-	TLS              MQTTTLS  `toml:"tls"`
+	TLS              ListenerTLS  `toml:"tls"`
 }
 
-// MQTTTLS secures the MQTT listener: TLS from the first byte, as MQTT
-// clients expect. Client certificates authenticate as on the client port
-// when tls.verify_and_map is set.
-type MQTTTLS struct {
+// ListenerTLS secures the MQTT or WebSocket listener: TLS from the first
+// byte, as their clients expect. Client certificates authenticate MQTT
+// clients as on the client port when tls.verify_and_map is set.
+type ListenerTLS struct {
 	// CertFile is the server certificate (PEM); setting it turns TLS on
 	// and KeyFile is then required.
 	CertFile string `toml:"cert_file"`
@@ -60,7 +60,7 @@ func defaultMQTT() MQTT {
 		MaxInflight:       1024,
 		MaxQueued:         10000,
 		TopicAliasMaximum: 64,
-		TLS:               MQTTTLS{Timeout: Duration(2 * time.Second)},
+		TLS:               ListenerTLS{Timeout: Duration(2 * time.Second)},
 	}
 }
 
@@ -87,14 +87,17 @@ func (v *checker) mqtt(c *Config) {
 	if m.MaxSessionExpiry < 0 {
 		v.add("mqtt.max_session_expiry", "must not be negative, got %q", m.MaxSessionExpiry)
 	}
-	t := &m.TLS
+	v.listenerTLS("mqtt.tls", &m.TLS)
+}
+
+func (v *checker) listenerTLS(key string, t *ListenerTLS) {
 	switch {
 	case t.CertFile != "" && t.KeyFile == "":
-		v.add("mqtt.tls.cert_file", "set without mqtt.tls.key_file")
+		v.add(key+".cert_file", "set without %s.key_file", key)
 	case t.CertFile == "" && t.KeyFile != "":
-		v.add("mqtt.tls.key_file", "set without mqtt.tls.cert_file")
+		v.add(key+".key_file", "set without %s.cert_file", key)
 	case t.CertFile == "" && (t.CAFile != "" || t.Verify):
-		v.add("mqtt.tls.cert_file", "needed by mqtt.tls.ca_file and mqtt.tls.verify")
+		v.add(key+".cert_file", "needed by %s.ca_file and %s.verify", key, key)
 	}
-	v.positive("mqtt.tls.timeout", t.Timeout)
+	v.positive(key+".timeout", t.Timeout)
 }

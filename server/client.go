@@ -106,6 +106,7 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+	websocket   bool // came over the WebSocket listener
 
 	// onClose tells a session's listener that the broker closed it.
 	onClose func(reason string)

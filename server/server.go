@@ -204,7 +204,14 @@ func (s *Server) acceptLoop(ln net.Listener) {
 }
 
 // ServeConn serves one client connection; it returns at once.
-func (s *Server) ServeConn(nc net.Conn) {
+func (s *Server) ServeConn(nc net.Conn) { s.serveConn(nc, false) }
+
+// ServeWebSocket serves a NATS client that connected over WebSocket; TLS,
+// if any, was the WebSocket listener's, so the client port's is not
+// offered on top.
+func (s *Server) ServeWebSocket(nc net.Conn) { s.serveConn(nc, true) }
+
+func (s *Server) serveConn(nc net.Conn, ws bool) {
 	s.mu.Lock()
 	if s.shutdown || s.ldm {
 		s.mu.Unlock()
@@ -219,12 +226,13 @@ func (s *Server) ServeConn(nc net.Conn) {
 	}
 	s.nextCID++
 	c := newClient(s, nc, s.nextCID, kindClient)
+	c.websocket = ws
 	s.clients[c.cid] = c
 	s.nconns++
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 
-	if t := s.tlsNow(); t != nil {
+	if t := s.tlsNow(); t != nil && !ws {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -287,7 +295,7 @@ func (s *Server) infoJSON(c *client) []byte {
 		GitCommit:    BuildCommit(),
 		LameDuckMode: s.InLameDuckMode(),
 	}
-	if t := s.tlsNow(); t != nil {
+	if t := s.tlsNow(); t != nil && (c == nil || !c.websocket) {
 		info.TLSAvailable = true
 		info.TLSRequired = t.required || t.handshakeFirst
 		info.TLSVerify = t.verify()

@@ -15,6 +15,7 @@ import (
 	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
 	mqttl "github.com/wrenmq/wren/server/mqtt"
+	"github.com/wrenmq/wren/server/websocket"
 )
 
 // daemon is a running wren: its configuration, logger and server.
@@ -27,6 +28,7 @@ type daemon struct {
 	js    *jetstore.JetStream
 	logf  *logFile // nil when logging to standard error
 	mqtt  *mqttl.Listener
+	ws    *websocket.Listener
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -110,12 +112,16 @@ func (d *daemon) startServices() error {
 	if err != nil {
 		return err
 	}
-	return d.startMQTT()
+	if err := d.startMQTT(); err != nil {
+		return err
+	}
+	return d.startWebSocket()
 }
 
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
+	d.stopWebSocket()
 	d.stopMQTT()
 	err := d.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
