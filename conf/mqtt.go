@@ -28,8 +28,8 @@ type MQTT struct {
 	// MaxSessionExpiry caps how long a persistent session outlives its
 	// client (MQTT 5 Session Expiry, and every 3.1.1 session without clean
 	// session). Default 0: as long as the client asks, forever for 3.1.1.
-	MaxSessionExpiry Duration `toml:"max_session_expiry"`
-	TLS              ListenerTLS  `toml:"tls"`
+	MaxSessionExpiry Duration    `toml:"max_session_expiry"`
+	TLS              ListenerTLS `toml:"tls"`
 }
 
 // ListenerTLS secures the MQTT or WebSocket listener: TLS from the first
