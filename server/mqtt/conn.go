@@ -13,7 +13,7 @@ import (
 
 // Read buffer sizes: small while idle, grown for large packets.
 const (
-	minReadBuf = 512
+	minReadBuf = 256
 	maxIdleBuf = 4096
 )
 
@@ -26,16 +26,15 @@ type conn struct {
 	v   byte // protocol level, set by CONNECT
 	bs  *server.Session
 	s   *session
-	log []any // attributes for logs
+	cid string // the MQTT client id, once known
 
 	keepAlive time.Duration
 	maxOut    int // the client's Maximum Packet Size; 0 unlimited
 	window    int // outbound QoS 1/2 in flight, at most
 	aliases   map[uint16][]byte
 	will      *will
-	// inFlight counts inbound QoS 1/2 publishes not yet acknowledged (PUBACK
-	// or PUBCOMP outstanding), for our Receive Maximum.
-	inFlight int
+	// shed asks the read loop to go on on a fresh goroutine (see readLoop).
+	shed bool
 
 	mu      sync.Mutex
 	out     []byte
@@ -54,27 +53,49 @@ type ack struct {
 
 func newConn(l *Listener, nc net.Conn) *conn {
 	c := &conn{l: l, nc: nc, id: l.connSeq.Add(1)}
-	c.log = []any{"cid", c.id, "remote", nc.RemoteAddr().String()}
 	return c
+}
+
+// attrs are the attributes of c's log lines, then extra.
+func (c *conn) attrs(extra ...any) []any {
+	a := []any{"cid", c.id, "remote", c.nc.RemoteAddr().String()}
+	if c.cid != "" {
+		a = append(a, "client_id", c.cid)
+	}
+	return append(a, extra...)
 }
 
 // errClose ends the read loop; the reason was sent already, if any.
 var errClose = errors.New("close")
 
-// serve is the read loop.
+// serve runs the connection: TLS handshake, then the read loop.
 func (c *conn) serve() {
-	defer c.teardown()
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		tc.SetDeadline(time.Now().Add(c.l.opts.ConnectTimeout))
 		if err := tc.Handshake(); err != nil {
-			c.l.log.Debug("mqtt TLS handshake failed", append(c.log, "error", err)...)
+			c.l.log.Debug("mqtt TLS handshake failed", c.attrs("error", err)...)
+			c.teardown()
+			c.l.wg.Done()
 			return
 		}
 		tc.SetDeadline(time.Time{})
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.l.opts.ConnectTimeout))
-	buf := make([]byte, minReadBuf)
-	n := 0
+	c.readLoop(make([]byte, minReadBuf), 0)
+}
+
+// readLoop reads and handles packets; buf[:n] holds bytes not yet handled.
+// After packets whose handling runs deep (CONNECT, SUBSCRIBE) it goes on
+// on a new goroutine: a parked goroutine keeps the largest stack it ever
+// had, and thousands of idle devices would each keep one.
+func (c *conn) readLoop(buf []byte, n int) {
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			c.teardown()
+			c.l.wg.Done()
+		}
+	}()
 	for {
 		if n == len(buf) {
 			buf = append(buf, make([]byte, len(buf))...)
@@ -111,10 +132,16 @@ func (c *conn) serve() {
 			if c.v != 0 && c.keepAlive > 0 {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
-					c.l.log.Debug("mqtt keep alive expired", c.log...)
+					c.l.log.Debug("mqtt keep alive expired", c.attrs()...)
 					c.shutdown(mqtt.KeepAliveTimeout)
 				}
 			}
+			return
+		}
+		if c.shed {
+			c.shed = false
+			handedOver = true
+			go c.readLoop(buf, n)
 			return
 		}
 	}
@@ -129,7 +156,7 @@ func (c *conn) fail(err error) {
 	if errors.As(err, &me) {
 		code = me.Code
 	}
-	c.l.log.Debug("mqtt protocol error", append(c.log, "error", err)...)
+	c.l.log.Debug("mqtt protocol error", c.attrs("error", err)...)
 	if c.v == 0 {
 		return
 	}
@@ -147,6 +174,10 @@ func (c *conn) shutdown(code byte) {
 
 // handle dispatches one packet.
 func (c *conn) handle(pkt []byte) error {
+	switch pkt[0] >> 4 {
+	case mqtt.CONNECT, mqtt.SUBSCRIBE, mqtt.UNSUBSCRIBE:
+		c.shed = true // they run deep: authentication, the subject index
+	}
 	if c.v == 0 {
 		return c.connect(pkt)
 	}
@@ -205,7 +236,7 @@ func (c *conn) send(p mqtt.Packet) bool {
 	c.mu.Unlock()
 	if slow {
 		c.l.slow.Add(1)
-		c.l.log.Warn("mqtt slow consumer: pending bytes over max_pending, closing", c.log...)
+		c.l.log.Warn("mqtt slow consumer: pending bytes over max_pending, closing", c.attrs()...)
 		c.closeNow()
 	}
 	return true
@@ -318,7 +349,7 @@ func (c *conn) queueAck(p mqtt.Ack) (done func(error)) {
 		if err != nil {
 			if c.v != mqtt.V5 {
 				c.mu.Unlock()
-				c.l.log.Warn("mqtt store failed; disconnecting the client so it publishes again", append(c.log, "error", err)...)
+				c.l.log.Warn("mqtt store failed; disconnecting the client so it publishes again", c.attrs("error", err)...)
 				c.closeNow()
 				return
 			}

@@ -71,6 +71,9 @@ func (s *session) sendPendingLocked(c *conn, p *pending, now time.Time) {
 		}
 	}
 	p.id = s.nextID
+	if s.inflight == nil {
+		s.inflight = make(map[uint16]*pending)
+	}
 	s.inflight[p.id] = p
 	if p.qos == 2 && p.seq > 0 {
 		// Its id must survive a restart: the client may hold it already.

@@ -215,10 +215,7 @@ func (l *Listener) Serve(nc net.Conn) {
 	l.conns[c] = struct{}{}
 	l.wg.Add(1)
 	l.mu.Unlock()
-	go func() {
-		defer l.wg.Done()
-		c.serve()
-	}()
+	go c.serve() // the read loop calls l.wg.Done
 }
 
 // Close stops accepting and closes every connection. Sessions stay in the

@@ -67,7 +67,7 @@ func (c *conn) publish(p *mqtt.Publish) error {
 		}
 	}
 	if !c.bs.CanPublish(subj) {
-		c.l.log.Debug("mqtt publish not authorized", append(c.log, "subject", string(subj))...)
+		c.l.log.Debug("mqtt publish not authorized", c.attrs("subject", string(subj))...)
 		if p.QoS > 0 {
 			code := byte(0)
 			if c.v == mqtt.V5 {
@@ -93,6 +93,9 @@ func (c *conn) publish(p *mqtt.Publish) error {
 	}
 	if p.QoS == 2 {
 		s.mu.Lock()
+		if s.rcvd == nil {
+			s.rcvd = make(map[uint16]bool)
+		}
 		s.rcvd[p.ID] = true
 		if s.persistent() {
 			c.l.put(s.rcvdKey(p.ID), []byte{1}, nil)

@@ -78,9 +78,7 @@ func sessionKey(id string) string {
 func (l *Listener) newSession(id string) *session {
 	return &session{
 		l: l, id: id, key: sessionKey(id),
-		subs:     make(map[string]*msub),
-		inflight: make(map[uint16]*pending),
-		rcvd:     make(map[uint16]bool),
+		subs: make(map[string]*msub, 1),
 	}
 }
 
@@ -136,7 +134,7 @@ func (l *Listener) attach(c *conn, id string, clean bool, expiry uint32, ack *mq
 	s.saveLocked()
 	s.mu.Unlock()
 	if old != nil {
-		l.log.Debug("mqtt session taken over", append(old.log, "by", c.id)...)
+		l.log.Debug("mqtt session taken over", old.attrs("by", c.id)...)
 		old.shutdown(mqtt.SessionTakenOver)
 	}
 	if oldBS != nil && oldBS != c.bs && old == nil {
@@ -240,7 +238,7 @@ func (s *session) end(clean bool) {
 	for id := range s.rcvd {
 		keys = append(keys, s.rcvdKey(id))
 	}
-	s.subs, s.inflight, s.queue, s.rcvd = map[string]*msub{}, map[uint16]*pending{}, nil, map[uint16]bool{}
+	s.subs, s.inflight, s.queue, s.rcvd = map[string]*msub{}, nil, nil, nil
 	online := s.c != nil
 	bs := s.bs
 	if !online {
@@ -388,6 +386,9 @@ func (l *Listener) load() error {
 		p.seq = seq
 		s.seq = max(s.seq, seq)
 		if p.id != 0 && s.inflight[p.id] == nil {
+			if s.inflight == nil {
+				s.inflight = make(map[uint16]*pending)
+			}
 			s.inflight[p.id] = p
 		} else {
 			p.id = 0
@@ -405,6 +406,9 @@ func (l *Listener) load() error {
 		if s == nil || err != nil || id <= 0 || id > 65535 {
 			l.del(key, nil)
 			return
+		}
+		if s.rcvd == nil {
+			s.rcvd = make(map[uint16]bool)
 		}
 		s.rcvd[uint16(id)] = true
 	}); err != nil {
