@@ -28,6 +28,7 @@ type Config struct {
 	JetStream     JetStream     `toml:"jetstream"`
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
+	Leafnodes     Leafnodes     `toml:"leafnodes"`
 	Shutdown      Shutdown      `toml:"shutdown"`
 	MQTT          MQTT          `toml:"mqtt"`
 	WebSocket     WebSocket     `toml:"websocket"`
@@ -237,6 +238,7 @@ func Default() *Config {
 		TLS: TLS{
 			Timeout: Duration(2 * time.Second),
 		},
+		Leafnodes: defaultLeafnodes(),
 		Shutdown:  defaultShutdown(),
 		MQTT:      defaultMQTT(),
 		WebSocket: defaultWebSocket(),

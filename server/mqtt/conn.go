@@ -217,12 +217,14 @@ func (c *conn) handle(pkt []byte) error {
 }
 
 // send queues a packet; one larger than the client's Maximum Packet Size
-// is not sent [MQTT-3.1.2-24] and false is returned.
+// is not sent [MQTT-3.1.2-24] and false is returned. On a connection that
+// is closing nothing is sent, but true is returned: a QoS 1 or 2 message
+// then stays in flight and goes again when the client reconnects.
 func (c *conn) send(p mqtt.Packet) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
-		return false
+		return true
 	}
 	start := len(c.out)
 	c.out = p.Append(c.out, c.v)
