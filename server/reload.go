@@ -159,11 +159,14 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 		return s.reauthUnconnected(c, a)
 	}
 	creds, nonce, gen, name := c.auth.creds, c.nonce, c.auth.gen, c.opts.Name
+	restored, user := c.auth.restored, c.auth.user
 	c.mu.Unlock()
 
 	var id *auth.Identity
 	var err error
-	if creds.Nkey == "" && creds.TLSCerts == nil && a != nil {
+	if restored {
+		id, err = a.Lookup(user)
+	} else if creds.Nkey == "" && creds.TLSCerts == nil && a != nil {
 		k := memoKey{creds.User, creds.Pass, creds.Token}
 		r, ok := memo[k]
 		if !ok {

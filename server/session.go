@@ -52,8 +52,28 @@ type SessionInfo struct {
 
 // OpenSession authenticates a client and opens its session.
 func (s *Server) OpenSession(info SessionInfo) (*Session, error) {
+	return s.openSession(info, "", false)
+}
+
+// RestoreSession opens a session as the configured user called user (""
+// for token or unauthenticated clients), without credentials: for state
+// the server kept across a restart, such as an MQTT persistent session
+// whose subscriptions must receive messages before its client is back. A
+// reload re-checks that the user still exists, and applies its new
+// permissions.
+func (s *Server) RestoreSession(info SessionInfo, user string) (*Session, error) {
+	return s.openSession(info, user, true)
+}
+
+func (s *Server) openSession(info SessionInfo, user string, restored bool) (*Session, error) {
 	s.auth.mu.RLock()
-	id, err := checkCreds(s.auth.cur.Load(), info.Creds, nil)
+	var id *auth.Identity
+	var err error
+	if restored {
+		id, err = s.auth.cur.Load().Lookup(user)
+	} else {
+		id, err = checkCreds(s.auth.cur.Load(), info.Creds, nil)
+	}
 	s.auth.mu.RUnlock()
 	remote := ""
 	if info.Remote != nil {
@@ -86,6 +106,11 @@ func (s *Server) OpenSession(info SessionInfo) (*Session, error) {
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 	c.setIdentity(info.Creds, id)
+	if restored {
+		c.mu.Lock()
+		c.auth.restored = true
+		c.mu.Unlock()
+	}
 	ss := &Session{c: c}
 	ss.pool.New = func() any {
 		p := &producer{}

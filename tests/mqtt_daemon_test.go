@@ -192,10 +192,17 @@ func TestMQTTCrashKeepsAckedMessages(t *testing.T) {
 	d.kill()
 
 	d = startMQTTDaemon(t, cfg)
+	// Published after the restart, before the session's client is back:
+	// the restored session's subscription queues it.
+	pub = d.paho(t, "sensor", true, nil)
+	pahoWait(t, pub.Publish("plant/line1", 1, false, "after-restart"))
 	col := newCollector()
 	back := d.paho(t, "gateway-7", false, func(o *paho.ClientOptions) { o.SetDefaultPublishHandler(col.handle) })
 	_ = back
-	got := col.waitDistinct(t, n1+n2+1)
+	got := col.waitDistinct(t, n1+n2+2)
+	if got["after-restart"] == 0 {
+		t.Error("the message published after the restart is missing")
+	}
 	for i := 0; i < n2; i++ {
 		if c := got["q2-"+strconv.Itoa(i)]; c != 1 {
 			t.Errorf("QoS 2 message %d delivered %d times", i, c)

@@ -154,3 +154,5 @@ func describe(m paho.Message) string {
 }
 
 func server0() server.Options { return server.Options{} }
+
+type serverOptions = server.Options

@@ -143,6 +143,7 @@ func New(srv *server.Server, opts Options) (*Listener, error) {
 	if err := l.load(); err != nil {
 		return nil, err
 	}
+	l.restoreSubs()
 	return l, nil
 }
 

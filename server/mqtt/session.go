@@ -40,6 +40,7 @@ type session struct {
 	willTimer       *time.Timer
 	will            *will // waiting for willTimer
 	ended           bool
+	user            string // who the session's subscriptions act for
 
 	// Scratch space for sendLocked.
 	topic []byte
@@ -114,6 +115,7 @@ func (l *Listener) attach(c *conn, id string, clean bool, expiry uint32, ack *mq
 	old := s.c
 	oldBS := s.bs
 	s.c, s.bs = c, c.bs
+	s.user = c.bs.User()
 	c.s = s
 	s.expiry, s.expiryAtConnect = expiry, expiry
 	if s.expTimer != nil {
@@ -301,6 +303,7 @@ func (s *session) rcvdKey(id uint16) string {
 // sessionRecord is what the store keeps of a session.
 type sessionRecord struct {
 	ID     string      `json:"id"`
+	User   string      `json:"user,omitempty"`
 	Expiry uint32      `json:"expiry"`
 	Left   int64       `json:"left,omitempty"` // Unix time it went offline; 0 online
 	Subs   []subRecord `json:"subs,omitempty"`
@@ -317,7 +320,7 @@ func (s *session) saveLocked() {
 	if !s.persistent() || s.ended {
 		return
 	}
-	r := sessionRecord{ID: s.id, Expiry: s.expiry}
+	r := sessionRecord{ID: s.id, User: s.user, Expiry: s.expiry}
 	if s.c == nil {
 		r.Left = time.Now().Unix()
 	}
@@ -330,8 +333,8 @@ func (s *session) saveLocked() {
 }
 
 // load restores sessions, their messages and retained messages from the
-// store. Sessions come back offline; their subscriptions are made again
-// when the client reconnects.
+// store. Sessions come back offline, their subscriptions in place (see
+// restoreSubs).
 func (l *Listener) load() error {
 	now := time.Now()
 	err := l.store.Load("s.", func(key string, v []byte) {
@@ -341,9 +344,11 @@ func (l *Listener) load() error {
 			return
 		}
 		s := l.newSession(r.ID)
-		s.expiry = r.Expiry
+		s.expiry, s.user = r.Expiry, r.User
 		for _, sr := range r.Subs {
-			s.subs[sr.Filter] = &msub{filter: sr.Filter, opts: sr.Opts, subID: sr.SubID}
+			if ms, code := newMsub([]byte(sr.Filter), sr.Opts, sr.SubID); code == 0 {
+				s.subs[sr.Filter] = ms
+			}
 		}
 		left := r.Left
 		if left == 0 {
@@ -480,4 +485,42 @@ func (m *message) clone() *message {
 		c.data = []byte{}
 	}
 	return &c
+}
+
+// restoreSubs gives each restored session with subscriptions a broker
+// session as the user it belonged to, so QoS 1 and 2 messages published
+// before its client is back are queued for it. A user no longer configured
+// keeps the session's subscriptions for when the client reconnects (and is
+// authorized again).
+func (l *Listener) restoreSubs() {
+	for _, s := range l.sessions {
+		if len(s.subs) == 0 || s.ended {
+			continue
+		}
+		s := s
+		var bs *server.Session
+		bs, err := l.srv.RestoreSession(server.SessionInfo{Name: s.id, Lang: "mqtt", OnClose: func(string) {
+			s.mu.Lock()
+			mine := s.bs == bs && s.c == nil
+			if mine {
+				s.bs = nil
+			}
+			s.mu.Unlock()
+			if mine {
+				go bs.Close()
+			}
+		}}, s.user)
+		if err != nil {
+			l.log.Warn("mqtt: a restored session's user is not configured; its subscriptions wait for the client", "client_id", s.id, "user", s.user, "error", err)
+			continue
+		}
+		s.mu.Lock()
+		s.bs = bs
+		for _, ms := range s.subs {
+			if err := s.subscribeLocked(ms); err != nil {
+				l.log.Warn("mqtt: a restored subscription is no longer allowed", "client_id", s.id, "filter", ms.filter, "error", err)
+			}
+		}
+		s.mu.Unlock()
+	}
 }

@@ -43,28 +43,17 @@ func (c *conn) subscribe(p *mqtt.Subscribe) error {
 // addSubLocked adds or replaces one subscription; it returns the reason
 // code for the SUBACK.
 func (s *session) addSubLocked(c *conn, t mqtt.Subscription, subID uint32) (*msub, bool, byte) {
-	group, filter, shared, err := mqtt.ShareGroup(t.Filter)
-	if err != nil {
-		return nil, false, mqtt.TopicFilterInvalid
+	ms, code := newMsub(t.Filter, t.Opts, subID)
+	if code != 0 {
+		return nil, false, code
 	}
-	if shared && t.NoLocal() {
-		return nil, false, mqtt.TopicFilterInvalid // [MQTT-3.8.3-4]
-	}
-	subj, err := mqtt.FilterToSubject(nil, filter)
-	if err != nil {
-		return nil, false, mqtt.TopicFilterInvalid
-	}
-	key := string(t.Filter)
+	key := ms.filter
 	old := s.subs[key]
 	if old != nil {
 		for _, u := range old.unsubs {
 			u()
 		}
 		delete(s.subs, key)
-	}
-	ms := &msub{filter: key, opts: t.Opts, subID: subID, group: string(group), nats: []string{string(subj)}}
-	if mqtt.NeedsParent(subj) {
-		ms.nats = append(ms.nats, string(subj[:len(subj)-2]))
 	}
 	if err := s.subscribeLocked(ms); err != nil {
 		if errors.Is(err, server.ErrPermission) {
@@ -74,6 +63,27 @@ func (s *session) addSubLocked(c *conn, t mqtt.Subscription, subID uint32) (*msu
 	}
 	s.subs[key] = ms
 	return ms, old == nil, min(t.QoS(), 2)
+}
+
+// newMsub checks an MQTT filter and works out the broker subscriptions it
+// needs; a non-zero code refuses it.
+func newMsub(f []byte, opts byte, subID uint32) (*msub, byte) {
+	group, filter, shared, err := mqtt.ShareGroup(f)
+	if err != nil {
+		return nil, mqtt.TopicFilterInvalid
+	}
+	if shared && opts&4 != 0 {
+		return nil, mqtt.TopicFilterInvalid // [MQTT-3.8.3-4]: no No Local on shared subscriptions
+	}
+	subj, err := mqtt.FilterToSubject(nil, filter)
+	if err != nil {
+		return nil, mqtt.TopicFilterInvalid
+	}
+	ms := &msub{filter: string(f), opts: opts, subID: subID, group: string(group), nats: []string{string(subj)}}
+	if mqtt.NeedsParent(subj) {
+		ms.nats = append(ms.nats, string(subj[:len(subj)-2]))
+	}
+	return ms, 0
 }
 
 // subscribeLocked makes ms's broker subscriptions on the session's broker
