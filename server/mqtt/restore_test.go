@@ -13,7 +13,9 @@ import (
 // there, and the user's permissions still apply.
 func TestRestartRestoresSessions(t *testing.T) {
 	perms := &auth.Permissions{Subscribe: auth.SubjectPermission{Allow: []string{"r.>", "r"}, Deny: []string{"r.secret"}}}
-	so := func() server0Opts { return authOpts(t, auth.Config{Users: []auth.User{{Name: "dev", Password: "pw", Permissions: perms}, {Name: "pub", Password: "pw"}}}) }
+	so := func() server0Opts {
+		return authOpts(t, auth.Config{Users: []auth.User{{Name: "dev", Password: "pw", Permissions: perms}, {Name: "pub", Password: "pw"}}})
+	}
 	st := NewMemStore()
 	login := func(user string) func(o *paho.ClientOptions) {
 		return func(o *paho.ClientOptions) { o.SetUsername(user).SetPassword("pw") }
