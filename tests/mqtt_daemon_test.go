@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // mqttDaemon is a wren child process with the MQTT listener on.
@@ -290,5 +292,49 @@ users = [
 	out, err := exec.Command(pubBin, "-h", host, "-p", port, "-u", "dev", "-P", "wrong", "-t", "tele/x", "-m", "1").CombinedOutput()
 	if err == nil || !strings.Contains(strings.ToLower(string(out)), "not authori") && !strings.Contains(strings.ToLower(string(out)), "bad user") {
 		t.Fatalf("wrong password: %v\n%s", err, out)
+	}
+}
+
+// NATS-published messages reach a QoS 1 MQTT subscription at QoS 1 when a
+// stream stores their subject (the publisher had a PubAck, so the message
+// is durable and the session keeps it until the device acknowledges it),
+// and at QoS 0 otherwise, as a core NATS publish has no acknowledgement to
+// be faithful to.
+func TestMQTTNATSPublishesAtQoS1FromStreams(t *testing.T) {
+	dir := t.TempDir()
+	d := startMQTTDaemon(t, mqttConfig(t, dir, ""))
+	nc, err := nats.Connect(d.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	dev := d.paho(t, "shop", false, nil)
+	pahoWait(t, dev.SubscribeMultiple(map[string]byte{"orders/#": 1, "chat/#": 1}, col.handle))
+	if _, err := js.Publish(ctx, "orders.new", []byte("stored")); err != nil {
+		t.Fatal(err)
+	}
+	nc.Publish("chat.room", []byte("core"))
+	nc.Flush()
+	col.waitDistinct(t, 2)
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	for _, m := range col.msgs {
+		want := byte(0)
+		if m.Topic() == "orders/new" {
+			want = 1
+		}
+		if m.Qos() != want {
+			t.Errorf("%s arrived at QoS %d; want %d", m.Topic(), m.Qos(), want)
+		}
 	}
 }
