@@ -45,7 +45,7 @@ func TestMQTTTLSClientCertificate(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(pki.ca)
 	connect := func(certs []tls.Certificate) (paho.Client, error) {
-		o := paho.NewClientOptions().AddBroker("ssl://"+ml.Addr().String()).SetClientID("meter-9").
+		o := paho.NewClientOptions().AddBroker("ssl://" + ml.Addr().String()).SetClientID("meter-9").
 			SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(testTimeout).
 			SetTLSConfig(&tls.Config{RootCAs: roots, Certificates: certs, ServerName: "localhost"})
 		c := paho.NewClient(o)
