@@ -95,3 +95,17 @@ func TestMQTTPermissions(t *testing.T) {
 		t.Fatalf("live: got %q", m.Payload)
 	}
 }
+
+// The broker's own MQTT state ($MQTT.>) is out of MQTT clients' reach.
+func TestMQTTStateSubjectsReserved(t *testing.T) {
+	b := startBroker(t, server0(), Options{})
+	c := b.client5(t, "nosy", nil)
+	resp, err := c.Publish(ctx(t), &paho.Publish{Topic: "$MQTT/s/abc", QoS: 1, Payload: []byte("x")})
+	if err == nil && (resp == nil || resp.ReasonCode != 0x87) {
+		t.Fatalf("publish to $MQTT/s/abc: %+v", resp)
+	}
+	sa, _ := c.Subscribe(ctx(t), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "$MQTT/#", QoS: 1}}})
+	if sa == nil || len(sa.Reasons) != 1 || sa.Reasons[0] != 0x87 {
+		t.Fatalf("subscribe to $MQTT/#: %+v", sa)
+	}
+}

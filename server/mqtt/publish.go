@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -66,7 +67,7 @@ func (c *conn) publish(p *mqtt.Publish) error {
 			return &mqtt.Error{Code: mqtt.ReceiveMaximumExceeded, Msg: "receive maximum exceeded"} // [MQTT-3.3.4-9]
 		}
 	}
-	if !c.bs.CanPublish(subj) {
+	if reserved(subj) || !c.bs.CanPublish(subj) {
 		c.l.log.Debug("mqtt publish not authorized", c.attrs("subject", string(subj))...)
 		if p.QoS > 0 {
 			code := byte(0)
@@ -109,6 +110,13 @@ func (c *conn) publish(p *mqtt.Publish) error {
 		done(nil)
 	}
 	return nil
+}
+
+// reserved reports whether a subject belongs to the broker's own MQTT
+// state ($MQTT.>, the stream layer's record of sessions and retained
+// messages): MQTT clients may neither publish nor subscribe there.
+func reserved(subj []byte) bool {
+	return bytes.HasPrefix(subj, []byte("$MQTT.")) || string(subj) == "$MQTT"
 }
 
 // route publishes m into the broker, keeping it as the retained message of

@@ -48,6 +48,11 @@ func (s *session) addSubLocked(c *conn, t mqtt.Subscription, subID uint32) (*msu
 		return nil, false, code
 	}
 	key := ms.filter
+	for _, subj := range ms.nats {
+		if reserved([]byte(subj)) {
+			return nil, false, mqtt.NotAuthorized
+		}
+	}
 	old := s.subs[key]
 	if old != nil {
 		for _, u := range old.unsubs {
