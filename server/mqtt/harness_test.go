@@ -29,7 +29,7 @@ func testLogger() *slog.Logger {
 }
 
 // startBroker runs a broker on 127.0.0.1:0 with an MQTT listener.
-func startBroker(t *testing.T, so server.Options, mo Options) *testBroker {
+func startBroker(t testing.TB, so server.Options, mo Options) *testBroker {
 	t.Helper()
 	so.Host, so.Port, so.Logger = "127.0.0.1", 0, testLogger()
 	srv, err := server.New(so)

@@ -32,7 +32,7 @@ func rawConnect(t *testing.T, b *testBroker, id, willTopic, willMsg string) net.
 }
 
 // readPacket reads one packet.
-func readPacket(t *testing.T, nc net.Conn, v byte) mqtt.Packet {
+func readPacket(t testing.TB, nc net.Conn, v byte) mqtt.Packet {
 	t.Helper()
 	nc.SetReadDeadline(time.Now().Add(testTimeout))
 	var buf []byte
@@ -68,7 +68,7 @@ func expectClosed(t *testing.T, nc net.Conn, want []byte) {
 	}
 }
 
-func dialRaw(t *testing.T, b *testBroker) net.Conn {
+func dialRaw(t testing.TB, b *testBroker) net.Conn {
 	t.Helper()
 	nc, err := net.Dial("tcp", b.l.Addr().String())
 	if err != nil {

@@ -340,6 +340,7 @@ func throughput(args []string) error {
 func idle(args []string) error {
 	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
 	conns := fs.Int("conns", 10000, "idle MQTT connections, each with one subscription")
+	filter := fs.String("filter", "idle/%d/#", "each connection's topic filter (%d is its number); \"a/#\" costs two broker subscriptions, a and a.>")
 	wrenBin := fs.String("wren", "", "wren binary (default: build ./cmd/wren)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -371,7 +372,7 @@ func idle(args []string) error {
 		if err != nil {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
-		if err := c.subscribe("idle/" + strconv.Itoa(i) + "/#"); err != nil {
+		if err := c.subscribe(fmt.Sprintf(*filter, i)); err != nil {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
 		open = append(open, c)
@@ -382,8 +383,8 @@ func idle(args []string) error {
 		time.Sleep(time.Second)
 		peak = max(peak, rss(b.cmd.Process.Pid))
 	}
-	fmt.Printf("wren idle RSS %.1f MB; with %d idle MQTT connections (one subscription each) %.1f MB (%.1f KB per connection)\n",
-		float64(base)/(1<<20), *conns, float64(peak)/(1<<20), float64(peak-base)/float64(*conns)/1024)
+	fmt.Printf("wren idle RSS %.1f MB; with %d idle MQTT connections subscribed to %q %.1f MB (%.1f KB per connection)\n",
+		float64(base)/(1<<20), *conns, *filter, float64(peak)/(1<<20), float64(peak-base)/float64(*conns)/1024)
 	for _, c := range open {
 		c.nc.Close()
 	}
