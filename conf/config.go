@@ -30,6 +30,8 @@ type Config struct {
 	TLS           TLS           `toml:"tls"`
 	Leafnodes     Leafnodes     `toml:"leafnodes"`
 	Shutdown      Shutdown      `toml:"shutdown"`
+	MQTT          MQTT          `toml:"mqtt"`
+	WebSocket     WebSocket     `toml:"websocket"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -242,5 +244,7 @@ func Default() *Config {
 		},
 		Leafnodes: defaultLeafnodes(),
 		Shutdown:  defaultShutdown(),
+		MQTT:      defaultMQTT(),
+		WebSocket: defaultWebSocket(),
 	}
 }

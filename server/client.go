@@ -57,6 +57,9 @@ type subscription struct {
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
 	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
+	// noLocal: not delivered what its own connection publishes (a
+	// session's MQTT 5 No Local).
+	noLocal bool
 }
 
 // client is one connection: a socket with its read and write loops, or an
@@ -103,6 +106,10 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+	websocket   bool // came over the WebSocket listener
+
+	// onClose tells a session's listener that the broker closed it.
+	onClose func(reason string)
 
 	leaf *LeafConn // set for a leaf-node link
 }
@@ -524,10 +531,15 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	c.closed = true
 	c.reason = reason
 	c.out.releaseStalled()
-	if !flush {
+	if !flush || c.kind == kindSession {
 		c.out.reset()
 	}
+	onClose := c.onClose
+	c.onClose = nil
 	c.mu.Unlock()
+	if onClose != nil {
+		onClose(reason)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
