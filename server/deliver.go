@@ -52,7 +52,15 @@ func (p *producer) touch(sc *client) {
 
 // flush wakes every writer touched since the last flush, and adds this
 // batch's counts to the server's.
-func (p *producer) flush() {
+func (p *producer) flush() { p.flushWith(false) }
+
+// flushNow is flush at the end of a read buffer or a batch: a short queue
+// whose writer is idle is written at once (see signalNow). A single
+// in-process publish uses flush, so that a run of them is coalesced by the
+// write loop instead of costing a write each.
+func (p *producer) flushNow() { p.flushWith(true) }
+
+func (p *producer) flushWith(now bool) {
 	// Count first: once a writer is woken, its client may see what was
 	// queued (a PONG after the messages) and ask for the counters.
 	if p.outMsgs > 0 {
@@ -62,7 +70,11 @@ func (p *producer) flush() {
 		p.outMsgs, p.outBytes = 0, 0
 	}
 	for sc := range p.touched {
-		sc.signal()
+		if now {
+			sc.signalNow()
+		} else {
+			sc.signal()
+		}
 	}
 	clear(p.touched)
 }

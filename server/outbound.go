@@ -33,6 +33,11 @@ type outbound struct {
 	writing atomic.Bool
 	bufs    [][]byte  // the write loop's writev list, kept between runs
 	armed   time.Time // when a write loop last set the write deadline
+	// rest and restChunks are what a read loop's write did not get into
+	// the socket (flushnow.go), for the write loop to write first.
+	rest       net.Buffers
+	restChunks []*chunk
+	now        writeNow // the read loop's non-blocking writev (flushnow_linux.go)
 }
 
 // stallMax bounds how long a publisher's read loop waits, per read buffer,
@@ -209,6 +214,18 @@ func (c *client) signal() {
 func (c *client) writeLoop() {
 	defer c.srv.wg.Done()
 	wd := c.srv.opts.WriteDeadline
+	if chunks := c.out.restChunks; chunks != nil {
+		rest := c.out.rest
+		c.out.rest, c.out.restChunks = nil, nil
+		c.nc.SetWriteDeadline(time.Now().Add(wd))
+		c.out.armed = time.Now()
+		_, err := rest.WriteTo(c.nc)
+		c.doneWriting(chunks)
+		if err != nil {
+			c.writeFailed(err)
+			return
+		}
+	}
 	for {
 		c.mu.Lock()
 		if len(c.out.chunks) == 0 {
@@ -253,25 +270,30 @@ func (c *client) writeLoop() {
 		_, err := nb.WriteTo(c.nc)
 		clear(bufs)
 		c.out.bufs = bufs[:0]
-		for i, ck := range chunks {
-			putChunk(ck)
-			chunks[i] = nil
-		}
-
-		c.mu.Lock()
-		c.out.inflight = 0
-		if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
-			c.out.releaseStalled()
-		}
-		if c.out.spare == nil && cap(chunks) <= 1024 {
-			c.out.spare = chunks[:0]
-		}
-		c.mu.Unlock()
+		c.doneWriting(chunks)
 		if err != nil {
 			c.writeFailed(err)
 			return
 		}
 	}
+}
+
+// doneWriting returns written chunks to their pools and releases the
+// publishers held back by this queue once it is short again.
+func (c *client) doneWriting(chunks []*chunk) {
+	for i, ck := range chunks {
+		putChunk(ck)
+		chunks[i] = nil
+	}
+	c.mu.Lock()
+	c.out.inflight = 0
+	if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
+		c.out.releaseStalled()
+	}
+	if c.out.spare == nil && cap(chunks) <= 1024 {
+		c.out.spare = chunks[:0]
+	}
+	c.mu.Unlock()
 }
 
 // writeFailed closes a connection whose write failed or timed out.

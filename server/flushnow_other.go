@@ -1,0 +1,13 @@
+//go:build !linux
+
+package server
+
+import "syscall"
+
+// maxIovecs is 0 where the read loop never writes for others.
+const maxIovecs = 0
+
+type writeNow struct{}
+
+// writev is only done on Linux; elsewhere the write loop writes.
+func (*writeNow) writev(syscall.RawConn, [][]byte) (int, error) { return 0, nil }
