@@ -359,13 +359,19 @@ func (s *Sublist) match(subject string) *matchResult {
 }
 
 // inboxPrefix starts the reply subjects clients make up, one per request
-// (and per JetStream publish). Each is used about once, so caching their
-// results would only push useful entries out.
+// (and per JetStream publish); ackPrefix (client.go) the reply subject of
+// each message a JetStream consumer delivers, which its ack is published
+// to. Each is used about once, so caching their results would only push
+// useful entries out, and cost an eviction per message.
 const inboxPrefix = "_INBOX."
 
 // cacheable reports whether a match result for subject is worth caching.
 func cacheable[T string | []byte](subject T) bool {
-	return len(subject) < len(inboxPrefix) || string(subject[:len(inboxPrefix)]) != inboxPrefix
+	return !hasPrefix(subject, inboxPrefix) && !hasPrefix(subject, ackPrefix)
+}
+
+func hasPrefix[T string | []byte](s T, prefix string) bool {
+	return len(s) >= len(prefix) && string(s[:len(prefix)]) == prefix
 }
 
 func matchLevel(l *sublistLevel, toks []string, r *matchResult) {
