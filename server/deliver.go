@@ -35,6 +35,12 @@ type producer struct {
 	// stall is set when a delivery found its subscriber more than half its
 	// max_pending behind; the read loop then waits on it (see waitStalled).
 	stall chan struct{}
+
+	// once holds the results of subjects that are never cached, two so
+	// that a no-responders reply can be matched while the request's
+	// result is still in hand; nonce picks the next.
+	once  [2]matchResult
+	nonce int
 }
 
 func (p *producer) init(c *client) {
@@ -106,10 +112,16 @@ func (p *producer) match(subject []byte) *matchResult {
 		p.cache = make(map[string]*matchResult)
 	}
 	p.gen = gen
-	r := sl.matchBytes(subject)
 	if !cacheable(subject) {
+		// An inbox or ack subject: matched into the producer's own
+		// result, valid until its next such match (publish uses it
+		// before noResponders or a leaf target needs another).
+		r := &p.once[p.nonce%2]
+		p.nonce++
+		sl.matchInto(transient(subject), r)
 		return r
 	}
+	r := sl.matchBytes(subject)
 	if len(p.cache) >= maxL1 {
 		clear(p.cache)
 	}
