@@ -32,8 +32,8 @@ type producer struct {
 	queues [][]byte
 	lt     []leafTarget
 
-	// stall is set when a delivery found its subscriber more than half its
-	// max_pending behind; the read loop then waits on it (see waitStalled).
+	// stall is set when a delivery found its subscriber more than stallAt
+	// behind; the read loop then waits on it (see waitStalled).
 	stall chan struct{}
 
 	// once holds the results of subjects that are never cached, two so
@@ -271,7 +271,7 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	sc.outBytes += size
 	pending, maxPending := int64(sc.out.pending()), sc.srv.lim().maxPending
 	slow := pending > maxPending
-	if !slow && pending > maxPending/2 && p.c.kind == kindClient && sc != p.c {
+	if !slow && pending > stallAt(maxPending) && p.c.kind == kindClient && sc != p.c {
 		// Far behind: hold this publisher back briefly (see stallMax).
 		if sc.out.stc == nil {
 			sc.out.stc = make(chan struct{})

@@ -22,7 +22,7 @@ type outbound struct {
 	pb       int // bytes queued in chunks
 	inflight int // bytes being written right now
 	class    int // size class of the next new chunk
-	// stc is closed when the queue drains below half of max_pending, to
+	// stc is closed when the queue drains below stallAt, to
 	// release publishers held back by it; nil when nobody waits.
 	stc chan struct{}
 
@@ -41,11 +41,19 @@ type outbound struct {
 }
 
 // stallMax bounds how long a publisher's read loop waits, per read buffer,
-// for a subscriber that is more than half its max_pending behind. The wait
+// for a subscriber that is more than stallAt behind. The wait
 // turns into TCP backpressure on a publisher that outruns its readers; it
 // is bounded, so a subscriber that stays behind cannot hold a publisher
 // back for long: it is cut as a slow consumer at max_pending.
 const stallMax = 10 * time.Millisecond
+
+// stallBytes is how far behind a subscriber may fall before its publishers
+// are held back (half of max_pending when that is less). A few MiB keep a
+// loopback or LAN pipe full; buffering more only holds memory, on every
+// subscriber of a fan-out at once.
+const stallBytes = 4 << 20
+
+func stallAt(maxPending int64) int64 { return min(maxPending/2, stallBytes) }
 
 // releaseStalled frees publishers waiting on this queue. c.mu is held.
 func (o *outbound) releaseStalled() {
@@ -287,7 +295,7 @@ func (c *client) doneWriting(chunks []*chunk) {
 	}
 	c.mu.Lock()
 	c.out.inflight = 0
-	if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
+	if c.out.stc != nil && int64(c.out.pb) <= stallAt(c.srv.lim().maxPending) {
 		c.out.releaseStalled()
 	}
 	if c.out.spare == nil && cap(chunks) <= 1024 {
