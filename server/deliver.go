@@ -39,7 +39,7 @@ type producer struct {
 	// once holds the results of subjects that are never cached, two so
 	// that a no-responders reply can be matched while the request's
 	// result is still in hand; nonce picks the next.
-	once  [2]matchResult
+	once  *[2]matchResult
 	nonce int
 }
 
@@ -116,6 +116,9 @@ func (p *producer) match(subject []byte) *matchResult {
 		// An inbox or ack subject: matched into the producer's own
 		// result, valid until its next such match (publish uses it
 		// before noResponders or a leaf target needs another).
+		if p.once == nil {
+			p.once = new([2]matchResult)
+		}
 		r := &p.once[p.nonce%2]
 		p.nonce++
 		sl.matchInto(transient(subject), r)

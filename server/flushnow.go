@@ -69,7 +69,12 @@ func (c *client) signalNow() {
 		c.nc.SetWriteDeadline(now.Add(wd))
 		c.out.armed = now
 	}
-	n, err := c.out.now.writev(c.raw, bufs)
+	w := c.out.now
+	if w == nil {
+		w = &writeNow{}
+		c.out.now = w
+	}
+	n, err := w.writev(c.raw, bufs)
 	if err != nil {
 		clear(bufs)
 		c.out.bufs = bufs[:0]
@@ -79,7 +84,7 @@ func (c *client) signalNow() {
 	}
 	if rest := skipWritten(bufs, n); len(rest) > 0 {
 		// The socket buffer is full: the write loop finishes the job.
-		c.out.rest, c.out.restChunks = rest, chunks
+		w.rest, w.restChunks = rest, chunks
 		c.out.bufs = nil
 		c.srv.wg.Add(1)
 		go c.writeLoop()

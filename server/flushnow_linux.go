@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"syscall"
 	"unsafe"
 )
@@ -11,6 +12,11 @@ const maxIovecs = 1024
 // writeNow is one connection's non-blocking writev, reused so that it
 // allocates nothing per call. The connection's writer role owns it.
 type writeNow struct {
+	// rest and restChunks are what the socket did not take, for the
+	// write loop to write first.
+	rest       net.Buffers
+	restChunks []*chunk
+
 	iov   []syscall.Iovec
 	n     uintptr
 	errno syscall.Errno

@@ -2,12 +2,18 @@
 
 package server
 
-import "syscall"
+import (
+	"net"
+	"syscall"
+)
 
 // maxIovecs is 0 where the read loop never writes for others.
 const maxIovecs = 0
 
-type writeNow struct{}
+type writeNow struct {
+	rest       net.Buffers
+	restChunks []*chunk
+}
 
 // writev is only done on Linux; elsewhere the write loop writes.
 func (*writeNow) writev(syscall.RawConn, [][]byte) (int, error) { return 0, nil }

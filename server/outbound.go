@@ -33,11 +33,9 @@ type outbound struct {
 	writing atomic.Bool
 	bufs    [][]byte  // the write loop's writev list, kept between runs
 	armed   time.Time // when a write loop last set the write deadline
-	// rest and restChunks are what a read loop's write did not get into
-	// the socket (flushnow.go), for the write loop to write first.
-	rest       net.Buffers
-	restChunks []*chunk
-	now        writeNow // the read loop's non-blocking writev (flushnow_linux.go)
+	// now is the state of writes made at once by a read loop
+	// (flushnow.go), made on the first one: an idle connection has none.
+	now *writeNow
 }
 
 // stallMax bounds how long a publisher's read loop waits, per read buffer,
@@ -222,9 +220,9 @@ func (c *client) signal() {
 func (c *client) writeLoop() {
 	defer c.srv.wg.Done()
 	wd := c.srv.opts.WriteDeadline
-	if chunks := c.out.restChunks; chunks != nil {
-		rest := c.out.rest
-		c.out.rest, c.out.restChunks = nil, nil
+	if w := c.out.now; w != nil && w.restChunks != nil {
+		chunks, rest := w.restChunks, w.rest
+		w.rest, w.restChunks = nil, nil
 		c.nc.SetWriteDeadline(time.Now().Add(wd))
 		c.out.armed = time.Now()
 		_, err := rest.WriteTo(c.nc)
