@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wrenmq/wren/auth"
@@ -112,6 +113,9 @@ type client struct {
 	onClose func(reason string)
 
 	leaf *LeafConn // set for a leaf-node link
+	// raw is the socket of a plain TCP connection, set before its read
+	// loop starts; nil for every other (see flushnow.go).
+	raw syscall.RawConn
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -192,7 +196,7 @@ func (c *client) readLoop(buf []byte) {
 			} else {
 				perr = c.parser.Parse(buf[:n], c)
 			}
-			c.pc.flush()
+			c.pc.flushNow()
 			if c.pc.stall != nil {
 				c.waitStalled()
 			}
