@@ -11,31 +11,32 @@ import (
 // apiPrefix is where the JetStream API lives on the bus.
 const apiPrefix = "$JS.API."
 
-// onAPI runs on the publisher's goroutine: it only queues the request.
+// onAPI runs on the publisher's goroutine: it only queues the request, in
+// the info lane or the general one. A request the lanes cannot take is
+// answered 503 at once.
 func (js *JetStream) onAPI(m *protocol.Msg) {
 	if len(m.Reply) == 0 {
 		return // nobody to answer
 	}
-	select {
-	case js.apiQ <- m.Clone():
-	default:
-		js.apiErrors.Add(1)
-		js.respond(string(m.Reply), &apiResponse{Error: apiErr(503, 10008, "JetStream system temporarily unavailable")})
+	if limit := js.cfg.MaxRequestSize; limit > 0 && len(m.Data) > limit {
+		js.apiTotal.Add(1)
+		js.fail(string(m.Reply), errRequestTooLarge(len(m.Data), limit))
+		return
+	}
+	lane := js.api
+	if infoRequest(m.Subject) {
+		lane = js.apiInfo
+	}
+	if !lane.push(m.Clone()) {
+		js.apiTotal.Add(1)
+		js.fail(string(m.Reply), errAPIBusy())
 	}
 }
 
-// apiLoop serves queued API requests one at a time.
-func (js *JetStream) apiLoop() {
-	defer js.wg.Done()
-	for {
-		select {
-		case <-js.quit:
-			return
-		case m := <-js.apiQ:
-			js.apiTotal.Add(1)
-			js.dispatch(m)
-		}
-	}
+// serveAPI serves one queued request on a worker of the pool.
+func (js *JetStream) serveAPI(m *protocol.Msg) {
+	js.apiTotal.Add(1)
+	js.dispatch(m)
 }
 
 // dispatch routes one API request by its subject. A request that makes a

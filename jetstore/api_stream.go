@@ -364,24 +364,7 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 		}
 		return m, nil
 	case req.LastFor != "":
-		var best uint64
-		if !protocol.IsFilter(req.LastFor) {
-			st.mu.RLock()
-			ss := st.subjects[req.LastFor]
-			if ss != nil {
-				best = ss.last
-			}
-			st.mu.RUnlock()
-		}
-		if best == 0 {
-			// A wildcard, or a last sequence unknown since a removal.
-			st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
-				if protocol.MatchLiteral(m.Subject, req.LastFor) {
-					best = m.Seq
-				}
-				return true
-			})
-		}
+		best := st.lastBySubject(req.LastFor)
 		if best == 0 {
 			return StoredMsg{}, errNoMessage()
 		}
@@ -391,20 +374,11 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 		}
 		return m, nil
 	case req.NextFor != "":
-		var found StoredMsg
-		ok := false
-		from := max(req.Seq, st.store.State().FirstSeq)
-		st.store.Scan(from, func(m StoredMsg) bool {
-			if protocol.MatchLiteral(m.Subject, req.NextFor) {
-				found, ok = m, true
-				return false
-			}
-			return true
-		})
+		m, ok := st.nextBySubject(req.NextFor, max(req.Seq, st.store.State().FirstSeq))
 		if !ok {
-			return found, errNoMessage()
+			return m, errNoMessage()
 		}
-		return found, nil
+		return m, nil
 	}
 	return StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
 }

@@ -66,6 +66,12 @@ func errMaxStreams() *APIError           { return apiErr(400, 10027, "maximum nu
 func errStorageExceeded() *APIError {
 	return apiErr(500, 10047, "insufficient storage resources available")
 }
+func errAPIBusy() *APIError {
+	return apiErr(503, 10008, "JetStream system temporarily unavailable")
+}
+func errRequestTooLarge(n, limit int) *APIError {
+	return errBadRequest(fmt.Sprintf("request of %d bytes exceeds the limit of %d", n, limit))
+}
 func errTTLDisabled() *APIError { return apiErr(400, 10166, "per-message TTL is disabled") }
 func errTTLInvalid() *APIError  { return apiErr(400, 10165, "invalid per-message TTL") }
 func errRollupDisabled() *APIError {

@@ -27,6 +27,10 @@ type Config struct {
 	MaxStorage int64
 	// MaxStreams bounds the number of streams; 0 is no limit.
 	MaxStreams int
+	// MaxRequestSize bounds the body of a JetStream API request; a larger
+	// one is refused with a 400. 0 is no limit beyond the broker's
+	// max_payload.
+	MaxRequestSize int
 	// Logger receives the stream layer's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -48,7 +52,8 @@ type JetStream struct {
 	closed  bool
 	view    atomic.Pointer[map[string]*stream]
 
-	apiQ     chan *protocol.Msg
+	api      *apiLane // general requests
+	apiInfo  *apiLane // read-only requests: info, names, lists
 	apiUnsub func()
 
 	consumerUnsubs []func()
@@ -78,9 +83,10 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		log:     cfg.Logger,
 		dir:     dir,
 		streams: make(map[string]*stream),
-		apiQ:    make(chan *protocol.Msg, 4096),
 		quit:    make(chan struct{}),
 	}
+	js.api = newAPILane(apiWorkers(), apiQueueLimit, js.serveAPI)
+	js.apiInfo = newAPILane(apiInfoWorkers, apiQueueLimit, js.serveAPI)
 	if err := js.restore(); err != nil {
 		js.closeStreams()
 		return nil, err
@@ -96,8 +102,6 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		js.closeStreams()
 		return nil, fmt.Errorf("jetstore: subscribe to acks: %w", err)
 	}
-	js.wg.Add(1)
-	go js.apiLoop()
 	js.log.Info("stream layer ready", "dir", cfg.StoreDir, "streams", len(js.streams), "sync", cfg.Sync.String())
 	return js, nil
 }
@@ -139,6 +143,8 @@ func (js *JetStream) Close() error {
 	if js.apiUnsub != nil {
 		js.apiUnsub()
 	}
+	js.api.close()
+	js.apiInfo.close()
 	js.stopConsumerLayer()
 	close(js.quit)
 	js.wg.Wait()

@@ -37,6 +37,9 @@ type stream struct {
 	subjects  map[string]*subjectState
 	dedup     dedupIndex
 	lastMsgID string
+	// removals counts what noteRemoved took out of subjects, so a
+	// lookup that ran without the lock knows whether it is still true.
+	removals uint64
 	ttls      ttlHeap
 	consumers map[string]*consumer
 
