@@ -71,4 +71,3 @@ func TestAPIPoolServesAroundABlockedStream(t *testing.T) {
 		}
 	}
 }
-

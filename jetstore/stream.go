@@ -39,7 +39,7 @@ type stream struct {
 	lastMsgID string
 	// removals counts what noteRemoved took out of subjects, so a
 	// lookup that ran without the lock knows whether it is still true.
-	removals uint64
+	removals  uint64
 	ttls      ttlHeap
 	consumers map[string]*consumer
 
