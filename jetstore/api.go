@@ -18,7 +18,7 @@ func (js *JetStream) onAPI(m *protocol.Msg) {
 	if len(m.Reply) == 0 {
 		return // nobody to answer
 	}
-	if limit := js.cfg.MaxRequestSize; limit > 0 && len(m.Data) > limit {
+	if limit := js.lim.maxRequestSize; limit > 0 && len(m.Data) > limit {
 		js.apiTotal.Add(1)
 		js.fail(string(m.Reply), errRequestTooLarge(len(m.Data), limit))
 		return
@@ -133,6 +133,7 @@ func (js *JetStream) apiAccountInfo(reply string) {
 	ai := accountInfo{
 		Type:      typeAccountInfo,
 		Store:     js.storageUsed(),
+		Memory:    js.memoryUsed(),
 		Streams:   st.Streams,
 		Consumers: st.Consumers,
 		Limits: accountLimits{
@@ -143,11 +144,20 @@ func (js *JetStream) apiAccountInfo(reply string) {
 		},
 		API: apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 	}
-	if js.cfg.MaxStorage > 0 {
-		ai.Limits.MaxStore = js.cfg.MaxStorage
+	if js.lim.maxFile > 0 {
+		ai.Limits.MaxStore = js.lim.maxFile
 	}
-	if js.cfg.MaxStreams > 0 {
-		ai.Limits.MaxStreams = js.cfg.MaxStreams
+	if js.lim.maxMemory > 0 {
+		ai.Limits.MaxMemory = js.lim.maxMemory
+	}
+	if js.lim.maxStreams > 0 {
+		ai.Limits.MaxStreams = js.lim.maxStreams
+	}
+	if js.lim.maxConsumers > 0 {
+		ai.Limits.MaxConsumers = js.lim.maxConsumers
+	}
+	if js.lim.maxAckPending > 0 {
+		ai.Limits.MaxAckPending = js.lim.maxAckPending
 	}
 	js.respond(reply, &ai)
 }

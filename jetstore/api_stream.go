@@ -77,10 +77,13 @@ func (js *JetStream) addStream(name string, cfg StreamConfig) (st *stream, exist
 		}
 		return nil, false, errStreamNameExist()
 	}
-	if js.cfg.MaxStreams > 0 && len(js.streams) >= js.cfg.MaxStreams {
+	if js.lim.maxStreams > 0 && len(js.streams) >= js.lim.maxStreams {
 		return nil, false, errMaxStreams()
 	}
 	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		return nil, false, e
+	}
+	if e := js.checkStreamLimits(name, cfg); e != nil {
 		return nil, false, e
 	}
 	st, err := createStream(js, cfg)
@@ -124,6 +127,9 @@ func (js *JetStream) checkStreamUpdate(name string, cfg StreamConfig) (*stream, 
 		return nil, old, errStreamConfig("%s", err)
 	}
 	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		return nil, old, e
+	}
+	if e := js.checkStreamLimits(name, cfg); e != nil {
 		return nil, old, e
 	}
 	return st, old, nil

@@ -23,13 +23,30 @@ type Config struct {
 	Sync SyncPolicy
 	// SyncEvery is the period for SyncInterval.
 	SyncEvery time.Duration
-	// MaxStorage bounds the bytes all file streams may hold; 0 is no limit.
+	// MaxMemory bounds the bytes all memory streams may hold; 0 is a
+	// quarter of the machine's memory, negative no limit.
+	MaxMemory int64
+	// MaxStorage bounds the bytes all file streams may hold; 0 is three
+	// quarters of the space free on the store's file system at start
+	// (plus what streams hold there already), negative no limit.
 	MaxStorage int64
 	// MaxStreams bounds the number of streams; 0 is no limit.
 	MaxStreams int
+	// MaxConsumers bounds the consumers of all streams together; 0 is no
+	// limit. A stream's own max_consumers bounds its consumers.
+	MaxConsumers int
+	// MaxAckPending is the largest max_ack_pending a consumer may have;
+	// 0 is 100,000, negative no limit.
+	MaxAckPending int
+	// MaxInactiveThreshold is the longest inactive_threshold a consumer
+	// may have; 0 is 7 days, negative no limit.
+	MaxInactiveThreshold time.Duration
+	// MaxDuplicateWindow is the longest duplicate_window a stream may
+	// have; 0 is 24 hours, negative no limit.
+	MaxDuplicateWindow time.Duration
 	// MaxRequestSize bounds the body of a JetStream API request; a larger
-	// one is refused with a 400. 0 is no limit beyond the broker's
-	// max_payload.
+	// one is refused with a 400. 0 is 256 KiB, negative no limit beyond
+	// the broker's max_payload.
 	MaxRequestSize int
 	// Logger receives the stream layer's logs; nil discards them.
 	Logger *slog.Logger
@@ -39,6 +56,8 @@ type Config struct {
 // API on the bus, and stores what is published to stream subjects.
 type JetStream struct {
 	cfg Config
+	lim limits
+	use usage
 	bus Bus
 	log *slog.Logger
 	dir string
@@ -62,6 +81,10 @@ type JetStream struct {
 	wg             sync.WaitGroup
 
 	apiTotal, apiErrors atomic.Uint64
+
+	// consumerMu serialises consumer creation while a server-wide
+	// consumer limit is set.
+	consumerMu sync.Mutex
 }
 
 // Open opens (or creates) the store directory, restores every stream in it
@@ -85,6 +108,7 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		streams: make(map[string]*stream),
 		quit:    make(chan struct{}),
 	}
+	js.lim = resolveLimits(cfg, dir)
 	js.api = newAPILane(apiWorkers(), apiQueueLimit, js.serveAPI)
 	js.apiInfo = newAPILane(apiInfoWorkers, apiQueueLimit, js.serveAPI)
 	if err := js.restore(); err != nil {
@@ -226,6 +250,17 @@ func (js *JetStream) storageUsed() uint64 {
 	var n uint64
 	for _, st := range js.sortedStreams() {
 		if st.cfg().Storage == StorageFile {
+			n += st.store.State().Bytes
+		}
+	}
+	return n
+}
+
+// memoryUsed returns the bytes held by memory streams.
+func (js *JetStream) memoryUsed() uint64 {
+	var n uint64
+	for _, st := range js.sortedStreams() {
+		if st.cfg().Storage == StorageMemory {
 			n += st.store.State().Bytes
 		}
 	}

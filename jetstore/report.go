@@ -73,8 +73,11 @@ func (js *JetStream) Report() *Report {
 		API:    apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 		Detail: []StreamReport{},
 	}
-	if js.cfg.MaxStorage > 0 {
-		r.Config.MaxStorage = js.cfg.MaxStorage
+	if js.lim.maxFile > 0 {
+		r.Config.MaxStorage = js.lim.maxFile
+	}
+	if js.lim.maxMemory > 0 {
+		r.Config.MaxMemory = js.lim.maxMemory
 	}
 	for _, st := range js.sortedStreams() {
 		info := st.info("", nil)

@@ -114,8 +114,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 	state := st.store.State()
 	last, count, bytes := state.LastSeq, state.Msgs, state.Bytes
 	var storage uint64
-	if st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile {
-		storage = st.js.storageUsed()
+	limit := uint64(st.js.lim.limitFor(cfg.Storage))
+	if limit > 0 {
+		storage = st.js.storageUsedFor(cfg.Storage, batchBytes(msgs))
 	}
 	batch := st.batch[:0]
 	results := st.results[:0]
@@ -173,9 +174,8 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 				bytes -= freed
 			}
 		}
-		if e == nil && !r.dup && st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile &&
-			storage+size > uint64(st.js.cfg.MaxStorage) {
-			e = errStorageExceeded()
+		if e == nil && !r.dup && limit > 0 && storage+size > limit {
+			e = errResourcesFor(cfg.Storage)
 		}
 		// The last sequence stays below MaxUint64, so that seq+1 never
 		// wraps for a reader walking the stream.

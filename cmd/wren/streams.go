@@ -27,6 +27,7 @@ func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (
 		MaxStorage: cfg.MaxStorage.Int64(),
 		Logger:     logger.With("component", "jetstream"),
 	}
+	streamLimits(&jc, cfg)
 	switch cfg.Sync {
 	case conf.SyncInterval:
 		jc.Sync = jetstore.SyncInterval
