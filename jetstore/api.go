@@ -90,7 +90,7 @@ func (js *JetStream) dispatch(m *protocol.Msg) {
 		if len(tok) > 3 {
 			subj = strings.Join(tok[3:], ".")
 		}
-		js.apiDirectGet(reply, arg(2), subj, m.Data)
+		js.apiDirectGet(reply, subject, arg(2), subj, m.Data)
 	case arg(0) == "CONSUMER":
 		js.consumerAPI(m, tok)
 	default:
@@ -142,7 +142,7 @@ func (js *JetStream) apiAccountInfo(reply string) {
 			MaxStreams:   -1,
 			MaxConsumers: -1,
 		},
-		API: apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
+		API: apiStats{Level: apiLevel, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 	}
 	if js.lim.maxFile > 0 {
 		ai.Limits.MaxStore = js.lim.maxFile

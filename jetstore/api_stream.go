@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -221,6 +222,9 @@ func (st *stream) info(typ string, req *streamInfoRequest) *StreamInfo {
 		}
 	}
 	st.mu.RUnlock()
+	if state.LastSeq == 0 && state.Msgs == 0 {
+		si.State.FirstSeq = 0 // a stream that never held a message, as nats-server shows it
+	}
 	if state.FirstTime != 0 {
 		si.State.FirstTime = time.Unix(0, state.FirstTime).UTC()
 	}
@@ -229,7 +233,7 @@ func (st *stream) info(typ string, req *streamInfoRequest) *StreamInfo {
 	}
 	if req != nil && req.DeletedDetails && state.NumDeleted > 0 {
 		next := state.FirstSeq
-		st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			for ; next < m.Seq; next++ {
 				si.State.Deleted = append(si.State.Deleted, next)
 			}
@@ -251,7 +255,7 @@ func (js *JetStream) apiStreamDelete(reply, name string) {
 		js.fail(reply, errStreamDelete(err))
 		return
 	}
-	syncDir(js.dir)
+	store.SyncDir(js.dir)
 	js.log.Info("stream deleted", "stream", name)
 	js.respond(reply, &apiResponse{Type: typeStreamDelete, Success: true})
 }
@@ -361,7 +365,7 @@ func (js *JetStream) apiStreamList(reply string, data []byte) {
 }
 
 // findMsg looks a message up as a get request asks.
-func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
+func (st *stream) findMsg(req msgGetRequest) (store.StoredMsg, *APIError) {
 	switch {
 	case req.Seq > 0 && req.NextFor == "" && req.LastFor == "":
 		m, err := st.store.Load(req.Seq)
@@ -372,7 +376,7 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 	case req.LastFor != "":
 		best := st.lastBySubject(req.LastFor)
 		if best == 0 {
-			return StoredMsg{}, errNoMessage()
+			return store.StoredMsg{}, errNoMessage()
 		}
 		m, err := st.store.Load(best)
 		if err != nil {
@@ -386,7 +390,7 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 		}
 		return m, nil
 	}
-	return StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
+	return store.StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
 }
 
 func (js *JetStream) apiMsgGet(reply, name string, data []byte) {
@@ -440,16 +444,19 @@ func (js *JetStream) apiMsgDelete(reply, name string, data []byte) {
 
 // apiDirectGet answers a direct get: the message itself, with headers
 // saying where it came from, or a 404 status.
-func (js *JetStream) apiDirectGet(reply, name, lastFor string, data []byte) {
+func (js *JetStream) apiDirectGet(reply, subject, name, lastFor string, data []byte) {
 	st := js.lookup(name)
 	var req msgGetRequest
-	var m StoredMsg
+	var m store.StoredMsg
 	var e *APIError
+	if st == nil || !st.cfg().AllowDirect {
+		// nats-server subscribes to a stream's direct get subject only
+		// while allow_direct is on, so the requester hears that nobody
+		// answers.
+		js.noResponders(reply, subject)
+		return
+	}
 	switch {
-	case st == nil:
-		e = errStreamNotFound()
-	case !st.cfg().AllowDirect:
-		e = errBadRequest("direct get is not enabled on this stream")
 	case lastFor != "":
 		if len(data) > 0 {
 			e = errBadRequest("a direct get by subject takes no body")
@@ -481,6 +488,14 @@ func (js *JetStream) apiDirectGet(reply, name, lastFor string, data []byte) {
 	})
 	hdr = protocol.AppendHeaderEnd(hdr)
 	js.bus.Publish(reply, "", hdr, m.Data)
+}
+
+// noResponders sends reply the 503 status a publisher that opted in gets
+// when nothing subscribes to subject.
+func (js *JetStream) noResponders(reply, subject string) {
+	hdr := protocol.AppendHeaderStart(nil, 503, "")
+	hdr = protocol.AppendHeaderField(hdr, "Nats-Subject", subject)
+	js.bus.Publish(reply, "", protocol.AppendHeaderEnd(hdr), nil)
 }
 
 // streamNames returns every stream's name, sorted.

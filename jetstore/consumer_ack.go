@@ -175,6 +175,7 @@ func (c *consumer) processAck(a *ackReq, now time.Time) {
 	p := c.pending[a.sseq]
 	switch a.kind {
 	case ackAck, ackNext:
+		c.lastAcked = now
 		if policy == AckAll {
 			c.ackAllUpTo(a.sseq)
 		} else if p != nil {

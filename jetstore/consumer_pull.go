@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -118,6 +119,12 @@ func (c *consumer) addRequest(r *pullRequest, now time.Time) {
 	if r.hb > 0 {
 		r.nextHB = deadlineAt(now, r.hb)
 	}
+	if r.noWait && r.expires > 0 && len(c.rdq) == 0 && c.pendingAfter() == 0 {
+		// With nothing to deliver, a no_wait request that sets expires is
+		// held like any other until it expires, then ends with a 408 (what
+		// nats-py's fetch relies on); without expires it gets a 404 now.
+		r.noWait = false
+	}
 	c.waiting = append(c.waiting, r)
 }
 
@@ -210,7 +217,7 @@ func (c *consumer) deliver(now time.Time) bool {
 		if r.seen != round {
 			// A client that went away leaves its request behind: drop it
 			// rather than deliver into the void.
-			if !c.js.hasInterest(r.reply) {
+			if !c.js.bus.HasInterest(r.reply) {
 				c.popRequest()
 				continue
 			}
@@ -244,18 +251,15 @@ func (c *consumer) deliver(now time.Time) bool {
 	if n >= maxDeliverPerWork {
 		return true
 	}
-	// What is left of a no_wait request is answered now.
+	// What is left of a no_wait request is answered now: 404.
 	kept := c.waiting[:0]
 	for _, r := range c.waiting {
 		if !r.noWait {
 			kept = append(kept, r)
 			continue
 		}
-		if r.sent == 0 {
-			c.sendStatus(r.reply, protocol.StatusNoMessages, descNoMessages, nil)
-		} else {
-			c.sendStatus(r.reply, protocol.StatusTimeout, descRequestTimeout, r)
-		}
+		// Whether or not some were delivered, as nats-server ends it.
+		c.sendStatus(r.reply, protocol.StatusNoMessages, descNoMessages, nil)
 	}
 	clear(c.waiting[len(kept):])
 	c.waiting = kept
@@ -290,7 +294,7 @@ func (c *consumer) popRequest() {
 
 // deliverySize is what a delivery counts against a request's max_bytes,
 // but for its ack subject: subject, headers and payload, as clients count.
-func deliverySize(m *StoredMsg, headersOnly bool) int {
+func deliverySize(m *store.StoredMsg, headersOnly bool) int {
 	n := len(m.Subject) + len(m.Header)
 	if !headersOnly {
 		n += len(m.Data)
@@ -304,7 +308,7 @@ const readAhead = 64
 // peek returns the next message to deliver: a redelivery first, else the
 // next matching message, while max_ack_pending allows and, under
 // replay_policy original, once it is due. mu is held.
-func (c *consumer) peek(now time.Time) (m StoredMsg, redelivery, ok bool) {
+func (c *consumer) peek(now time.Time) (m store.StoredMsg, redelivery, ok bool) {
 	for len(c.rdq) > 0 {
 		seq := c.rdq[0]
 		p := c.pending[seq]
@@ -354,7 +358,7 @@ func (c *consumer) readAhead() {
 		return
 	}
 	last := from - 1
-	c.st.store.Scan(from, func(m StoredMsg) bool {
+	c.st.store.Scan(from, func(m store.StoredMsg) bool {
 		if m.Seq > limit {
 			return false
 		}
@@ -404,7 +408,7 @@ func (c *consumer) dropRemovedAhead() {
 
 // nextAckSubject returns the ack subject m is about to be delivered with.
 // mu is held.
-func (c *consumer) nextAckSubject(m *StoredMsg, redelivery bool, now time.Time) string {
+func (c *consumer) nextAckSubject(m *store.StoredMsg, redelivery bool, now time.Time) string {
 	deliveries := uint64(1)
 	if redelivery {
 		if p := c.pending[m.Seq]; p != nil {
@@ -416,16 +420,18 @@ func (c *consumer) nextAckSubject(m *StoredMsg, redelivery bool, now time.Time) 
 	if !redelivery && pending > 0 {
 		pending--
 	}
-	return c.ackSubject(deliveries, m.Seq, c.dseq+1, now.UnixNano(), pending)
+	// Its timestamp is when the message was stored, as clients read it
+	// into the message's metadata, however late or often it is delivered.
+	return c.ackSubject(deliveries, m.Seq, c.dseq+1, m.Time, pending)
 }
 
 // commit delivers m to subject with the ack subject from nextAckSubject,
 // and records the delivery. mu is held.
-func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, now time.Time) {
+func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply string, now time.Time) {
 	if redelivery {
 		c.rdq = c.rdq[1:]
 	} else {
-		c.ahead[0] = StoredMsg{}
+		c.ahead[0] = store.StoredMsg{}
 		c.ahead = c.ahead[1:]
 		if len(c.ahead) == 0 {
 			c.ahead = c.ahead[:0:0]
@@ -437,6 +443,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 		c.replayed(m, now)
 	}
 	c.dseq++
+	c.lastDelivered = now
 	ts := now.UnixNano()
 	deliveries := uint64(1)
 	if c.cfg.AckPolicy != AckNone {
@@ -461,7 +468,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 		hdr = headersOnly(hdr, len(data))
 		data = nil
 	}
-	c.js.deliverMsg(subject, m.Subject, reply, hdr, data)
+	c.js.bus.PublishAs(subject, m.Subject, reply, hdr, data)
 	if !c.cfg.isPull() {
 		c.push.lastSent = ts
 		c.push.msgs++

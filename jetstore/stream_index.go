@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -140,7 +141,7 @@ func parseUint(b []byte) (uint64, bool) {
 }
 
 // noteStored adds a stored message to the indexes. st.mu is held.
-func (st *stream) noteStored(m *StoredMsg) {
+func (st *stream) noteStored(m *store.StoredMsg) {
 	ss := st.subjects[m.Subject]
 	if ss == nil {
 		ss = &subjectState{first: m.Seq, lo: m.Seq}
@@ -205,7 +206,7 @@ func (st *stream) subjectBounds(subject string) (first, last uint64) {
 		return first, last
 	}
 	var f, l uint64
-	st.store.Scan(lo, func(m StoredMsg) bool {
+	st.store.Scan(lo, func(m store.StoredMsg) bool {
 		if m.Seq > hi {
 			return false
 		}
@@ -246,7 +247,7 @@ func (st *stream) rebuildIndexes() error {
 	st.ttls = st.ttls[:0]
 	st.lastMsgID = ""
 	cutoff := time.Now().Add(-st.config.Duplicates).UnixNano()
-	err := st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+	err := st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
 		st.noteStored(&m)
 		return true
 	})

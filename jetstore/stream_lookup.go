@@ -1,6 +1,9 @@
 package jetstore
 
-import "github.com/wrenmq/wren/protocol"
+import (
+	"github.com/wrenmq/wren/jetstore/store"
+	"github.com/wrenmq/wren/protocol"
+)
 
 // Lookups by subject answer from the subject index: a literal subject in
 // O(1) (a scan only within the subject's own span when a removal left its
@@ -55,7 +58,7 @@ func (st *stream) lastBySubject(filter string) uint64 {
 
 // nextBySubject returns the first message at or after from that filter
 // matches.
-func (st *stream) nextBySubject(filter string, from uint64) (StoredMsg, bool) {
+func (st *stream) nextBySubject(filter string, from uint64) (store.StoredMsg, bool) {
 	spans := st.matchingSubjects(filter)
 	// A subject whose first message is at or after from offers that
 	// message; one whose span straddles from needs a scan, which can stop
@@ -79,9 +82,9 @@ func (st *stream) nextBySubject(filter string, from uint64) (StoredMsg, bool) {
 		if offer != 0 && offer-1 < end {
 			end = offer - 1
 		}
-		var found StoredMsg
+		var found store.StoredMsg
 		ok := false
-		st.store.Scan(from, func(m StoredMsg) bool {
+		st.store.Scan(from, func(m store.StoredMsg) bool {
 			if m.Seq > end {
 				return false
 			}
@@ -96,7 +99,7 @@ func (st *stream) nextBySubject(filter string, from uint64) (StoredMsg, bool) {
 		}
 	}
 	if offer == 0 {
-		return StoredMsg{}, false
+		return store.StoredMsg{}, false
 	}
 	m, err := st.store.Load(offer)
 	return m, err == nil

@@ -6,22 +6,23 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
 // readCounter counts the messages a store hands out.
 type readCounter struct {
-	Store
+	store.Store
 	read atomic.Int64
 }
 
-func (r *readCounter) Load(seq uint64) (StoredMsg, error) {
+func (r *readCounter) Load(seq uint64) (store.StoredMsg, error) {
 	r.read.Add(1)
 	return r.Store.Load(seq)
 }
 
-func (r *readCounter) Scan(from uint64, fn func(StoredMsg) bool) error {
-	return r.Store.Scan(from, func(m StoredMsg) bool {
+func (r *readCounter) Scan(from uint64, fn func(store.StoredMsg) bool) error {
+	return r.Store.Scan(from, func(m store.StoredMsg) bool {
 		r.read.Add(1)
 		return fn(m)
 	})
@@ -43,7 +44,7 @@ func countReads(t *testing.T, st *stream) *readCounter {
 // did before the subject index answered them.
 func bruteLast(st *stream, filter string) uint64 {
 	var best uint64
-	st.store.Scan(1, func(m StoredMsg) bool {
+	st.store.Scan(1, func(m store.StoredMsg) bool {
 		if protocol.MatchLiteral(m.Subject, filter) {
 			best = m.Seq
 		}
@@ -54,7 +55,7 @@ func bruteLast(st *stream, filter string) uint64 {
 
 func bruteNext(st *stream, filter string, from uint64) uint64 {
 	var seq uint64
-	st.store.Scan(from, func(m StoredMsg) bool {
+	st.store.Scan(from, func(m store.StoredMsg) bool {
 		if protocol.MatchLiteral(m.Subject, filter) {
 			seq = m.Seq
 			return false
