@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"time"
@@ -251,11 +250,11 @@ func (js *JetStream) apiStreamDelete(reply, name string) {
 		return
 	}
 	st.close()
-	if err := os.RemoveAll(st.dir); err != nil {
-		js.fail(reply, errStreamDelete(err))
+	if err := js.trashStream(st.dir); err != nil {
+		js.log.Error("delete stream", "stream", name, "error", err)
+		js.fail(reply, errStreamDelete(clientError(err)))
 		return
 	}
-	store.SyncDir(js.dir)
 	js.log.Info("stream deleted", "stream", name)
 	js.respond(reply, &apiResponse{Type: typeStreamDelete, Success: true})
 }

@@ -100,6 +100,9 @@ type JetStream struct {
 	// consumerMu serialises consumer creation while a server-wide
 	// consumer limit is set.
 	consumerMu sync.Mutex
+
+	brokenMu sync.Mutex
+	broken   []BrokenStream // set aside at start
 }
 
 // Open opens (or creates) the store directory, restores every stream in it
@@ -126,26 +129,34 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 	js.lim = resolveLimits(cfg, dir)
 	js.api = newAPILane(apiWorkers(), apiQueueLimit, js.serveAPI)
 	js.apiInfo = newAPILane(apiInfoWorkers, apiQueueLimit, js.serveAPI)
-	if err := js.restore(); err != nil {
+	fail := func(err error) (*JetStream, error) {
+		close(js.quit)
+		js.wg.Wait()
 		js.closeStreams()
 		return nil, err
 	}
+	if err := js.prepareDirs(); err != nil {
+		return fail(err)
+	}
+	if err := js.restore(); err != nil {
+		return fail(err)
+	}
 	unsub, err := bus.Subscribe(apiPrefix+">", "", js.onAPI)
 	if err != nil {
-		js.closeStreams()
-		return nil, fmt.Errorf("jetstore: subscribe to the API: %w", err)
+		return fail(fmt.Errorf("jetstore: subscribe to the API: %w", err))
 	}
 	js.apiUnsub = unsub
 	if err := js.startConsumerLayer(); err != nil {
 		unsub()
-		js.closeStreams()
-		return nil, fmt.Errorf("jetstore: subscribe to acks: %w", err)
+		return fail(fmt.Errorf("jetstore: subscribe to acks: %w", err))
 	}
 	js.log.Info("stream layer ready", "dir", cfg.StoreDir, "streams", len(js.streams), "sync", cfg.Sync.String())
 	return js, nil
 }
 
-// restore opens every stream found in the store directory.
+// restore opens every stream found in the store directory. A stream
+// that cannot be opened or started is set aside (setAside) and the others
+// are served.
 func (js *JetStream) restore() error {
 	entries, err := os.ReadDir(js.dir)
 	if err != nil {
@@ -155,18 +166,27 @@ func (js *JetStream) restore() error {
 		if !e.IsDir() {
 			continue
 		}
-		st, err := openStream(js, filepath.Join(js.dir, e.Name()))
-		if err != nil {
+		dir := filepath.Join(js.dir, e.Name())
+		st, err := openStreamSafe(js, dir)
+		if err != nil && outOfResources(err) {
+			// Not the stream's fault: set nothing aside.
 			return fmt.Errorf("jetstore: restore stream %q: %w", e.Name(), err)
+		}
+		if err != nil {
+			js.setAside(e.Name(), dir, err)
+			continue
 		}
 		js.streams[st.name] = st
 	}
 	js.publishStreams()
-	for _, st := range js.streams {
+	for name, st := range js.streams {
 		if err := st.start(); err != nil {
-			return fmt.Errorf("jetstore: start stream %q: %w", st.name, err)
+			st.close()
+			delete(js.streams, name)
+			js.setAside(name, st.dir, fmt.Errorf("start: %w", err))
 		}
 	}
+	js.publishStreams()
 	return nil
 }
 
