@@ -23,6 +23,9 @@ func (js *JetStream) onAPI(m *protocol.Msg) {
 		js.fail(string(m.Reply), errRequestTooLarge(len(m.Data), limit))
 		return
 	}
+	if js.directMiss(m) {
+		return
+	}
 	lane := js.api
 	if infoRequest(m.Subject) {
 		lane = js.apiInfo

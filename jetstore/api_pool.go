@@ -122,3 +122,33 @@ func infoRequest(subject []byte) bool {
 	}
 	return false
 }
+
+// directMiss answers, on the requester's goroutine, a direct get by
+// subject for a literal subject the stream does not hold: the subject
+// index says so without reading the store, so there is nothing to hand
+// off. It reports whether it answered; every other request goes to the
+// pool.
+func (js *JetStream) directMiss(m *protocol.Msg) bool {
+	rest, ok := strings.CutPrefix(string(m.Subject), apiPrefix+"DIRECT.GET.")
+	if !ok || len(m.Data) > 0 {
+		return false
+	}
+	name, subj, ok := strings.Cut(rest, ".")
+	if !ok || subj == "" || protocol.IsFilter(subj) {
+		return false
+	}
+	st := js.lookup(name)
+	if st == nil {
+		return false
+	}
+	st.mu.RLock()
+	miss := st.config.AllowDirect && st.subjects[subj] == nil
+	st.mu.RUnlock()
+	if !miss {
+		return false
+	}
+	js.apiTotal.Add(1)
+	hdr := protocol.AppendHeaderEnd(protocol.AppendHeaderStart(nil, 404, "Message Not Found"))
+	js.bus.Publish(string(m.Reply), "", hdr, nil)
+	return true
+}

@@ -11,8 +11,8 @@ import (
 // every purge of S waits for it, and checks what other clients see: with
 // all but one general worker waiting, a message get on another stream is
 // answered; with every general worker waiting and their queue full, stream
-// and account info are still answered and a request beyond the queue is
-// refused with 503 at once; once S's writer is free, every queued request
+// and account info and a direct get of a subject S does not hold are still
+// answered and a request beyond the queue is refused with 503 at once; once S's writer is free, every queued request
 // is answered.
 func TestAPIPoolServesAroundABlockedStream(t *testing.T) {
 	e := newFuzzEnv(t)
@@ -55,6 +55,11 @@ func TestAPIPoolServesAroundABlockedStream(t *testing.T) {
 		if r := e.bus.waitFor(t, inbox, 1)[0]; bytes.Contains(r.Data, []byte(`"error"`)) {
 			t.Fatalf("%s while every general worker waits: %s", op, r.Data)
 		}
+	}
+	// A direct get of a subject the stream does not hold needs no worker.
+	e.bus.Publish(apiPrefix+"DIRECT.GET.S.s.none", "_INBOX.miss", nil, nil)
+	if r := e.bus.waitFor(t, "_INBOX.miss", 1)[0]; !bytes.HasPrefix(r.Header, []byte("NATS/1.0 404")) {
+		t.Fatalf("direct get of a missing subject while every worker waits: %q %q; want a 404 status", r.Header, r.Data)
 	}
 	over := purge(-1)
 	r := e.bus.waitFor(t, over, 1)[0]
