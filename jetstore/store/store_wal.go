@@ -116,7 +116,7 @@ func openWAL(opts Options) (*walStore, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := repairTail(opts.Dir, opts.Logger); err != nil {
+	if err := repairTailFor(opts.Dir, opts.Logger, opts.Sync); err != nil {
 		return nil, err
 	}
 	l, err := wal.Open(opts.Dir, walOptions(opts))

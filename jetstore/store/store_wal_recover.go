@@ -48,7 +48,7 @@ func (s *walStore) Recover() error {
 		}
 		s.w.torn = false
 	}
-	if err := repairTail(s.opts.Dir, s.opts.Logger); err != nil {
+	if err := repairTailFor(s.opts.Dir, s.opts.Logger, s.opts.Sync); err != nil {
 		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
 	}
 	l, err := wal.Open(s.opts.Dir, walOptions(s.opts))
