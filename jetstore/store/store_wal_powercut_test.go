@@ -125,7 +125,6 @@ func reopenCut(t *testing.T, dir string, o Options) (msgs []StoredMsg, err error
 	return msgs, err
 }
 
-
 // TestWALPowerCutAtEveryWrite appends batches of one to three messages
 // to a log with small segments (so that cuts fall on segment creation
 // too), under SyncAlways with and without compression, and checks every
