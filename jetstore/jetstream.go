@@ -127,6 +127,7 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		quit:    make(chan struct{}),
 	}
 	js.lim = resolveLimits(cfg, dir)
+	setLogBudget()
 	js.api = newAPILane(apiWorkers(), apiQueueLimit, js.serveAPI)
 	js.apiInfo = newAPILane(apiInfoWorkers, apiQueueLimit, js.serveAPI)
 	fail := func(err error) (*JetStream, error) {

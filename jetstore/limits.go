@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -221,4 +222,16 @@ func batchBytes(msgs []*protocol.Msg) uint64 {
 		n += uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	}
 	return n
+}
+
+// logShare is the share of the file descriptor limit that stream logs may
+// hold open at once; the rest serves clients, consumer state and
+// monitoring. Idle logs past it are closed and reopened on use.
+const logShareDen = 4
+
+// setLogBudget bounds the open stream logs by the descriptor limit.
+func setLogBudget() {
+	if n := fdLimit(); n > 0 {
+		store.SetOpenLogBudget(max(n/logShareDen, 16))
+	}
 }
