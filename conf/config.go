@@ -28,6 +28,7 @@ type Config struct {
 	JetStream     JetStream     `toml:"jetstream"`
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
+	Leafnodes     Leafnodes     `toml:"leafnodes"`
 	Shutdown      Shutdown      `toml:"shutdown"`
 }
 
@@ -263,6 +264,7 @@ func Default() *Config {
 		TLS: TLS{
 			Timeout: Duration(2 * time.Second),
 		},
-		Shutdown: defaultShutdown(),
+		Leafnodes: defaultLeafnodes(),
+		Shutdown:  defaultShutdown(),
 	}
 }

@@ -32,7 +32,7 @@ func (js *JetStream) onAPI(m *protocol.Msg) {
 	}
 	if !lane.push(m.Clone()) {
 		js.apiTotal.Add(1)
-		js.fail(string(m.Reply), errAPIBusy())
+		js.fail(string(m.Reply), errUnavailable())
 	}
 }
 
@@ -51,7 +51,7 @@ func (js *JetStream) dispatch(m *protocol.Msg) {
 	defer func() {
 		if r := recover(); r != nil {
 			js.log.Error("API request failed", "subject", subject, "panic", r, "stack", string(debug.Stack()))
-			js.fail(reply, apiErr(500, 10003, "internal error handling the request"))
+			js.fail(reply, errInternal())
 		}
 	}()
 	op := strings.TrimPrefix(subject, apiPrefix)

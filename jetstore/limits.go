@@ -1,7 +1,6 @@
 package jetstore
 
 import (
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sync"
@@ -94,24 +93,12 @@ func (l *limits) limitFor(storage string) int64 {
 	return l.maxFile
 }
 
-func errMemoryExceeded() *APIError {
-	return apiErr(500, 10028, "insufficient memory resources available")
-}
-
 // errResourcesFor is the refusal for storage of a type running out.
 func errResourcesFor(storage string) *APIError {
 	if storage == StorageMemory {
 		return errMemoryExceeded()
 	}
 	return errStorageExceeded()
-}
-
-func errInactiveExcess(limit time.Duration) *APIError {
-	return apiErr(400, 10153, fmt.Sprintf("consumer inactive threshold exceeds system limit of %v", limit))
-}
-
-func errAckPendingExcess(limit int) *APIError {
-	return apiErr(400, 10121, fmt.Sprintf("consumer max ack pending exceeds system limit of %d", limit))
 }
 
 // checkStreamLimits checks a stream configuration against the server's

@@ -222,7 +222,11 @@ func (st *stream) cfg() StreamConfig {
 // onMsg runs on the publisher's goroutine: it copies the message and queues
 // it for the writer.
 func (st *stream) onMsg(m *protocol.Msg) {
-	if !st.in.push(m.Clone()) {
+	cm := m.Clone()
+	if cm.Sender != nil {
+		cm.Header, cm.Sender = clientHeader(cm.Header), nil
+	}
+	if !st.in.push(cm) {
 		if len(m.Reply) > 0 {
 			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
 			st.js.bus.Publish(string(m.Reply), "", nil, b)

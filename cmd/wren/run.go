@@ -24,6 +24,7 @@ type daemon struct {
 	log   *slog.Logger
 	srv   *server.Server
 	js    *jetstore.JetStream
+	up    *uplink
 	logf  *logFile // nil when logging to standard error
 }
 
@@ -47,6 +48,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.check {
 		if _, err := buildOptions(f, cfg); err != nil {
+			return err
+		}
+		if _, err := leafRemotes(cfg.Leafnodes); err != nil {
 			return err
 		}
 		name := f.configFile
@@ -80,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if d.srv, err = server.New(opts); err != nil {
 		return err
 	}
+	if len(cfg.Leafnodes.Remotes) > 0 {
+		d.srv.TrackInterest() // before anything subscribes
+	}
 	// The stream layer is restored before the listener opens, so no
 	// client ever sees the JetStream API missing while streams load.
 	if err := d.startServices(); err != nil {
@@ -87,6 +94,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := d.srv.Start(); err != nil {
+		d.shutdown()
+		return err
+	}
+	if d.up, err = startUplink(cfg, d.srv, d.js, opts.ServerName); err != nil {
 		d.shutdown()
 		return err
 	}
@@ -111,6 +122,7 @@ func (d *daemon) startServices() error {
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
+	d.up.close() // the forwards keep their cursors; the links close
 	err := d.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The clients that did not take their queued messages in time
@@ -181,6 +193,7 @@ func (d *daemon) reload() {
 		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
+		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
 		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
 	} {
 		if c.changed {

@@ -117,7 +117,7 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 		}
 	}
 	if s.opts.Sync == SyncAlways || force {
-		if err := s.injected("fsync", l.Sync()); err != nil {
+		if err := s.injected("fsync", timedSync(l.Sync)); err != nil {
 			return failed("fsync", err)
 		}
 		s.w.dirty = false
@@ -426,7 +426,7 @@ func (s *walStore) syncLoop() {
 			l := s.log
 			s.lmu.Unlock()
 			if s.w.dirty && s.w.failed == nil && l != nil {
-				if err := s.injected("background fsync", l.Sync()); err != nil {
+				if err := s.injected("background fsync", timedSync(l.Sync)); err != nil {
 					// Nobody waits for this one: say it here. What the
 					// interval wrote may not be on disk; the next write
 					// returns the failure.
