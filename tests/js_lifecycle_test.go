@@ -140,14 +140,16 @@ func TestJSDaemonServesCoreWhenStoreCannotOpen(t *testing.T) {
 }
 
 // TestJSKillDuringCreateAndDelete kills the daemon with SIGKILL at many
-// points of a loop that creates streams, publishes to them and deletes
-// them, and checks after every restart that the daemon starts, that
-// every stream whose creation was confirmed and whose deletion was not
-// requested is there with every acknowledged message, and that no stream
-// whose deletion was confirmed came back.
+// points of a loop that creates streams, publishes to them, and deletes
+// or purges them, and checks after every restart that the daemon starts,
+// that every stream whose creation was confirmed and whose deletion was
+// not requested is there with every acknowledged message, that no
+// message of a confirmed purge came back, and that no stream whose
+// deletion was confirmed came back.
 func TestJSKillDuringCreateAndDelete(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	created := map[string]int{} // confirmed, with the acknowledged messages
+	created := map[string]int{} // confirmed, with the acknowledged messages since a confirmed purge
+	purged := map[string]bool{} // its first five messages purged, confirmed
 	deleting := map[string]bool{}
 	deleted := map[string]bool{}
 	next := 0
@@ -174,6 +176,9 @@ func TestJSKillDuringCreateAndDelete(t *testing.T) {
 			if got := s.CachedInfo().State.Msgs; got < uint64(msgs) {
 				t.Fatalf("round %d: stream %s holds %d messages; %d were acknowledged", round, n, got, msgs)
 			}
+			if first := s.CachedInfo().State.FirstSeq; purged[n] && first <= 5 {
+				t.Fatalf("round %d: stream %s starts at %d after its purge of 1..5 was confirmed", round, n, first)
+			}
 		}
 		for n := range deleted {
 			if present[n] {
@@ -199,7 +204,7 @@ func TestJSKillDuringCreateAndDelete(t *testing.T) {
 				next++
 				mu.Unlock()
 				cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_, err := js.CreateStream(cctx, jetstream.StreamConfig{Name: n, Subjects: []string{"s." + n}})
+				s, err := js.CreateStream(cctx, jetstream.StreamConfig{Name: n, Subjects: []string{"s." + n}})
 				if err != nil {
 					cancel()
 					return
@@ -215,6 +220,25 @@ func TestJSKillDuringCreateAndDelete(t *testing.T) {
 					mu.Lock()
 					created[n]++
 					mu.Unlock()
+				}
+				// Purge the others, then publish two more.
+				if next%2 == 1 {
+					if err := s.Purge(cctx); err != nil {
+						cancel()
+						return
+					}
+					mu.Lock()
+					purged[n], created[n] = true, 0
+					mu.Unlock()
+					for range 2 {
+						if _, err := js.Publish(cctx, "s."+n, []byte("m")); err != nil {
+							cancel()
+							return
+						}
+						mu.Lock()
+						created[n]++
+						mu.Unlock()
+					}
 				}
 				// Delete every other stream.
 				if next%2 == 0 {
