@@ -166,8 +166,8 @@ type JetStream struct {
 	// SyncInterval is how often data is flushed under Sync = "interval".
 	// Default 1s.
 	SyncInterval Duration `toml:"sync_interval"`
-	// MaxStorage caps the bytes all streams may store together.
-	// Default 0: unlimited.
+	// MaxStorage is the older name of MaxFile, used when MaxFile is 0.
+	// Default 0: MaxFile's default.
 	MaxStorage Size `toml:"max_storage"`
 	// Compression is the compression of streams created without one of
 	// their own: "none" or "s2". Default "none".
