@@ -179,7 +179,12 @@ func (c *client) readLoop(buf []byte) {
 	for {
 		n, err := c.nc.Read(buf)
 		if n > 0 {
-			perr := c.parser.Parse(buf[:n], c)
+			var perr error
+			if c.tracing() {
+				perr = c.parser.Parse(buf[:n], tracer{c})
+			} else {
+				perr = c.parser.Parse(buf[:n], c)
+			}
 			c.pc.flush()
 			if c.pc.stall != nil {
 				c.waitStalled()
@@ -244,6 +249,7 @@ var errClosing = errors.New("connection closing")
 // sendErr queues an -ERR line to this client. Like every byte queued for a
 // client, it counts against max_pending.
 func (c *client) sendErr(text string) {
+	c.traceErr(text)
 	c.mu.Lock()
 	if !c.closed {
 		c.out.addErr(text)
@@ -555,4 +561,5 @@ func (c *client) teardown() {
 	}
 	c.srv.noteSubsRemoved(len(removed))
 	c.srv.removeClient(c)
+	c.logClosed()
 }

@@ -227,6 +227,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 	s.noteConns()
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
+	s.log.Debug("client connection created", "cid", c.cid, "remote", c.remote())
 
 	if t := s.tlsNow(); t != nil {
 		s.wg.Add(1)

@@ -194,7 +194,6 @@ func (d *daemon) reload() {
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
 		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
-		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
 	} {
 		if c.changed {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
