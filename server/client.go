@@ -57,6 +57,8 @@ type subscription struct {
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
 	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
+
+	node *sublistNode // where the subject index holds it; guarded by Sublist.mu
 }
 
 // client is one connection: a socket with its read and write loops, or an
