@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wrenmq/wren/auth"
@@ -57,6 +58,9 @@ type subscription struct {
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
 	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
+	// noLocal: not delivered what its own connection publishes (a
+	// session's MQTT 5 No Local).
+	noLocal bool
 
 	node *sublistNode // where the subject index holds it; guarded by Sublist.mu
 }
@@ -105,8 +109,15 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+	websocket   bool // came over the WebSocket listener
+
+	// onClose tells a session's listener that the broker closed it.
+	onClose func(reason string)
 
 	leaf *LeafConn // set for a leaf-node link
+	// raw is the socket of a plain TCP connection, set before its read
+	// loop starts; nil for every other (see flushnow.go).
+	raw syscall.RawConn
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -187,7 +198,7 @@ func (c *client) readLoop(buf []byte) {
 			} else {
 				perr = c.parser.Parse(buf[:n], c)
 			}
-			c.pc.flush()
+			c.pc.flushNow()
 			if c.pc.stall != nil {
 				c.waitStalled()
 			}
@@ -526,10 +537,15 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	c.closed = true
 	c.reason = reason
 	c.out.releaseStalled()
-	if !flush {
+	if !flush || c.kind == kindSession {
 		c.out.reset()
 	}
+	onClose := c.onClose
+	c.onClose = nil
 	c.mu.Unlock()
+	if onClose != nil {
+		onClose(reason)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
