@@ -3,7 +3,6 @@ package jetstore
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -506,16 +505,4 @@ func (js *JetStream) noResponders(reply, subject string) {
 	hdr := protocol.AppendHeaderStart(nil, 503, "")
 	hdr = protocol.AppendHeaderField(hdr, "Nats-Subject", subject)
 	js.bus.Publish(reply, "", protocol.AppendHeaderEnd(hdr), nil)
-}
-
-// streamNames returns every stream's name, sorted.
-func (js *JetStream) streamNames() []string {
-	js.mu.RLock()
-	names := make([]string, 0, len(js.streams))
-	for n := range js.streams {
-		names = append(names, n)
-	}
-	js.mu.RUnlock()
-	sort.Strings(names)
-	return names
 }

@@ -69,7 +69,7 @@ func TestOpenSetsBrokenStreamsAside(t *testing.T) {
 	}
 
 	e = openAt(t, dir)
-	if got := e.js.streamNames(); len(got) != 1 || got[0] != "GOOD" {
+	if got := streamNames(e.js); len(got) != 1 || got[0] != "GOOD" {
 		t.Fatalf("streams served %v; want [GOOD]", got)
 	}
 	if s := e.js.lookup("GOOD").store.State(); s.Msgs != 3 {
@@ -144,7 +144,16 @@ func TestDeleteAndCreateGoThroughRenames(t *testing.T) {
 		}
 		return true
 	})
-	if n := e.js.streamNames(); len(n) != 0 {
+	if n := streamNames(e.js); len(n) != 0 {
 		t.Fatalf("streams %v after reopening; want none", n)
 	}
+}
+
+// streamNames lists the names of the streams js serves, sorted.
+func streamNames(js *JetStream) []string {
+	var names []string
+	for _, st := range js.sortedStreams() {
+		names = append(names, st.name)
+	}
+	return names
 }
