@@ -30,6 +30,8 @@ type Config struct {
 	TLS           TLS           `toml:"tls"`
 	Leafnodes     Leafnodes     `toml:"leafnodes"`
 	Shutdown      Shutdown      `toml:"shutdown"`
+	MQTT          MQTT          `toml:"mqtt"`
+	WebSocket     WebSocket     `toml:"websocket"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -93,9 +95,10 @@ type Log struct {
 	// Time says whether each line carries a timestamp. Default true; turn it
 	// off when a supervisor such as journald adds its own.
 	Time bool `toml:"time"`
-	// Trace logs every protocol operation a client sends and every
-	// control line the server answers (CONNECT, SUB, PUB with its size,
-	// -ERR, ...) at debug level, with the connection id. Default false:
+	// Trace logs every protocol operation a client sends (CONNECT without
+	// its credentials, SUB, PUB with its subject and size, ...) and every
+	// -ERR the server sends, with the connection id, at debug level: it
+	// sets Level to "debug". A reload turns it on or off. Default false:
 	// it costs throughput and fills logs.
 	Trace bool `toml:"trace"`
 }
@@ -103,6 +106,9 @@ type Log struct {
 // SlogLevel returns Level as a slog.Level. An unknown level (which Validate
 // rejects) is reported as slog.LevelInfo.
 func (l Log) SlogLevel() slog.Level {
+	if l.Trace {
+		return slog.LevelDebug
+	}
 	switch l.Level {
 	case LevelDebug:
 		return slog.LevelDebug
@@ -238,5 +244,7 @@ func Default() *Config {
 		},
 		Leafnodes: defaultLeafnodes(),
 		Shutdown:  defaultShutdown(),
+		MQTT:      defaultMQTT(),
+		WebSocket: defaultWebSocket(),
 	}
 }

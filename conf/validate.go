@@ -46,6 +46,8 @@ func (c *Config) check() ErrorList {
 	v.tls(&c.TLS, &c.Authorization)
 	v.leafnodes(&c.Leafnodes, &c.JetStream)
 	v.shutdown(&c.Shutdown)
+	v.mqtt(c)
+	v.websocket(c)
 	return v.errs
 }
 

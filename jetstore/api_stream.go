@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"time"
 
@@ -515,16 +514,4 @@ func (js *JetStream) noResponders(reply, subject string) {
 	hdr := protocol.AppendHeaderStart(nil, 503, "")
 	hdr = protocol.AppendHeaderField(hdr, "Nats-Subject", subject)
 	js.bus.Publish(reply, "", protocol.AppendHeaderEnd(hdr), nil)
-}
-
-// streamNames returns every stream's name, sorted.
-func (js *JetStream) streamNames() []string {
-	js.mu.RLock()
-	names := make([]string, 0, len(js.streams))
-	for n := range js.streams {
-		names = append(names, n)
-	}
-	js.mu.RUnlock()
-	sort.Strings(names)
-	return names
 }

@@ -95,15 +95,15 @@ func (st *stream) admit(a *admission, msgs []*protocol.Msg) {
 // admitOne decides one message: refused, a duplicate, or admitted.
 func (a *admission) admitOne(m *protocol.Msg) {
 	r := ingestResult{reply: string(m.Reply)}
+	subj := string(m.Subject)
+	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	var h pubHeaders
-	replaced, freed, err := a.check(m, &h, &r)
+	replaced, freed, err := a.check(m, subj, size, &h, &r)
 	if err != nil || r.dup {
 		r.err = err
 		a.results = append(a.results, r)
 		return
 	}
-	subj := string(m.Subject)
-	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	if replaced {
 		a.repl.pop(subj)
 		a.count--
@@ -132,16 +132,15 @@ func (a *admission) admitOne(m *protocol.Msg) {
 	a.results = append(a.results, r)
 }
 
-// check returns why m is refused, or nil; a duplicate sets r.seq and
-// r.dup instead. It reads m's publish headers into h. When m is admitted
+// check returns why m (on subj, counting size bytes) is refused, or nil;
+// a duplicate sets r.seq and r.dup instead. It reads m's publish headers into h. When m is admitted
 // only by pushing out its subject's oldest message (discard new with
 // max_msgs_per_subject), replaced is set and freed is that message's size.
-func (a *admission) check(m *protocol.Msg, h *pubHeaders, r *ingestResult) (replaced bool, freed uint64, err *APIError) {
+func (a *admission) check(m *protocol.Msg, subj string, size uint64, h *pubHeaders, r *ingestResult) (replaced bool, freed uint64, err *APIError) {
 	cfg := &a.cfg
 	if cfg.MaxMsgSize >= 0 && len(m.Header)+len(m.Data) > int(cfg.MaxMsgSize) {
 		return false, 0, errMsgTooLarge()
 	}
-	subj := string(m.Subject)
 	if m.Header != nil {
 		h.read(m.Header)
 		if seq, ok := a.duplicate(h[phMsgID]); ok {
@@ -152,7 +151,6 @@ func (a *admission) check(m *protocol.Msg, h *pubHeaders, r *ingestResult) (repl
 			return false, 0, e
 		}
 	}
-	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	if cfg.Discard == DiscardNew {
 		if replaced, freed, err = a.checkDiscardNew(subj, size); err != nil {
 			return false, 0, err
