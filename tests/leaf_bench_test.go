@@ -144,9 +144,20 @@ func waitHolds(b *testing.B, js jetstream.JetStream, stream string, n uint64) {
 //
 //	go test ./tests/ -run '^$' -bench ForwardOutageBuffer -benchtime 1x
 func BenchmarkForwardOutageBuffer(b *testing.B) {
+	b.Run("forward", func(b *testing.B) { outageBuffer(b, true) })
+	// The same messages in a stream nothing forwards, for comparison.
+	b.Run("stream-only", func(b *testing.B) { outageBuffer(b, false) })
+}
+
+func outageBuffer(b *testing.B, forward bool) {
 	for i := 0; i < b.N; i++ {
 		base := b.TempDir()
 		cfg := uplinkConfig(b, base, "gw17", "nats-leaf://"+freeAddr(b), freePort(b))
+		if !forward {
+			text, _ := os.ReadFile(cfg)
+			plain := string(text[:strings.Index(string(text), "[leafnodes]")])
+			os.WriteFile(cfg, []byte(plain), 0o644)
+		}
 		gw := startUplinkDaemon(b, cfg)
 		nc := localSensors(b, gw.url)
 		payload := make([]byte, 128)
