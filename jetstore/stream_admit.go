@@ -59,7 +59,8 @@ type admission struct {
 	first uint64 // the stream's last sequence before the batch
 
 	last, count, bytes uint64
-	storage            uint64 // bytes of every file stream, when bounded
+	storage            uint64 // bytes of every stream of this storage type, when bounded
+	limit              uint64 // the server's limit on them (limits.go), 0 for none
 
 	batch   []store.StoredMsg // admitted, to be stored
 	results []ingestResult    // one per message, in order
@@ -84,8 +85,8 @@ func (st *stream) admit(a *admission, msgs []*protocol.Msg) {
 		results: st.results[:0],
 		repl:    subjectReplacer{st: st},
 	}
-	if st.js.cfg.MaxStorage > 0 && a.cfg.Storage == StorageFile {
-		a.storage = st.js.storageUsed()
+	if a.limit = uint64(st.js.lim.limitFor(a.cfg.Storage)); a.limit > 0 {
+		a.storage = st.js.storageUsedFor(a.cfg.Storage, batchBytes(msgs))
 	}
 	for _, m := range msgs {
 		a.admitOne(m)
@@ -156,9 +157,8 @@ func (a *admission) check(m *protocol.Msg, subj string, size uint64, h *pubHeade
 			return false, 0, err
 		}
 	}
-	if a.st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile &&
-		a.storage+size > uint64(a.st.js.cfg.MaxStorage) {
-		return false, 0, errStorageExceeded()
+	if a.limit > 0 && a.storage+size > a.limit {
+		return false, 0, errResourcesFor(cfg.Storage)
 	}
 	// The last sequence stays below MaxUint64, so that seq+1 never wraps
 	// for a reader walking the stream.
