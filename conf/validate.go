@@ -111,6 +111,7 @@ func (v *checker) jetStream(j *JetStream) {
 	}
 	v.positive("jetstream.sync_interval", j.SyncInterval)
 	v.size("jetstream.max_storage", j.MaxStorage, 0, -1)
+	v.jetStreamLimits(j)
 	switch j.Compression {
 	case CompressionNone, CompressionS2:
 	default:

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wrenmq/wren/auth"
@@ -112,6 +113,9 @@ type client struct {
 	onClose func(reason string)
 
 	leaf *LeafConn // set for a leaf-node link
+	// raw is the socket of a plain TCP connection, set before its read
+	// loop starts; nil for every other (see flushnow.go).
+	raw syscall.RawConn
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -186,8 +190,13 @@ func (c *client) readLoop(buf []byte) {
 	for {
 		n, err := c.nc.Read(buf)
 		if n > 0 {
-			perr := c.parser.Parse(buf[:n], c)
-			c.pc.flush()
+			var perr error
+			if c.tracing() {
+				perr = c.parser.Parse(buf[:n], tracer{c})
+			} else {
+				perr = c.parser.Parse(buf[:n], c)
+			}
+			c.pc.flushNow()
 			if c.pc.stall != nil {
 				c.waitStalled()
 			}
@@ -251,6 +260,7 @@ var errClosing = errors.New("connection closing")
 // sendErr queues an -ERR line to this client. Like every byte queued for a
 // client, it counts against max_pending.
 func (c *client) sendErr(text string) {
+	c.traceErr(text)
 	c.mu.Lock()
 	if !c.closed {
 		c.out.addErr(text)
@@ -561,8 +571,11 @@ func (c *client) teardown() {
 	for _, sub := range subs {
 		sub.closed.Store(true)
 	}
-	for _, sub := range c.srv.sl.RemoveBatch(subs) {
+	removed := c.srv.sl.RemoveBatch(subs)
+	for _, sub := range removed {
 		c.srv.interest.changed(sub, -1)
 	}
+	c.srv.noteSubsRemoved(len(removed))
 	c.srv.removeClient(c)
+	c.logClosed()
 }

@@ -18,6 +18,7 @@ type limits struct {
 	pingInterval   time.Duration
 	maxPingsOut    int
 	authTimeout    time.Duration
+	trace          bool
 }
 
 func limitsOf(o *Options) *limits {
@@ -30,6 +31,7 @@ func limitsOf(o *Options) *limits {
 		pingInterval:   o.PingInterval,
 		maxPingsOut:    o.MaxPingsOut,
 		authTimeout:    o.AuthTimeout,
+		trace:          o.Trace,
 	}
 }
 

@@ -96,6 +96,7 @@ type Server struct {
 	auth     authState
 
 	mon      monitor
+	mem      memRelease      // guarded by mu
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
 }
@@ -231,8 +232,10 @@ func (s *Server) serveConn(nc net.Conn, ws bool) {
 	c.websocket = ws
 	s.clients[c.cid] = c
 	s.nconns++
+	s.noteConns()
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
+	s.log.Debug("client connection created", "cid", c.cid, "remote", c.remote())
 
 	if t := s.tlsNow(); t != nil && !ws {
 		s.wg.Add(1)
@@ -264,6 +267,7 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 		c.mu.Unlock()
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
+	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)
 	go c.readLoop(make([]byte, minReadBuf))
 	c.signal() // the write loop sends INFO, then ends until there is more
@@ -335,6 +339,7 @@ func (s *Server) removeClient(c *client) {
 		delete(s.clients, c.cid)
 		if c.kind == kindClient || c.kind == kindSession {
 			s.nconns--
+			s.noteConns()
 		}
 	}
 	s.mu.Unlock()

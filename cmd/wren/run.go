@@ -209,7 +209,6 @@ func (d *daemon) reload() {
 		{"mqtt", !reflect.DeepEqual(cfg.MQTT, d.cfg.MQTT)},
 		{"websocket", !reflect.DeepEqual(cfg.WebSocket, d.cfg.WebSocket)},
 		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
-		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
 	} {
 		if c.changed {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
