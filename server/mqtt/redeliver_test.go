@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -143,5 +144,42 @@ func TestDollarTopics(t *testing.T) {
 		if m.Topic != "dev/status" {
 			t.Fatalf("# or +/status delivered %s", m.Topic)
 		}
+	}
+}
+
+// A client silent for one and a half times its keep alive is disconnected
+// and its will published; one that pings stays.
+func TestKeepAlive(t *testing.T) {
+	b := startBroker(t, server0(), Options{})
+	watch := b.client5(t, "watch", nil)
+	watch.sub(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "ka/#", QoS: 1}}})
+	silent, _ := connect5(t, b, &mqtt.Connect{ClientID: []byte("silent"), CleanStart: true, KeepAlive: 1,
+		Will: &mqtt.Will{QoS: 1, Topic: []byte("ka/silent"), Payload: []byte("lost")}})
+	pinger, _ := connect5(t, b, &mqtt.Connect{ClientID: []byte("pinger"), CleanStart: true, KeepAlive: 1,
+		Will: &mqtt.Will{QoS: 1, Topic: []byte("ka/pinger"), Payload: []byte("lost")}})
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(300 * time.Millisecond):
+				pinger.Write((&mqtt.Simple{Kind: mqtt.PINGREQ}).Append(nil, mqtt.V5))
+			}
+		}
+	}()
+	go io.Copy(io.Discard, pinger)
+	got := readAllUntilClose(t, silent)
+	if len(got) < 3 || got[0] != 0xE0 || got[2] != mqtt.KeepAliveTimeout {
+		t.Fatalf("silent client got % x; want DISCONNECT 0x8D", got)
+	}
+	if m := watch.waitN(t, 1)[0]; m.Topic != "ka/silent" {
+		t.Fatalf("will of %s", m.Topic)
+	}
+	// Past the pinging client's keep alive too: it is still there.
+	time.Sleep(1600 * time.Millisecond)
+	if watch.count() != 1 {
+		t.Fatal("the pinging client was disconnected too")
 	}
 }
