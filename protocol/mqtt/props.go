@@ -53,18 +53,9 @@ type propSpec struct {
 	packets uint16 // bit per packet type that may carry it
 }
 
-// propInfo is built from constants only, so it is static data in the
-// binary: nothing runs at start-up for a listener that is off.
-
-func 1<<types ...byte uint16 {
-	var m uint16
-	for _, t := range types {
-		m |= 1 << t
-	}
-	return m
-}
-
-// propInfo says what type each property has and which packets may carry it.
+// propInfo says what type each property has and which packets may carry
+// it. It is built from constants only, so it is static data in the binary:
+// nothing runs at start-up for a listener that is off.
 var propInfo = [0x2B]propSpec{
 	PropPayloadFormat:      {tByte, 1<<PUBLISH | 1<<willProps},
 	PropMessageExpiry:      {tFour, 1<<PUBLISH | 1<<willProps},
