@@ -53,18 +53,9 @@ type propSpec struct {
 	packets uint16 // bit per packet type that may carry it
 }
 
-// propInfo is built from constants only, so it is static data in the
-// binary: nothing runs at start-up for a listener that is off.
-
-func 1<<types ...byte uint16 {
-	var m uint16
-	for _, t := range types {
-		m |= 1 << t
-	}
-	return m
-}
-
-// propInfo says what type each property has and which packets may carry it.
+// propInfo says what type each property has and which packets may carry
+// it. It is built from constants only, so it is static data in the binary:
+// nothing runs at start-up for a listener that is off.
 var propInfo = [0x2B]propSpec{
 	PropPayloadFormat:      {tByte, 1<<PUBLISH | 1<<willProps},
 	PropMessageExpiry:      {tFour, 1<<PUBLISH | 1<<willProps},
@@ -73,26 +64,26 @@ var propInfo = [0x2B]propSpec{
 	PropCorrelationData:    {tBinary, 1<<PUBLISH | 1<<willProps},
 	PropSubscriptionID:     {tVarint, 1<<PUBLISH | 1<<SUBSCRIBE},
 	PropSessionExpiry:      {tFour, 1<<CONNECT | 1<<CONNACK | 1<<DISCONNECT},
-	PropAssignedClientID:   {tString, 1<<CONNACK},
-	PropServerKeepAlive:    {tTwo, 1<<CONNACK},
+	PropAssignedClientID:   {tString, 1 << CONNACK},
+	PropServerKeepAlive:    {tTwo, 1 << CONNACK},
 	PropAuthMethod:         {tString, 1<<CONNECT | 1<<CONNACK | 1<<AUTH},
 	PropAuthData:           {tBinary, 1<<CONNECT | 1<<CONNACK | 1<<AUTH},
-	PropRequestProblemInfo: {tByte, 1<<CONNECT},
-	PropWillDelay:          {tFour, 1<<willProps},
-	PropRequestRespInfo:    {tByte, 1<<CONNECT},
-	PropResponseInfo:       {tString, 1<<CONNACK},
+	PropRequestProblemInfo: {tByte, 1 << CONNECT},
+	PropWillDelay:          {tFour, 1 << willProps},
+	PropRequestRespInfo:    {tByte, 1 << CONNECT},
+	PropResponseInfo:       {tString, 1 << CONNACK},
 	PropServerReference:    {tString, 1<<CONNACK | 1<<DISCONNECT},
 	PropReasonString:       {tString, 1<<CONNACK | 1<<PUBACK | 1<<PUBREC | 1<<PUBREL | 1<<PUBCOMP | 1<<SUBACK | 1<<UNSUBACK | 1<<DISCONNECT | 1<<AUTH},
 	PropReceiveMaximum:     {tTwo, 1<<CONNECT | 1<<CONNACK},
 	PropTopicAliasMaximum:  {tTwo, 1<<CONNECT | 1<<CONNACK},
-	PropTopicAlias:         {tTwo, 1<<PUBLISH},
-	PropMaximumQoS:         {tByte, 1<<CONNACK},
-	PropRetainAvailable:    {tByte, 1<<CONNACK},
+	PropTopicAlias:         {tTwo, 1 << PUBLISH},
+	PropMaximumQoS:         {tByte, 1 << CONNACK},
+	PropRetainAvailable:    {tByte, 1 << CONNACK},
 	PropUserProperty:       {tPair, 0xFFFF},
 	PropMaximumPacketSize:  {tFour, 1<<CONNECT | 1<<CONNACK},
-	PropWildcardAvailable:  {tByte, 1<<CONNACK},
-	PropSubIDAvailable:     {tByte, 1<<CONNACK},
-	PropSharedAvailable:    {tByte, 1<<CONNACK},
+	PropWildcardAvailable:  {tByte, 1 << CONNACK},
+	PropSubIDAvailable:     {tByte, 1 << CONNACK},
+	PropSharedAvailable:    {tByte, 1 << CONNACK},
 }
 
 // Prop is one property. Numeric properties use Num; strings and binary
