@@ -12,4 +12,7 @@
 // The subject index lock (Sublist.mu) is never held while a client
 // lock is taken, the locks inside auth's Checker and ReplyTracker are leaves,
 // and no lock is ever held across socket I/O or an in-process handler call.
+// The monitoring server's lock (httpServer.mu) and the /metrics hooks' lock
+// are leaves; /healthz takes no lock at all (its check is an atomic
+// pointer), so no client can hold it up.
 package server

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -205,6 +206,8 @@ func (d *daemon) reload() {
 		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
+		{"mqtt", !reflect.DeepEqual(cfg.MQTT, d.cfg.MQTT)},
+		{"websocket", !reflect.DeepEqual(cfg.WebSocket, d.cfg.WebSocket)},
 		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
 	} {
 		if c.changed {
