@@ -103,7 +103,7 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 	case n == 3 && (tok[1] == "NAMES" || tok[1] == "LIST"):
 		js.apiConsumerList(reply, tok[2], tok[1] == "NAMES", m.Data)
 	case n == 5 && tok[1] == "MSG" && tok[2] == "NEXT":
-		js.apiNext(reply, tok[3], tok[4], m.Data)
+		js.apiNext(reply, tok[3], tok[4], m.Data, m.Sender)
 	default:
 		js.fail(reply, errUnknownAPI(string(m.Subject)))
 	}
@@ -164,7 +164,13 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 			return
 		}
 	}
+	if l := js.lim.maxAckPending; cfg.MaxAckPending == 0 && cfg.AckPolicy != AckNone && l > 0 && l < defaultMaxAckPending {
+		cfg.MaxAckPending = l
+	}
 	ncfg, e := normalizeConsumer(cfg, st.cfg())
+	if e == nil {
+		e = js.checkConsumerLimits(ncfg)
+	}
 	if e != nil {
 		js.fail(reply, e)
 		return
@@ -219,6 +225,15 @@ func (st *stream) createConsumer(cfg ConsumerConfig, action string) (*ConsumerIn
 	scfg := st.config
 	if scfg.MaxConsumers > 0 && len(others) >= scfg.MaxConsumers {
 		return nil, errMaxConsumers()
+	}
+	if l := st.js.lim.maxConsumers; l > 0 {
+		// Held until the consumer is registered, so that streams creating
+		// consumers at once cannot pass the limit together.
+		st.js.consumerMu.Lock()
+		defer st.js.consumerMu.Unlock()
+		if st.js.consumerCount() >= l {
+			return nil, errMaxConsumers()
+		}
 	}
 	if scfg.Retention == RetentionWorkQueue {
 		mine := cfg.filters()
@@ -487,7 +502,7 @@ func (js *JetStream) apiConsumerList(reply, streamName string, namesOnly bool, d
 }
 
 // apiNext hands a pull request to its consumer.
-func (js *JetStream) apiNext(reply, streamName, name string, data []byte) {
+func (js *JetStream) apiNext(reply, streamName, name string, data []byte, sender protocol.Sender) {
 	var c *consumer
 	if st := js.lookup(streamName); st != nil {
 		c = st.consumer(name)
@@ -506,6 +521,7 @@ func (js *JetStream) apiNext(reply, streamName, name string, data []byte) {
 		js.bus.Publish(reply, "", h, nil)
 		return
 	}
+	r.sender = sender
 	c.in.addRequest(r)
 }
 

@@ -43,9 +43,7 @@ func (c *consumer) persistState(replies []string, now time.Time) []string {
 		err := c.log.flush(len(replies) > 0, now)
 		if err == nil {
 			if c.log.needsCompaction() {
-				if err := c.rewriteState(); err != nil {
-					c.stateFailed(err, now)
-				}
+				c.compact(now)
 			}
 			return replies // the flush made their acks durable
 		}
@@ -58,8 +56,7 @@ func (c *consumer) persistState(replies []string, now time.Time) []string {
 	}
 	// Whatever these records say, the rewrite takes from memory; and the
 	// old log is not fsynced again.
-	c.log.buf = c.log.buf[:0]
-	c.log.dirty = false
+	c.log.dropBuffered()
 	if now.Before(f.retryAt) {
 		return nil
 	}

@@ -50,6 +50,11 @@ type pullRequest struct {
 	nextHB    int64
 	sent      int   // messages delivered to it
 	seen      int64 // the round its reply subject last had a subscriber
+	// sender is the client that made the request (nil: the server). Its
+	// reply subject must stay one the server may publish to for it: the
+	// broker checked it when the request came, and every round checks it
+	// again, in case someone else has subscribed to it since.
+	sender protocol.Sender
 }
 
 // parsePullRequest reads a MSG.NEXT body: JSON, a bare batch size, or
@@ -217,7 +222,7 @@ func (c *consumer) deliver(now time.Time) bool {
 		if r.seen != round {
 			// A client that went away leaves its request behind: drop it
 			// rather than deliver into the void.
-			if !c.js.bus.HasInterest(r.reply) {
+			if !c.js.bus.HasInterest(r.reply) || (r.sender != nil && !r.sender.MayPublish(r.reply)) {
 				c.popRequest()
 				continue
 			}
@@ -455,6 +460,9 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 		p.deliveries++
 		p.cseq, p.ts, p.queued = c.dseq, ts, false
 		deliveries = p.deliveries
+		if deliveries > 1 {
+			c.redeliveries.Add(1)
+		}
 		c.setDeadline(m.Seq, p, ts+int64(c.cfg.ackWaitFor(p.deliveries)))
 	}
 	if c.log != nil {

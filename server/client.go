@@ -58,6 +58,11 @@ type subscription struct {
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
 	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
+	// noLocal: not delivered what its own connection publishes (a
+	// session's MQTT 5 No Local).
+	noLocal bool
+
+	node *sublistNode // where the subject index holds it; guarded by Sublist.mu
 }
 
 // client is one connection: a socket with its read and write loops, or an
@@ -104,6 +109,10 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+	websocket   bool // came over the WebSocket listener
+
+	// onClose tells a session's listener that the broker closed it.
+	onClose func(reason string)
 
 	leaf *LeafConn // set for a leaf-node link
 	// raw is the socket of a plain TCP connection, set before its read
@@ -183,7 +192,12 @@ func (c *client) readLoop(buf []byte) {
 	for {
 		n, err := c.nc.Read(buf)
 		if n > 0 {
-			perr := c.parser.Parse(buf[:n], c)
+			var perr error
+			if c.tracing() {
+				perr = c.parser.Parse(buf[:n], tracer{c})
+			} else {
+				perr = c.parser.Parse(buf[:n], c)
+			}
 			c.pc.flushNow()
 			if c.pc.stall != nil {
 				c.waitStalled()
@@ -248,6 +262,7 @@ var errClosing = errors.New("connection closing")
 // sendErr queues an -ERR line to this client. Like every byte queued for a
 // client, it counts against max_pending.
 func (c *client) sendErr(text string) {
+	c.traceErr(text)
 	c.mu.Lock()
 	if !c.closed {
 		c.out.addErr(text)
@@ -522,10 +537,15 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	c.closed = true
 	c.reason = reason
 	c.out.releaseStalled()
-	if !flush {
+	if !flush || c.kind == kindSession {
 		c.out.reset()
 	}
+	onClose := c.onClose
+	c.onClose = nil
 	c.mu.Unlock()
+	if onClose != nil {
+		onClose(reason)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -553,8 +573,11 @@ func (c *client) teardown() {
 	for _, sub := range subs {
 		sub.closed.Store(true)
 	}
-	for _, sub := range c.srv.sl.RemoveBatch(subs) {
+	removed := c.srv.sl.RemoveBatch(subs)
+	for _, sub := range removed {
 		c.srv.interest.changed(sub, -1)
 	}
+	c.srv.noteSubsRemoved(len(removed))
 	c.srv.removeClient(c)
+	c.logClosed()
 }

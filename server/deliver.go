@@ -150,7 +150,7 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 			}
 			continue
 		}
-		if sub.client == c && !c.opts.Echo {
+		if sub.client == c && (!c.opts.Echo || sub.noLocal) {
 			continue
 		}
 		if p.deliver(sub, subject, reply, header, payload) {
@@ -189,7 +189,7 @@ func (p *producer) deliverQueue(g []*subscription, subject, reply, header, paylo
 			}
 			continue
 		}
-		if sub.client == c && !c.opts.Echo {
+		if sub.client == c && (!c.opts.Echo || sub.noLocal) {
 			continue
 		}
 		if p.deliver(sub, subject, reply, header, payload) {

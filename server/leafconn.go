@@ -29,6 +29,10 @@ type LeafOptions struct {
 	// pings may go unanswered before it is closed as stale.
 	PingInterval time.Duration
 	MaxPingsOut  int
+	// MaxPayload is the hub's max_payload: a message whose header and
+	// payload are larger is not sent (the hub would close the link for
+	// it) but counted and logged. 0 is no limit.
+	MaxPayload int
 }
 
 // LeafConn is the broker's side of a leaf-node link whose handshake the
@@ -43,6 +47,7 @@ type LeafConn struct {
 
 	pingTmr  *time.Timer
 	pingsOut atomic.Int32
+	tooBig   atomic.Int64
 	rtt      atomic.Int64
 	pingSent atomic.Int64
 	closed   chan struct{}
@@ -168,13 +173,43 @@ func (l *LeafConn) Unsub(subject, queue []byte) {
 // Msg delivers a message from the hub to local subscribers: every plain
 // subscriber, and one member of each queue group the hub named. It must be
 // called from the link's read goroutine; Flush wakes the writers.
+//
+// A JetStream delivery arrives routed to its inbox or deliver subject,
+// with the subject it was stored under after an '@' at the end of its
+// ack reply ("$JS.ACK.….@orders.new"), as nats-server sends it between
+// servers; it is delivered showing that subject.
 func (l *LeafConn) Msg(subject, reply []byte, queues [][]byte, header, payload []byte) {
 	c := l.c
 	c.inMsgs.Add(1)
 	c.inBytes.Add(int64(len(header) + len(payload)))
 	l.p.queues = queues
-	l.p.publish(subject, reply, header, payload)
+	if i := jsAckDeliverAt(reply); i > 0 {
+		l.p.publishAs(subject, reply[i+1:], reply[:i], header, payload)
+	} else {
+		l.p.publish(subject, reply, header, payload)
+	}
 	l.p.queues = nil
+}
+
+// jsAckDeliverAt returns where the '@' before a delivered subject sits in
+// a JetStream ack reply, or -1.
+func jsAckDeliverAt(reply []byte) int {
+	if len(reply) < len(ackPrefix) || string(reply[:len(ackPrefix)]) != ackPrefix {
+		return -1
+	}
+	dots := 0
+	for i, b := range reply {
+		switch b {
+		case '.':
+			dots++
+		case '@':
+			if dots >= 8 && i < len(reply)-1 {
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
 }
 
 // Flush wakes the writers of everyone Msg queued messages for; call it
@@ -241,6 +276,7 @@ type LeafStats struct {
 	OutBytes      int64
 	Subscriptions int
 	Pending       int
+	TooBig        int64 // messages not sent for being over the hub's max_payload
 	Subs          []string
 }
 
@@ -248,7 +284,7 @@ type LeafStats struct {
 func (l *LeafConn) Stats(subs bool) LeafStats {
 	c := l.c
 	st := LeafStats{Cid: c.cid, Start: c.start, RTT: time.Duration(l.rtt.Load()),
-		InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load()}
+		InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), TooBig: l.tooBig.Load()}
 	c.mu.Lock()
 	st.OutMsgs, st.OutBytes = c.outMsgs, c.outBytes
 	st.Subscriptions = len(c.subs)
@@ -302,8 +338,11 @@ func (t *leafTarget) add(queue string) {
 // queue groups there. A link never stalls the publisher: one too far
 // behind is cut at max_pending.
 func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
-	if p.shown != nil {
-		subject = p.shown
+	var shown []byte
+	if p.shown != nil && len(reply) > 0 {
+		// Routed by subject (an inbox, a deliver subject) on the hub too;
+		// the stored subject rides after the reply, as between servers.
+		shown = p.shown
 	}
 	for i := range p.lt {
 		t := &p.lt[i]
@@ -314,11 +353,20 @@ func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
 			continue
 		}
 		size := int64(len(header) + len(payload))
+		if mp := sc.leaf.opts.MaxPayload; mp > 0 && size > int64(mp) {
+			if sc.leaf.tooBig.Add(1) == 1 {
+				sc.srv.log.Warn("leafnode link: a message larger than the hub's max_payload is not sent (logged once per link)",
+					"remote", sc.leaf.opts.Name, "subject", string(subject), "size", size, "max_payload", mp)
+			}
+			t.queues = t.queues[:0]
+			t.plain = false
+			continue
+		}
 		sc.mu.Lock()
 		if !sc.closed {
-			ck := sc.out.tail(len(subject) + len(reply) + len(t.queues) + len(header) + len(payload) + msgOverhead)
+			ck := sc.out.tail(len(subject) + len(reply) + len(shown) + len(t.queues) + len(header) + len(payload) + msgOverhead)
 			n := len(ck.b)
-			ck.b = appendLeafMsg(ck.b, subject, reply, t.queues, header, payload)
+			ck.b = appendLeafMsg(ck.b, subject, reply, shown, t.queues, header, payload)
 			sc.out.pb += len(ck.b) - n
 			sc.outMsgs++
 			sc.outBytes += size
@@ -339,7 +387,7 @@ func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
 }
 
 // appendLeafMsg encodes a message for a link.
-func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
+func appendLeafMsg(b, subject, reply, shown, queues, header, payload []byte) []byte {
 	if header != nil {
 		b = append(b, "HMSG "...)
 	} else {
@@ -350,7 +398,7 @@ func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
 	if len(queues) > 0 {
 		if len(reply) > 0 {
 			b = append(b, "+ "...)
-			b = append(b, reply...)
+			b = appendReply(b, reply, shown)
 			b = append(b, ' ')
 		} else {
 			b = append(b, "| "...)
@@ -358,7 +406,7 @@ func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
 		b = append(b, queues...)
 		b = append(b, ' ')
 	} else if len(reply) > 0 {
-		b = append(b, reply...)
+		b = appendReply(b, reply, shown)
 		b = append(b, ' ')
 	}
 	if header != nil {
@@ -370,6 +418,15 @@ func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
 	b = append(b, header...)
 	b = append(b, payload...)
 	return append(b, '\r', '\n')
+}
+
+func appendReply(b, reply, shown []byte) []byte {
+	b = append(b, reply...)
+	if len(shown) > 0 && jsAckDeliverAt(reply) < 0 && len(reply) >= len(ackPrefix) && string(reply[:len(ackPrefix)]) == ackPrefix {
+		b = append(b, '@')
+		b = append(b, shown...)
+	}
+	return b
 }
 
 // interestKey is a subject, or a subject and queue group.

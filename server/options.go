@@ -57,6 +57,10 @@ type Options struct {
 	// JetStream is advertised in INFO when a stream layer is attached.
 	JetStream bool
 
+	// Trace logs every protocol operation clients send, and every -ERR
+	// sent to them, at debug level (see trace.go). Reload may change it.
+	Trace bool
+
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }

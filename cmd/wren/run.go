@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/wrenmq/wren/conf"
 	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
+	mqttl "github.com/wrenmq/wren/server/mqtt"
+	"github.com/wrenmq/wren/server/websocket"
 )
 
 // daemon is a running wren: its configuration, logger and server.
@@ -26,6 +29,8 @@ type daemon struct {
 	js    *jetstore.JetStream
 	up    *uplink
 	logf  *logFile // nil when logging to standard error
+	mqtt  *mqttl.Listener
+	ws    *websocket.Listener
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -116,13 +121,21 @@ func (d *daemon) startServices() error {
 	}
 	js, err := startStreams(d.cfg.JetStream, d.srv, d.log)
 	d.js = js
-	return err
+	if err != nil {
+		return err
+	}
+	if err := d.startMQTT(); err != nil {
+		return err
+	}
+	return d.startWebSocket()
 }
 
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
 	d.up.close() // the forwards keep their cursors; the links close
+	d.stopWebSocket()
+	d.stopMQTT()
 	err := d.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The clients that did not take their queued messages in time
@@ -193,8 +206,9 @@ func (d *daemon) reload() {
 		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
+		{"mqtt", !reflect.DeepEqual(cfg.MQTT, d.cfg.MQTT)},
+		{"websocket", !reflect.DeepEqual(cfg.WebSocket, d.cfg.WebSocket)},
 		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
-		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
 	} {
 		if c.changed {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
