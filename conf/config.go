@@ -21,6 +21,10 @@ type Config struct {
 	// INFO.connect_urls instead of the listen address, for a server behind
 	// NAT or a proxy. Default empty: advertise nothing extra.
 	ClientAdvertise string `toml:"client_advertise"`
+	// SystemAccount names the system account, whose users (the
+	// authorization.users entries with this account) may query the
+	// server over $SYS (see system.go). Default empty: none.
+	SystemAccount string `toml:"system_account"`
 
 	Limits        Limits        `toml:"limits"`
 	Log           Log           `toml:"log"`

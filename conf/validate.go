@@ -42,6 +42,7 @@ func (c *Config) check() ErrorList {
 	v.jetStream(&c.JetStream)
 	v.authorization(&c.Authorization, &c.TLS)
 	v.tls(&c.TLS, &c.Authorization)
+	v.systemAccount(c)
 	return v.errs
 }
 

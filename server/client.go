@@ -87,6 +87,7 @@ type client struct {
 	inMsgs, inBytes atomic.Int64
 
 	perms atomic.Pointer[auth.Checker] // nil: unrestricted
+	sys   atomic.Bool                  // a user of the system account
 
 	mu        sync.Mutex
 	opts      connectOpts
@@ -287,12 +288,16 @@ func (c *client) Connect(js []byte) error {
 	}
 	c.mu.Lock()
 	c.opts = opts
+	first := !c.connected
 	c.connected = true
 	c.mu.Unlock()
 	if c.authTmr != nil {
 		c.authTmr.Stop()
 	}
 	c.okIfVerbose()
+	if first {
+		c.srv.connectEvent(c)
+	}
 	return nil
 }
 
@@ -313,6 +318,11 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		return nil
 	}
 	if !c.permitPub(subject) {
+		return nil
+	}
+	if c.srv.sys != nil && isSysSubject(subject) {
+		c.sysPublish(subject, reply, header, payload)
+		c.okIfVerbose()
 		return nil
 	}
 	c.pc.publish(subject, reply, header, payload)
@@ -530,4 +540,5 @@ func (c *client) teardown() {
 		c.srv.sl.Remove(sub)
 	}
 	c.srv.removeClient(c)
+	c.srv.disconnectEvent(c)
 }

@@ -49,6 +49,7 @@ type Varz struct {
 	SlowConsumers    int64     `json:"slow_consumers"`
 	Subscriptions    int       `json:"subscriptions"`
 	JetStream        any       `json:"jetstream,omitempty"`
+	SystemAccount    string    `json:"system_account,omitempty"`
 }
 
 // ConnInfo is one connection in /connz.
@@ -68,6 +69,7 @@ type ConnInfo struct {
 	Name          string    `json:"name,omitempty"`
 	Lang          string    `json:"lang,omitempty"`
 	Version       string    `json:"version,omitempty"`
+	Account       string    `json:"account,omitempty"`
 	TLS           bool      `json:"tls,omitempty"`
 	Subs          []string  `json:"subscriptions_list,omitempty"`
 }
@@ -165,10 +167,13 @@ func (s *Server) Varz() *Varz {
 		OutBytes:         st.OutBytes,
 		SlowConsumers:    st.SlowConsumers,
 		Subscriptions:    st.Subscriptions,
-		JetStream:        s.streamReport(),
+		JetStream:        jetStreamVarz(s.streamReport()),
 	}
 	if a, ok := s.Addr().(*net.TCPAddr); ok {
 		v.Port = a.Port
+	}
+	if s.sys != nil {
+		v.SystemAccount = s.sys.name
 	}
 	return v
 }
@@ -203,7 +208,7 @@ func (s *Server) Connz(offset, limit int, subs bool) *Connz {
 			Uptime: now.Sub(c.start).Round(time.Second).String(), PendingBytes: c.out.pending(),
 			InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), OutMsgs: c.outMsgs, OutBytes: c.outBytes,
 			Subscriptions: len(c.subs), Name: c.opts.Name, Lang: c.opts.Lang, Version: c.opts.Version,
-			TLS: c.tlsState != nil,
+			TLS: c.tlsState != nil, Account: c.account(),
 		}
 		if subs {
 			for _, sub := range c.subs {

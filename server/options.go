@@ -57,6 +57,12 @@ type Options struct {
 	// JetStream is advertised in INFO when a stream layer is attached.
 	JetStream bool
 
+	// SystemAccount, when set, turns on the system account under this
+	// name (see sysaccount.go); SystemUsers are the names (user name, or
+	// public nkey for an nkey user without one) of the users in it.
+	SystemAccount string
+	SystemUsers   []string
+
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }

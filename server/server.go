@@ -93,6 +93,7 @@ type Server struct {
 	auth     authState
 
 	mon monitor
+	sys *sysAccount // nil unless Options.SystemAccount is set
 }
 
 // New returns a server with the given options; Start makes it listen.
@@ -115,6 +116,7 @@ func New(opts Options) (*Server, error) {
 	s.live.Store(limitsOf(&o))
 	s.tlsLive.Store(tlsSettingsOf(&o))
 	s.auth.cur.Store(o.Auth)
+	s.newSysAccount(&o)
 	return s, nil
 }
 

@@ -74,6 +74,8 @@ func buildOptions(f *flags, cfg *conf.Config) (server.Options, error) {
 		WriteDeadline:    l.WriteDeadline.Duration(),
 		AuthTimeout:      cfg.Authorization.Timeout.Duration(),
 		JetStream:        cfg.JetStream.Enabled,
+		SystemAccount:    cfg.SystemAccount,
+		SystemUsers:      cfg.SystemUsers(),
 	}
 	if o.ServerName == "" {
 		if h, err := os.Hostname(); err == nil && !strings.ContainsAny(h, " \t\r\n") {
