@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wrenmq/wren/protocol"
 )
 
 // SubjectPermission is an allow list and a deny list of subject patterns
@@ -117,17 +119,14 @@ func compileRules(sp SubjectPermission, queues bool) (ruleSet, error) {
 func compileEntries(list []string, queues bool) ([]permEntry, error) {
 	out := make([]permEntry, 0, len(list))
 	for _, s := range list {
-		fields := strings.Fields(s)
+		subject, queue, hasQueue := cutQueue(s)
 		var e permEntry
 		var ok bool
-		switch {
-		case len(fields) == 1:
-			e.subject, ok = splitPattern(fields[0])
-		case len(fields) == 2 && queues:
-			e.subject, ok = splitPattern(fields[0])
-			if ok {
-				e.queue, ok = splitPattern(fields[1])
-			}
+		if !hasQueue || queues {
+			e.subject, ok = protocol.SplitFilter(subject)
+		}
+		if ok && hasQueue {
+			e.queue, ok = protocol.SplitFilter(queue)
 		}
 		if !ok {
 			return nil, fmt.Errorf("invalid subject %q", s)
@@ -137,6 +136,18 @@ func compileEntries(list []string, queues bool) ([]permEntry, error) {
 	return out, nil
 }
 
+// cutQueue splits a permission entry at its first run of spaces and tabs
+// into the subject and the queue group after it. Anything else is the
+// subject's to accept or refuse (see protocol.ValidFilter), so an entry
+// with white space before its subject or after its queue is invalid.
+func cutQueue(s string) (subject, queue string, hasQueue bool) {
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], strings.TrimLeft(s[i:], " \t"), true
+}
+
 // publishAllowed checks a subject against the publish lists. The subject is
 // taken literally: publishing to "foo.*" is allowed by "foo.*" or "foo.>",
 // not by "foo.bar".
@@ -144,7 +155,7 @@ func (p *policy) publishAllowed(subject []byte) bool {
 	if p.pub.restrict {
 		ok := false
 		for i := range p.pub.allow {
-			if matchLiteral(subject, p.pub.allow[i].subject) {
+			if protocol.MatchTokens(subject, p.pub.allow[i].subject) {
 				ok = true
 				break
 			}
@@ -154,7 +165,7 @@ func (p *policy) publishAllowed(subject []byte) bool {
 		}
 	}
 	for i := range p.pub.deny {
-		if matchLiteral(subject, p.pub.deny[i].subject) {
+		if protocol.MatchTokens(subject, p.pub.deny[i].subject) {
 			return false
 		}
 	}
@@ -163,14 +174,14 @@ func (p *policy) publishAllowed(subject []byte) bool {
 
 // subscribeAllowed implements the subscribe rules described on CanSubscribe.
 func (p *policy) subscribeAllowed(subject, queue []byte) bool {
-	filter, ok := splitFilter(subject)
+	filter, ok := protocol.SplitFilter(string(subject))
 	if !ok {
 		return false
 	}
 	if p.sub.restrict {
 		plain, queued, queueOK := false, false, false
 		for _, e := range p.sub.allow {
-			if !isSubset(filter, e.subject) {
+			if !protocol.SubsetOfTokens(filter, e.subject) {
 				continue
 			}
 			if e.queue == nil {
@@ -178,7 +189,7 @@ func (p *policy) subscribeAllowed(subject, queue []byte) bool {
 				continue
 			}
 			queued = true
-			if len(queue) > 0 && matchLiteral(queue, e.queue) {
+			if len(queue) > 0 && protocol.MatchTokens(queue, e.queue) {
 				queueOK = true
 			}
 		}
@@ -192,7 +203,7 @@ func (p *policy) subscribeAllowed(subject, queue []byte) bool {
 	}
 	for i := range p.sub.deny {
 		e := &p.sub.deny[i]
-		if matchLiteral(subject, e.subject) && e.appliesTo(queue) {
+		if protocol.MatchTokens(subject, e.subject) && e.appliesTo(queue) {
 			return false
 		}
 	}
@@ -204,7 +215,7 @@ func (p *policy) subscribeAllowed(subject, queue []byte) bool {
 // queue applies to every subscription, one with a queue pattern only to
 // queue subscriptions whose queue it matches.
 func (e *permEntry) appliesTo(queue []byte) bool {
-	return e.queue == nil || (len(queue) > 0 && matchLiteral(queue, e.queue))
+	return e.queue == nil || (len(queue) > 0 && protocol.MatchTokens(queue, e.queue))
 }
 
 // deliveryDenied reports whether a message on subject must be withheld from
@@ -212,7 +223,7 @@ func (e *permEntry) appliesTo(queue []byte) bool {
 func (p *policy) deliveryDenied(subject, queue []byte) bool {
 	for i := range p.sub.deny {
 		e := &p.sub.deny[i]
-		if e.appliesTo(queue) && matchLiteral(subject, e.subject) {
+		if e.appliesTo(queue) && protocol.MatchTokens(subject, e.subject) {
 			return true
 		}
 	}
@@ -337,13 +348,13 @@ func (c *Checker) SubscribeDeniedOverlap(subject, queue []byte) bool {
 	if c == nil || len(c.pol.sub.deny) == 0 {
 		return false
 	}
-	filter, ok := splitFilter(subject)
+	filter, ok := protocol.SplitFilter(string(subject))
 	if !ok {
 		return false
 	}
 	for i := range c.pol.sub.deny {
 		e := &c.pol.sub.deny[i]
-		if e.appliesTo(queue) && overlaps(filter, e.subject) {
+		if e.appliesTo(queue) && protocol.OverlapTokens(filter, e.subject) {
 			return true
 		}
 	}

@@ -1,5 +1,7 @@
 package conf
 
+import "time"
+
 // Authorization says who may connect and what they may publish and
 // subscribe to. Choose at most one scheme: a Token, a single User and
 // Password, or a list of Users. With none, any client may connect and do
@@ -64,7 +66,7 @@ type Permissions struct {
 	Subscribe SubjectRules `toml:"subscribe"`
 	// AllowResponses lets the user publish replies to the requests it
 	// receives, whatever Publish says. Nil (the default) grants nothing.
-	// In the file, true means {max = 1, expires = "0s"} and false leaves it
+	// In the file, true means {max = 1, expires = "2m"} and false leaves it
 	// nil.
 	AllowResponses *ResponsePermission `toml:"allow_responses,omitempty"`
 }
@@ -77,12 +79,19 @@ type SubjectRules struct {
 	Deny  []string `toml:"deny,omitempty"`
 }
 
-// ResponsePermission bounds the replies a user may publish.
+// ResponsePermission bounds the replies a user may publish, with
+// nats-server's defaults and meanings.
 type ResponsePermission struct {
 	// Max is how many replies may be sent to one request's reply subject.
-	// Default 1; at least 1.
+	// Missing or 0: DefaultResponseMax; negative: no limit.
 	Max int `toml:"max"`
-	// Expires is how long after the request a reply may be sent. Default 0:
-	// no time limit.
+	// Expires is how long after the request a reply may be sent. Missing or
+	// 0: DefaultResponseExpires; negative: no time limit.
 	Expires Duration `toml:"expires"`
 }
+
+// The allow_responses defaults, as in nats-server.
+const (
+	DefaultResponseMax     = 1
+	DefaultResponseExpires = Duration(2 * time.Minute)
+)

@@ -32,6 +32,7 @@ type Config struct {
 	JetStream     JetStream     `toml:"jetstream"`
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
+	Shutdown      Shutdown      `toml:"shutdown"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -95,6 +96,11 @@ type Log struct {
 	// Time says whether each line carries a timestamp. Default true; turn it
 	// off when a supervisor such as journald adds its own.
 	Time bool `toml:"time"`
+	// Trace logs every protocol operation a client sends and every
+	// control line the server answers (CONNECT, SUB, PUB with its size,
+	// -ERR, ...) at debug level, with the connection id. Default false:
+	// it costs throughput and fills logs.
+	Trace bool `toml:"trace"`
 }
 
 // SlogLevel returns Level as a slog.Level. An unknown level (which Validate
@@ -117,9 +123,13 @@ type Monitor struct {
 	// Host is the address the monitoring listener binds to.
 	// Default "127.0.0.1": set "0.0.0.0" to expose it.
 	Host string `toml:"host"`
-	// Port is the monitoring port. Default 0: monitoring off. nats-server
-	// operators usually pick 8222.
+	// Port is the monitoring port. Default 0: monitoring off; -1 picks a
+	// free port (logged at start). nats-server operators usually pick 8222.
 	Port int `toml:"port"`
+	// Token, when set, must be sent as "Authorization: Bearer <token>" on
+	// every monitoring path except /healthz and the dashboard page itself
+	// (which asks for it). Default empty: no token.
+	Token string `toml:"token,omitempty"`
 }
 
 // Enabled reports whether the monitoring listener should run.
@@ -229,5 +239,6 @@ func Default() *Config {
 		TLS: TLS{
 			Timeout: Duration(2 * time.Second),
 		},
+		Shutdown: defaultShutdown(),
 	}
 }

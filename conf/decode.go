@@ -251,13 +251,21 @@ func (d *decoder) response(v reflect.Value, n *node, path string) {
 	switch {
 	case n.kind == scalarNode && n.typ == unstable.Bool:
 		if n.text == "true" {
-			v.Set(reflect.ValueOf(&ResponsePermission{Max: 1}))
+			v.Set(reflect.ValueOf(&ResponsePermission{Max: DefaultResponseMax, Expires: DefaultResponseExpires}))
 		} else {
 			v.SetZero()
 		}
 	case n.kind == tableNode:
-		r := &ResponsePermission{Max: 1}
+		r := &ResponsePermission{}
 		d.table(reflect.ValueOf(r).Elem(), n, path)
+		// As in nats-server: a missing or zero value takes the default,
+		// a negative one means no limit.
+		if r.Max == 0 {
+			r.Max = DefaultResponseMax
+		}
+		if r.Expires == 0 {
+			r.Expires = DefaultResponseExpires
+		}
 		v.Set(reflect.ValueOf(r))
 	default:
 		d.mismatch(n, path, v.Type())

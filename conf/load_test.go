@@ -110,8 +110,8 @@ func TestParseErrors(t *testing.T) {
 			`wren.toml:1:21: limits.gomemlimit: "64KB" is below the minimum of 1MB`},
 		{"port out of range", file("port = 70000"),
 			`wren.toml:1:8: port: 70000 is out of range; expected 0 to 65535`},
-		{"negative monitor port", file("[monitor]", "port = -1"),
-			`wren.toml:2:8: monitor.port: -1 is out of range; expected 0 to 65535`},
+		{"negative monitor port", file("[monitor]", "port = -2"),
+			`wren.toml:2:8: monitor.port: -2 is out of range; expected -1 (a free port) or 0 to 65535`},
 		{"monitor on the client port", file("[monitor]", "host = '0.0.0.0'", "port = 4222"),
 			`wren.toml:3:8: monitor.port: 4222 is also the client port`},
 		{"host with a port", file("host = '0.0.0.0:4222'"),
@@ -140,14 +140,12 @@ func TestParseErrors(t *testing.T) {
 			`wren.toml:2:29: authorization.default_permissions.publish.allow[1]: subject "foo..bar" has an empty token`},
 		{"'>' before the last token", file("[[authorization.users]]", "user = 'a'", "password = 'b'", "permissions.subscribe.deny = ['foo.>.bar']"),
 			`wren.toml:4:31: authorization.users[0].permissions.subscribe.deny[0]: subject "foo.>.bar" has '>' before its last token`},
-		{"wildcard inside a token, short form", file("[[authorization.users]]", "user = 'a'", "password = 'b'", "permissions = { publish = ['ok', 'fo*'] }"),
-			`wren.toml:4:34: authorization.users[0].permissions.publish.allow[1]: subject "fo*" uses a wildcard inside a token; '*' and '>' must stand alone`},
+		{"'>' first, short form", file("[[authorization.users]]", "user = 'a'", "password = 'b'", "permissions = { publish = ['ok', '>.x'] }"),
+			`wren.toml:4:34: authorization.users[0].permissions.publish.allow[1]: subject ">.x" has '>' before its last token`},
 		{"subject with a space", file("[authorization.default_permissions]", "subscribe = ['a b']"),
 			`wren.toml:2:14: authorization.default_permissions.subscribe.allow[0]: subject "a b" contains whitespace`},
 		{"empty subject", file("[authorization.default_permissions]", "subscribe.allow = ['']"),
 			`wren.toml:2:20: authorization.default_permissions.subscribe.allow[0]: subject is empty`},
-		{"allow_responses max of zero", file("[authorization.default_permissions]", "allow_responses = { max = 0 }"),
-			`wren.toml:2:27: authorization.default_permissions.allow_responses.max: must be at least 1, got 0`},
 
 		// Users.
 		{"user with both password and nkey", file("[[authorization.users]]", "user = 'a'", "password = 'b'", "nkey = '"+testNKey+"'"),
@@ -274,7 +272,13 @@ func TestParseValues(t *testing.T) {
 				reflect.DeepEqual(p.Subscribe, SubjectRules{Deny: []string{"secret.>"}}) && p.AllowResponses == nil
 		}},
 		{"allow_responses true", file("[authorization.default_permissions]", "allow_responses = true"), func(c *Config) bool {
-			return *c.Authorization.DefaultPermissions.AllowResponses == ResponsePermission{Max: 1}
+			return *c.Authorization.DefaultPermissions.AllowResponses == ResponsePermission{Max: 1, Expires: Duration(2 * time.Minute)}
+		}},
+		{"allow_responses zeros take the defaults", file("[authorization.default_permissions]", "allow_responses = { max = 0, expires = '0s' }"), func(c *Config) bool {
+			return *c.Authorization.DefaultPermissions.AllowResponses == ResponsePermission{Max: 1, Expires: Duration(2 * time.Minute)}
+		}},
+		{"allow_responses negatives mean no limit", file("[authorization.default_permissions]", "allow_responses = { max = -1, expires = '-1s' }"), func(c *Config) bool {
+			return *c.Authorization.DefaultPermissions.AllowResponses == ResponsePermission{Max: -1, Expires: Duration(-time.Second)}
 		}},
 		{"allow_responses false", file("[authorization.default_permissions]", "allow_responses = false"), func(c *Config) bool {
 			return c.Authorization.DefaultPermissions.AllowResponses == nil

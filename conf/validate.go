@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/wrenmq/wren/protocol"
 )
 
 // Validate checks the values of c and how they fit together. Load and Parse
@@ -42,6 +44,7 @@ func (c *Config) check() ErrorList {
 	v.jetStream(&c.JetStream)
 	v.authorization(&c.Authorization, &c.TLS)
 	v.tls(&c.TLS, &c.Authorization)
+	v.shutdown(&c.Shutdown)
 	v.systemAccount(c)
 	return v.errs
 }
@@ -79,9 +82,14 @@ func (v *checker) log(l *Log) {
 func (v *checker) monitor(c *Config) {
 	m := &c.Monitor
 	v.host("monitor.host", m.Host)
-	v.port("monitor.port", m.Port)
+	if m.Port < -1 || m.Port > 65535 {
+		v.add("monitor.port", "%d is out of range; expected -1 (a free port) or 0 to 65535", m.Port)
+	}
 	if m.Port != 0 && m.Port == c.Port && (m.Host == c.Host || isUnspecified(m.Host) || isUnspecified(c.Host)) {
 		v.add("monitor.port", "%d is also the client port", m.Port)
+	}
+	if strings.ContainsAny(m.Token, " \t\r\n") {
+		v.add("monitor.token", "contains whitespace, which an Authorization header cannot carry")
 	}
 }
 
@@ -192,17 +200,11 @@ func (v *checker) permissions(path string, p *Permissions) {
 	v.subjects(path+".publish.deny", p.Publish.Deny)
 	v.subjects(path+".subscribe.allow", p.Subscribe.Allow)
 	v.subjects(path+".subscribe.deny", p.Subscribe.Deny)
-	if r := p.AllowResponses; r != nil {
-		v.atLeast(path+".allow_responses.max", r.Max, 1)
-		if r.Expires < 0 {
-			v.add(path+".allow_responses.expires", "must not be negative, got %q", r.Expires)
-		}
-	}
 }
 
 func (v *checker) subjects(path string, list []string) {
 	for i, s := range list {
-		if err := checkSubject(s); err != nil {
+		if err := protocol.CheckFilter(s); err != nil {
 			v.add(joinIndex(path, i), "%v", err)
 		}
 	}

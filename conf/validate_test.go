@@ -5,39 +5,6 @@ import (
 	"testing"
 )
 
-func TestCheckSubject(t *testing.T) {
-	tests := []struct {
-		in   string
-		werr string
-	}{
-		{"foo", ""},
-		{"foo.bar", ""},
-		{"foo.*", ""},
-		{"*.bar.>", ""},
-		{">", ""},
-		{"*", ""},
-		{"_INBOX.>", ""},
-		{"$JS.API.>", ""},
-		{"sensors.plant-1.line_3", ""},
-		{"", "subject is empty"},
-		{".foo", `subject ".foo" has an empty token`},
-		{"foo.", `subject "foo." has an empty token`},
-		{"foo..bar", `subject "foo..bar" has an empty token`},
-		{"foo.>.bar", `subject "foo.>.bar" has '>' before its last token`},
-		{">.foo", `subject ">.foo" has '>' before its last token`},
-		{"foo*", `subject "foo*" uses a wildcard inside a token; '*' and '>' must stand alone`},
-		{"foo.b>", `subject "foo.b>" uses a wildcard inside a token; '*' and '>' must stand alone`},
-		{"**", `subject "**" uses a wildcard inside a token; '*' and '>' must stand alone`},
-		{"foo bar", `subject "foo bar" contains whitespace`},
-		{"foo\tbar", `subject "foo\tbar" contains whitespace`},
-	}
-	for _, tt := range tests {
-		if got := errString(checkSubject(tt.in)); got != tt.werr {
-			t.Errorf("checkSubject(%q) = %q; want %q", tt.in, got, tt.werr)
-		}
-	}
-}
-
 func TestCheckUserNKey(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -140,7 +140,7 @@ func (js *JetStream) apiAccountInfo(reply string) {
 			MaxStreams:   -1,
 			MaxConsumers: -1,
 		},
-		API: apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
+		API: apiStats{Level: apiLevel, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 	}
 	if js.cfg.MaxStorage > 0 {
 		ai.Limits.MaxStore = js.cfg.MaxStorage

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,110 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
-
-// fakeBus is a Bus that routes each publish to the matching subscriptions
-// synchronously and records everything published. Each handler gets its
-// own copy of the message, scribbled over once the handler returns, so a
-// handler that keeps a slice it should have copied sees garbage.
-type fakeBus struct {
-	mu   sync.Mutex
-	subs map[int]fakeSub
-	next int
-	sent []*protocol.Msg
-}
-
-type fakeSub struct {
-	filter string
-	h      func(*protocol.Msg)
-}
-
-func newFakeBus() *fakeBus { return &fakeBus{subs: make(map[int]fakeSub)} }
-
-func (b *fakeBus) Subscribe(subject, queue string, h func(*protocol.Msg)) (func(), error) {
-	if !protocol.ValidFilter(subject) {
-		return nil, errors.New("invalid subject")
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.next++
-	id := b.next
-	b.subs[id] = fakeSub{filter: subject, h: h}
-	return func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}, nil
-}
-
-func (b *fakeBus) Publish(subject, reply string, header, data []byte) error {
-	if !protocol.ValidLiteral(subject) {
-		return errors.New("invalid subject")
-	}
-	m := &protocol.Msg{Subject: []byte(subject), Reply: []byte(reply), Header: header, Data: data}
-	b.mu.Lock()
-	b.sent = append(b.sent, m.Clone())
-	var hs []func(*protocol.Msg)
-	for _, s := range b.subs {
-		if protocol.MatchLiteral(subject, s.filter) {
-			hs = append(hs, s.h)
-		}
-	}
-	b.mu.Unlock()
-	for _, h := range hs {
-		c := m.Clone()
-		h(c)
-		for _, s := range [][]byte{c.Subject, c.Reply, c.Header, c.Data} {
-			for i := range s {
-				s[i] = 0xAA
-			}
-		}
-	}
-	return nil
-}
-
-// HasInterest reports whether a subscription matches subject, as the
-// broker's in-process connection does.
-func (b *fakeBus) HasInterest(subject string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, s := range b.subs {
-		if protocol.MatchLiteral(subject, s.filter) {
-			return true
-		}
-	}
-	return false
-}
-
-// to returns what was published to subject so far.
-func (b *fakeBus) to(subject string) []*protocol.Msg {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []*protocol.Msg
-	for _, m := range b.sent {
-		if string(m.Subject) == subject {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// waitFor polls until n messages were published to subject, or fails.
-func (b *fakeBus) waitFor(t testing.TB, subject string, n int) []*protocol.Msg {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := b.to(subject)
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages to %s after 10s; want %d", len(got), subject, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // errorLog records every error-level log record. A handler that panics
 // is recovered by dispatch and logged as "API request failed": the tests
@@ -167,7 +65,7 @@ type fuzzEnv struct {
 	bus   *fakeBus
 	js    *JetStream
 	log   *errorLog
-	seeds []StoredMsg
+	seeds []store.StoredMsg
 	n     int // requests sent, for unique inboxes
 }
 
@@ -202,7 +100,7 @@ func newFuzzEnv(t testing.TB) *fuzzEnv {
 		if err := json.Unmarshal(ack.Data, &pa); err != nil || pa.Error != nil || pa.Seq != uint64(i+1) {
 			t.Fatalf("seed PubAck %q: %v", ack.Data, err)
 		}
-		e.seeds = append(e.seeds, StoredMsg{Seq: pa.Seq, Subject: subj, Header: hdr, Data: data})
+		e.seeds = append(e.seeds, store.StoredMsg{Seq: pa.Seq, Subject: subj, Header: hdr, Data: data})
 	}
 	return e
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -226,7 +227,7 @@ func (st *stream) info(typ string, req *streamInfoRequest) *StreamInfo {
 	}
 	if req != nil && req.DeletedDetails && state.NumDeleted > 0 {
 		next := state.FirstSeq
-		st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			for ; next < m.Seq; next++ {
 				si.State.Deleted = append(si.State.Deleted, next)
 			}
@@ -248,7 +249,7 @@ func (js *JetStream) apiStreamDelete(reply, name string) {
 		js.fail(reply, errStreamDelete(err))
 		return
 	}
-	syncDir(js.dir)
+	store.SyncDir(js.dir)
 	js.log.Info("stream deleted", "stream", name)
 	js.respond(reply, &apiResponse{Type: typeStreamDelete, Success: true})
 }
@@ -358,7 +359,7 @@ func (js *JetStream) apiStreamList(reply string, data []byte) {
 }
 
 // findMsg looks a message up as a get request asks.
-func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
+func (st *stream) findMsg(req msgGetRequest) (store.StoredMsg, *APIError) {
 	switch {
 	case req.Seq > 0 && req.NextFor == "" && req.LastFor == "":
 		m, err := st.store.Load(req.Seq)
@@ -378,7 +379,7 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 		}
 		if best == 0 {
 			// A wildcard, or a last sequence unknown since a removal.
-			st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+			st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
 				if protocol.MatchLiteral(m.Subject, req.LastFor) {
 					best = m.Seq
 				}
@@ -386,7 +387,7 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 			})
 		}
 		if best == 0 {
-			return StoredMsg{}, errNoMessage()
+			return store.StoredMsg{}, errNoMessage()
 		}
 		m, err := st.store.Load(best)
 		if err != nil {
@@ -394,10 +395,10 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 		}
 		return m, nil
 	case req.NextFor != "":
-		var found StoredMsg
+		var found store.StoredMsg
 		ok := false
 		from := max(req.Seq, st.store.State().FirstSeq)
-		st.store.Scan(from, func(m StoredMsg) bool {
+		st.store.Scan(from, func(m store.StoredMsg) bool {
 			if protocol.MatchLiteral(m.Subject, req.NextFor) {
 				found, ok = m, true
 				return false
@@ -409,7 +410,7 @@ func (st *stream) findMsg(req msgGetRequest) (StoredMsg, *APIError) {
 		}
 		return found, nil
 	}
-	return StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
+	return store.StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
 }
 
 func (js *JetStream) apiMsgGet(reply, name string, data []byte) {
@@ -466,7 +467,7 @@ func (js *JetStream) apiMsgDelete(reply, name string, data []byte) {
 func (js *JetStream) apiDirectGet(reply, subject, name, lastFor string, data []byte) {
 	st := js.lookup(name)
 	var req msgGetRequest
-	var m StoredMsg
+	var m store.StoredMsg
 	var e *APIError
 	if st == nil || !st.cfg().AllowDirect {
 		// nats-server subscribes to a stream's direct get subject only

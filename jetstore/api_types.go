@@ -60,6 +60,7 @@ type StreamConfig struct {
 	Compression          string            `json:"compression,omitempty"`
 	FirstSeq             uint64            `json:"first_seq,omitempty"`
 	AllowMsgTTL          bool              `json:"allow_msg_ttl,omitempty"`
+	AllowAtomic          bool              `json:"allow_atomic,omitempty"`
 	Metadata             map[string]string `json:"metadata,omitempty"`
 	// DeadLetter names the stream that receives messages a consumer gave up
 	// on (max deliveries reached or terminated), with headers saying why.
@@ -213,6 +214,11 @@ type accountLimits struct {
 	StoreMaxStreamBytes  int64 `json:"storage_max_stream_bytes"`
 	MaxBytesRequired     bool  `json:"max_bytes_required"`
 }
+
+// apiLevel is the JetStream API level the server offers; clients check it
+// before using a feature. Level 2 (NATS 2.12) brought atomic batch
+// publish.
+const apiLevel = 2
 
 type apiStats struct {
 	Level  int    `json:"level"`

@@ -2,62 +2,49 @@ package jetstore
 
 import "github.com/wrenmq/wren/protocol"
 
-// Bus is what the stream layer needs from a message broker: subscribe with
-// a handler and publish. The broker's in-process connection satisfies it.
+// Bus is what the stream layer needs from a message broker. The broker's
+// in-process connection satisfies it (cmd/wren asserts so when it
+// compiles); the stream layer's own tests use a fake with the same
+// delivery semantics (bus_fake_test.go).
 //
 // Handlers run on the publisher's goroutine and the message's slices are
 // valid only during the call, so the stream layer copies what it keeps and
 // hands slow work (disk, API requests) to its own goroutines.
 type Bus interface {
+	// Subscribe delivers messages on subject (a filter) to h; with a
+	// queue name, one member of the group gets each message. It returns a
+	// function that ends the subscription.
 	Subscribe(subject, queue string, h func(m *protocol.Msg)) (unsubscribe func(), err error)
+
+	// Publish sends a message as any client would; header is a NATS/1.0
+	// header block or nil. The bytes are copied before it returns.
 	Publish(subject, reply string, header, data []byte) error
+
+	BatchPublisher
+	Deliverer
+	InterestChecker
 }
 
-// batchPublisher is implemented by buses that can hold back wake-ups until
-// a burst of publishes is done; the stream layer uses it for the PubAcks of
-// one group commit.
-type batchPublisher interface {
+// BatchPublisher holds back wake-ups until a burst of publishes is done:
+// PublishBatch runs fn with a publish function that queues messages as
+// Publish does and wakes each receiving connection's writer once, when fn
+// returns. The stream layer sends the PubAcks of one group commit this
+// way.
+type BatchPublisher interface {
 	PublishBatch(fn func(publish func(subject, reply string, header, data []byte) error))
 }
 
-// publishAll sends a burst of messages through bus, batched when it can.
-func publishAll(bus Bus, fn func(publish func(subject, reply string, header, data []byte) error)) {
-	if bp, ok := bus.(batchPublisher); ok {
-		bp.PublishBatch(fn)
-		return
-	}
-	fn(bus.Publish)
-}
-
-// deliverer is what a Bus may add to deliver stored messages as JetStream
-// does: to the subscribers of route (an inbox, a deliver subject), showing
-// the subject the message was published to. Without it a delivery shows
-// its route.
-type deliverer interface {
+// Deliverer delivers stored messages as JetStream does: PublishAs hands a
+// message to the subscribers of route (a pull request's inbox, a push
+// consumer's deliver subject), showing the subject it was published to.
+type Deliverer interface {
 	PublishAs(route, subject, reply string, header, data []byte) error
 }
 
-// deliverMsg hands a stored message to the subscribers of route.
-func (js *JetStream) deliverMsg(route, subject, reply string, header, data []byte) {
-	if d, ok := js.bus.(deliverer); ok {
-		d.PublishAs(route, subject, reply, header, data)
-		return
-	}
-	js.bus.Publish(route, reply, header, data)
-}
-
-// interestChecker is what a Bus may add to say whether anyone listens on a
-// subject. Push consumers then deliver only while their deliver subject has
-// a subscriber, as JetStream does; without it they deliver regardless.
-type interestChecker interface {
+// InterestChecker says whether anyone listens on a subject: HasInterest
+// reports whether a subscription matches the literal subject. Push
+// consumers deliver only while their deliver subject has a subscriber,
+// pull requests are dropped once their inbox has none, as JetStream does.
+type InterestChecker interface {
 	HasInterest(subject string) bool
-}
-
-// hasInterest reports whether subject has a subscriber, or true when the
-// bus cannot tell.
-func (js *JetStream) hasInterest(subject string) bool {
-	if ic, ok := js.bus.(interestChecker); ok {
-		return ic.HasInterest(subject)
-	}
-	return true
 }

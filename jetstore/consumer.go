@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -39,7 +40,7 @@ type consumer struct {
 	held    map[uint64]struct{}    // interest: given up on, and still kept (stream_interest.go)
 	rdq     []uint64               // stream sequences due for redelivery
 	due     deadlineHeap           // ack deadlines, with stale entries skipped lazily
-	ahead   []StoredMsg            // matching messages from sseq on, read ahead
+	ahead   []store.StoredMsg      // matching messages from sseq on, read ahead
 	lps     map[uint64]struct{}    // last_per_subject: the sequences to deliver up to lpsEnd
 	lpsEnd  uint64
 	npend   uint64 // filtered consumers: matching messages from sseq to counted
@@ -450,7 +451,7 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 		NumAckPending: len(c.pending),
 		NumWaiting:    len(c.waiting),
 		NumPending:    c.numPending(),
-		PushBound:     !c.cfg.isPull() && c.js.hasInterest(c.cfg.DeliverSubject),
+		PushBound:     !c.cfg.isPull() && c.js.bus.HasInterest(c.cfg.DeliverSubject),
 		TS:            time.Now().UTC(),
 	}
 	if !c.lastDelivered.IsZero() {

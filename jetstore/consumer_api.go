@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -328,7 +329,7 @@ func (c *consumer) position() {
 	case DeliverByStartTime:
 		c.sseq = state.LastSeq + 1
 		t := cfg.OptStartTime.UnixNano()
-		st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			if m.Time >= t {
 				c.sseq = m.Seq
 				return false
@@ -397,7 +398,7 @@ func (st *stream) lastPerSubject(filters []string, upTo uint64) map[uint64]struc
 		return set
 	}
 	last := make(map[string]uint64)
-	st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+	st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
 		if m.Seq > upTo {
 			return false
 		}

@@ -1,6 +1,9 @@
 package jetstore
 
-import "github.com/wrenmq/wren/protocol"
+import (
+	"github.com/wrenmq/wren/jetstore/store"
+	"github.com/wrenmq/wren/protocol"
+)
 
 // removalMark changes whenever a store removes a message, and only then:
 // a delete in the middle adds a hole, and any removal at the front moves
@@ -10,7 +13,7 @@ type removalMark struct {
 	deleted int
 }
 
-func markOf(s StoreState) removalMark { return removalMark{s.FirstSeq, s.NumDeleted} }
+func markOf(s store.StoreState) removalMark { return removalMark{s.FirstSeq, s.NumDeleted} }
 
 // maxSubjectWalk bounds the subjects a wildcard filter's count looks up
 // in the stream's subject index; past it the count scans the messages.
@@ -52,7 +55,7 @@ func (c *consumer) countNew() {
 		return
 	}
 	from := max(c.counted+1, c.sseq)
-	c.st.store.Scan(from, func(m StoredMsg) bool {
+	c.st.store.Scan(from, func(m store.StoredMsg) bool {
 		if m.Seq > last {
 			return false
 		}
@@ -178,7 +181,7 @@ func (st *stream) subjectSpans(filters []string, span uint64) (map[string]subjec
 // match.
 func (st *stream) scanCount(from, to uint64, match func(string) bool) uint64 {
 	var n uint64
-	st.store.Scan(from, func(m StoredMsg) bool {
+	st.store.Scan(from, func(m store.StoredMsg) bool {
 		if m.Seq > to {
 			return false
 		}

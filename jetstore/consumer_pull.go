@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -216,7 +217,7 @@ func (c *consumer) deliver(now time.Time) bool {
 		if r.seen != round {
 			// A client that went away leaves its request behind: drop it
 			// rather than deliver into the void.
-			if !c.js.hasInterest(r.reply) {
+			if !c.js.bus.HasInterest(r.reply) {
 				c.popRequest()
 				continue
 			}
@@ -293,7 +294,7 @@ func (c *consumer) popRequest() {
 
 // deliverySize is what a delivery counts against a request's max_bytes,
 // but for its ack subject: subject, headers and payload, as clients count.
-func deliverySize(m *StoredMsg, headersOnly bool) int {
+func deliverySize(m *store.StoredMsg, headersOnly bool) int {
 	n := len(m.Subject) + len(m.Header)
 	if !headersOnly {
 		n += len(m.Data)
@@ -307,7 +308,7 @@ const readAhead = 64
 // peek returns the next message to deliver: a redelivery first, else the
 // next matching message, while max_ack_pending allows and, under
 // replay_policy original, once it is due. mu is held.
-func (c *consumer) peek(now time.Time) (m StoredMsg, redelivery, ok bool) {
+func (c *consumer) peek(now time.Time) (m store.StoredMsg, redelivery, ok bool) {
 	for len(c.rdq) > 0 {
 		seq := c.rdq[0]
 		p := c.pending[seq]
@@ -357,7 +358,7 @@ func (c *consumer) readAhead() {
 		return
 	}
 	last := from - 1
-	c.st.store.Scan(from, func(m StoredMsg) bool {
+	c.st.store.Scan(from, func(m store.StoredMsg) bool {
 		if m.Seq > limit {
 			return false
 		}
@@ -407,7 +408,7 @@ func (c *consumer) dropRemovedAhead() {
 
 // nextAckSubject returns the ack subject m is about to be delivered with.
 // mu is held.
-func (c *consumer) nextAckSubject(m *StoredMsg, redelivery bool, now time.Time) string {
+func (c *consumer) nextAckSubject(m *store.StoredMsg, redelivery bool, now time.Time) string {
 	deliveries := uint64(1)
 	if redelivery {
 		if p := c.pending[m.Seq]; p != nil {
@@ -426,11 +427,11 @@ func (c *consumer) nextAckSubject(m *StoredMsg, redelivery bool, now time.Time) 
 
 // commit delivers m to subject with the ack subject from nextAckSubject,
 // and records the delivery. mu is held.
-func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, now time.Time) {
+func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply string, now time.Time) {
 	if redelivery {
 		c.rdq = c.rdq[1:]
 	} else {
-		c.ahead[0] = StoredMsg{}
+		c.ahead[0] = store.StoredMsg{}
 		c.ahead = c.ahead[1:]
 		if len(c.ahead) == 0 {
 			c.ahead = c.ahead[:0:0]
@@ -467,7 +468,7 @@ func (c *consumer) commit(m *StoredMsg, redelivery bool, subject, reply string, 
 		hdr = headersOnly(hdr, len(data))
 		data = nil
 	}
-	c.js.deliverMsg(subject, m.Subject, reply, hdr, data)
+	c.js.bus.PublishAs(subject, m.Subject, reply, hdr, data)
 	if !c.cfg.isPull() {
 		c.push.lastSent = ts
 		c.push.msgs++

@@ -36,7 +36,7 @@ const interestPoll = 100 * time.Millisecond
 // whether it stopped with work left. mu is held.
 func (c *consumer) deliverPush(now time.Time) bool {
 	subject := c.cfg.DeliverSubject
-	c.push.bound = c.js.hasInterest(subject)
+	c.push.bound = c.js.bus.HasInterest(subject)
 	if !c.push.bound {
 		return false
 	}

@@ -1,6 +1,7 @@
 package jetstore
 
 import (
+	"github.com/wrenmq/wren/jetstore/store"
 	"math"
 	"time"
 )
@@ -16,7 +17,7 @@ type replayState struct {
 
 // replayDue reports whether m may be delivered for the first time now,
 // and otherwise notes when it may. mu is held.
-func (c *consumer) replayDue(m *StoredMsg, now time.Time) bool {
+func (c *consumer) replayDue(m *store.StoredMsg, now time.Time) bool {
 	if c.cfg.ReplayPolicy != ReplayOriginal || c.replay.sentAt == 0 || m.Time <= c.replay.msgTime {
 		c.replay.due = 0
 		return true
@@ -34,7 +35,7 @@ func (c *consumer) replayDue(m *StoredMsg, now time.Time) bool {
 }
 
 // replayed records a first delivery of m at now. mu is held.
-func (c *consumer) replayed(m *StoredMsg, now time.Time) {
+func (c *consumer) replayed(m *store.StoredMsg, now time.Time) {
 	if c.cfg.ReplayPolicy != ReplayOriginal {
 		return
 	}

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wrenmq/wren/jetstore/store"
 )
 
 // A durable consumer keeps its state in its own directory:
@@ -45,8 +46,6 @@ const (
 	// the log started again.
 	compactAt = 4 << 20
 )
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // consumerMeta is what consumer.json holds.
 type consumerMeta struct {
@@ -85,7 +84,7 @@ func (l *stateLog) record(typ byte, vals ...uint64) {
 	}
 	payload := l.buf[start+8:]
 	binary.LittleEndian.PutUint32(l.buf[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(l.buf[start+4:], crc32.Checksum(payload, crcTable))
+	binary.LittleEndian.PutUint32(l.buf[start+4:], store.Checksum(payload))
 }
 
 func (l *stateLog) deliver(sseq, cseq, deliveries uint64, ts int64) {
@@ -179,7 +178,7 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	l := &stateLog{dir: dir, gen: gen, policy: policy, every: every, lastSync: time.Now()}
 	l.record(recLogHeader, gen)
 	path := filepath.Join(dir, consumerLogFile)
-	if err := writeFileAtomic(path, l.buf); err != nil {
+	if err := store.WriteFileAtomic(path, l.buf); err != nil {
 		return nil, err
 	}
 	l.size = int64(len(l.buf))
@@ -214,7 +213,7 @@ func writeSnapshot(dir string, s consumerSnapshot) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, consumerSnapFile), b)
+	return store.WriteFileAtomic(filepath.Join(dir, consumerSnapFile), b)
 }
 
 // compact writes a snapshot and starts a new log. It runs on the
@@ -232,7 +231,7 @@ func (c *consumer) initState() error {
 	if err := os.MkdirAll(c.dir, 0o750); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(c.dir)); err != nil {
+	if err := store.SyncDir(filepath.Dir(c.dir)); err != nil {
 		return err
 	}
 	if err := c.saveMeta(); err != nil {
@@ -255,7 +254,7 @@ func (c *consumer) saveMeta() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(c.dir, consumerMetaFile), b)
+	return store.WriteFileAtomic(filepath.Join(c.dir, consumerMetaFile), b)
 }
 
 // loadState restores a durable consumer's delivery state from its
@@ -341,7 +340,7 @@ func (c *consumer) replayLog(path string, snapGen uint64) (gen uint64, good int6
 			break
 		}
 		payload := b[off+8 : off+8+n]
-		if crc32.Checksum(payload, crcTable) != sum {
+		if store.Checksum(payload) != sum {
 			break
 		}
 		vals, ok := decodeRecord(payload[1:])

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -276,7 +277,7 @@ func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
 	switch {
 	case req.All:
 		state := dst.store.State()
-		dst.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		dst.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			if m.Seq > state.LastSeq {
 				return false
 			}
@@ -356,7 +357,7 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 			status[i] = "not a subject a dead letter may be replayed to: " + subj
 			continue
 		}
-		if !js.hasInterest(subj) {
+		if !js.bus.HasInterest(subj) {
 			status[i] = "no stream captures the subject" // no PubAck would come
 			continue
 		}

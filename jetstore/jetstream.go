@@ -11,7 +11,20 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
+)
+
+// SyncPolicy says when stream writes are fsynced: the store's policy, named
+// here so that configuring the stream layer needs no other package.
+type SyncPolicy = store.SyncPolicy
+
+// The sync policies; see store.SyncAlways, store.SyncInterval and
+// store.SyncNever for what each promises.
+const (
+	SyncAlways   = store.SyncAlways
+	SyncInterval = store.SyncInterval
+	SyncNever    = store.SyncNever
 )
 
 // Config configures the stream layer.
@@ -57,6 +70,8 @@ type JetStream struct {
 	wg             sync.WaitGroup
 
 	apiTotal, apiErrors atomic.Uint64
+	// atomicOpen counts the atomic batches being staged in all streams.
+	atomicOpen atomic.Int64
 }
 
 // Open opens (or creates) the store directory, restores every stream in it

@@ -70,7 +70,7 @@ func (js *JetStream) Report() *Report {
 			StoreDir:   js.cfg.StoreDir,
 			Sync:       js.cfg.Sync.String(),
 		},
-		API:    apiStats{Level: 1, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
+		API:    apiStats{Level: apiLevel, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 		Detail: []StreamReport{},
 	}
 	if js.cfg.MaxStorage > 0 {

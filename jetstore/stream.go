@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -30,7 +31,7 @@ type stream struct {
 	name    string
 	dir     string
 	created time.Time
-	store   Store
+	store   store.Store
 
 	mu        sync.RWMutex
 	config    StreamConfig
@@ -56,8 +57,13 @@ type stream struct {
 	faultSeen    atomic.Pointer[string]
 	refusedTotal atomic.Uint64
 
+	// batches are the open atomic batches, commit the one being stored
+	// (stream_batch.go). Writer goroutine only.
+	batches *atomicBatches
+	commit  *atomicCommit
+
 	// Scratch for the writer goroutine.
-	batch   []StoredMsg
+	batch   []store.StoredMsg
 	results []ingestResult
 	ackBuf  []byte
 }
@@ -90,7 +96,7 @@ func createStream(js *JetStream, cfg StreamConfig) (*stream, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := syncDir(js.dir); err != nil {
+	if err := store.SyncDir(js.dir); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -147,19 +153,19 @@ func openStream(js *JetStream, dir string) (*stream, error) {
 
 func (st *stream) openStore() error {
 	if st.config.Storage == StorageMemory {
-		st.store = NewMemStore()
+		st.store = store.NewMemStore()
 		return nil
 	}
-	opts := Options{
+	opts := store.Options{
 		Dir:       filepath.Join(st.dir, "msgs"),
 		Sync:      st.js.cfg.Sync,
 		SyncEvery: st.js.cfg.SyncEvery,
 		Logger:    st.js.log.With("stream", st.name),
 	}
 	if st.config.Compression == CompressionS2 {
-		opts.Compression = CompressS2
+		opts.Compression = store.CompressS2
 	}
-	s, err := OpenWAL(opts)
+	s, err := store.OpenWAL(opts)
 	if err != nil {
 		return err
 	}
@@ -176,7 +182,7 @@ func (st *stream) saveMeta() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(st.dir, "stream.json"), b)
+	return store.WriteFileAtomic(filepath.Join(st.dir, "stream.json"), b)
 }
 
 // start subscribes to the stream's subjects and starts its writer.
@@ -244,6 +250,7 @@ func (st *stream) run() {
 		case <-st.quit:
 			for st.drainIngest() {
 			}
+			st.dropAllAtomic()
 			return
 		case <-st.in.signal:
 			st.drainIngest()
@@ -253,6 +260,7 @@ func (st *stream) run() {
 			st.drainRemovals()
 		case <-tick.C:
 			st.expire(time.Now())
+			st.expireAtomic(time.Now())
 			st.drainRemovals() // retries what a failed store kept back
 		}
 	}

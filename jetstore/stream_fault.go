@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"syscall"
 	"time"
+
+	"github.com/wrenmq/wren/jetstore/store"
 )
 
 // A stream whose store fails a write (the disk is full, an I/O error)
@@ -17,7 +19,7 @@ import (
 //
 // The store refuses writes after a failure (ErrFailed) because the disk
 // may then hold less than memory. To take writes again without a
-// restart, the stream asks the store to recover (recoverWrites: cut the
+// restart, the stream asks the store to recover (Store.Recover: cut the
 // log back to the last acknowledged entry and reopen it), at most once
 // per retry interval, which doubles from faultRetryMin to faultRetryMax
 // while recovery or the write after it keeps failing. A publish or the
@@ -42,11 +44,6 @@ type storeFault struct {
 	recovErr string // the last recovery failure logged
 }
 
-// recoverer is a store that can come back from ErrFailed while open.
-type recoverer interface {
-	recoverWrites() error
-}
-
 // storeWritable returns nil when a store write may be tried now, or the
 // failure that keeps the store from taking writes. While the store is
 // failed it tries, once per retry interval, to recover it. Writer
@@ -61,11 +58,7 @@ func (st *stream) storeWritable(now time.Time) error {
 	}
 	f.wait = min(2*f.wait, faultRetryMax)
 	f.retryAt = now.Add(f.wait)
-	r, ok := st.store.(recoverer)
-	if !ok {
-		return f.err
-	}
-	if err := r.recoverWrites(); err != nil {
+	if err := st.store.Recover(); err != nil {
 		if msg := err.Error(); msg != f.recovErr {
 			f.recovErr = msg
 			st.js.log.Warn("stream store cannot take writes yet", "stream", st.name, "error", err)
@@ -81,7 +74,7 @@ func (st *stream) storeWritable(now time.Time) error {
 // itself (ErrFailed) starts or continues a fault, logged once; any other
 // error is a bug worth a line of its own. Writer goroutine.
 func (st *stream) storeFailed(op string, err error, now time.Time) *APIError {
-	if !errors.Is(err, ErrFailed) {
+	if !errors.Is(err, store.ErrFailed) {
 		st.js.log.Error(op, "stream", st.name, "error", err)
 		return errStoreFailed(err)
 	}
@@ -139,9 +132,9 @@ func failureCause(err error) string {
 	if errors.As(err, &pe) {
 		return pe.Err.Error()
 	}
-	var wf *writeFailure
-	if errors.As(err, &wf) {
-		return wf.err.Error()
+	var we *store.WriteError
+	if errors.As(err, &we) {
+		return we.Err.Error()
 	}
 	return err.Error()
 }

@@ -3,13 +3,16 @@ package jetstore
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -79,14 +82,24 @@ func newFaultEnv(t *testing.T, dir string) (*fuzzEnv, *levelLog) {
 }
 
 // walOf returns the WAL store of stream name.
-func walOf(t *testing.T, e *fuzzEnv, name string) *walStore {
+func walOf(t *testing.T, e *fuzzEnv, name string) store.Store {
 	t.Helper()
 	st := e.js.lookup(name)
 	if st == nil {
 		t.Fatalf("no stream %s", name)
 	}
-	return st.store.(*walStore)
+	return st.store
 }
+
+// setFailpoint installs a fault point on a stream's running WAL store.
+func setFailpoint(s store.Store, f func(op string) error) {
+	if !store.SetFailPoint(s, f) {
+		panic("a WAL store has a fault point")
+	}
+}
+
+// errDiskFull is what a write on a full disk returns.
+var errDiskFull = &fs.PathError{Op: "write", Path: "segment", Err: syscall.ENOSPC}
 
 // failFsync makes every fsync of the log fail as on a full disk.
 func failFsync(op string) error {
@@ -210,7 +223,7 @@ func TestStreamStoreFault(t *testing.T) {
 	}
 
 	e.js.Close()
-	js, err := Open(newFakeBus(), Config{StoreDir: dir, Logger: discardLogger()})
+	js, err := Open(newFakeBus(), Config{StoreDir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

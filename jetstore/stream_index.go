@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -138,7 +139,7 @@ func parseUint(b []byte) (uint64, bool) {
 }
 
 // noteStored adds a stored message to the indexes. st.mu is held.
-func (st *stream) noteStored(m *StoredMsg) {
+func (st *stream) noteStored(m *store.StoredMsg) {
 	ss := st.subjects[m.Subject]
 	if ss == nil {
 		ss = &subjectState{first: m.Seq}
@@ -200,7 +201,7 @@ func (st *stream) subjectBounds(subject string) (first, last uint64) {
 		return first, last
 	}
 	first, last = 0, 0
-	st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+	st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
 		if m.Subject == subject {
 			if first == 0 {
 				first = m.Seq
@@ -227,7 +228,7 @@ func (st *stream) rebuildIndexes() error {
 	st.ttls = st.ttls[:0]
 	st.lastMsgID = ""
 	cutoff := time.Now().Add(-st.config.Duplicates).UnixNano()
-	err := st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+	err := st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
 		st.noteStored(&m)
 		return true
 	})

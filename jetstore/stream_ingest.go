@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -80,6 +81,9 @@ type ingestResult struct {
 	// rollup is "sub" or "all" when the message asked for one.
 	rollup string
 	subj   string
+	// batch and count answer the commit of an atomic batch.
+	batch string
+	count int
 }
 
 // drainIngest stores what is queued now, one group commit per batch, and
@@ -92,8 +96,13 @@ func (st *stream) drainIngest() bool {
 		return false
 	}
 	for start := 0; start < len(msgs); {
+		if isBatchMsg(msgs[start]) { // atomic batch publish (stream_batch.go)
+			st.ingestAtomic(msgs[start], time.Now())
+			start++
+			continue
+		}
 		end, size := start, 0
-		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) {
+		for end < len(msgs) && end-start < maxBatchMsgs && (size < maxBatchBytes || end == start) && !isBatchMsg(msgs[end]) {
 			m := msgs[end]
 			size += len(m.Subject) + len(m.Header) + len(m.Data)
 			end++
@@ -193,7 +202,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 		storage += size
 		r.seq = last
 		r.subj = subj
-		batch = append(batch, StoredMsg{Seq: last, Time: now, Subject: subj, Header: m.Header, Data: m.Data})
+		batch = append(batch, store.StoredMsg{Seq: last, Time: now, Subject: subj, Header: m.Header, Data: m.Data})
 		if batchSubj == nil {
 			batchSubj = make(map[string]uint64)
 		}
@@ -208,6 +217,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 			batchIDs[string(id)] = last
 		}
 		results = append(results, r)
+	}
+	if st.commit != nil && !st.commit.decide(results) {
+		batch = batch[:0] // an atomic batch is stored whole or not at all
 	}
 
 	if len(batch) > 0 {
@@ -248,6 +260,9 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 			}
 		}
 	}
+	if st.commit != nil {
+		results = st.commit.answer(results)
+	}
 	st.sendAcks(results)
 	if len(batch) > 0 {
 		st.notifyConsumers()
@@ -258,7 +273,7 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 }
 
 // checkHeaders applies the Nats-Expected-* and other publish headers.
-func (st *stream) checkHeaders(m *protocol.Msg, cfg StreamConfig, last uint64, subj string, batch []StoredMsg, batchSubj map[string]uint64, r *ingestResult) *APIError {
+func (st *stream) checkHeaders(m *protocol.Msg, cfg StreamConfig, last uint64, subj string, batch []store.StoredMsg, batchSubj map[string]uint64, r *ingestResult) *APIError {
 	h := m.Header
 	if v := protocol.HeaderGet(h, hdrExpectedStream); len(v) > 0 && string(v) != st.name {
 		return errStreamNotMatch()
@@ -332,7 +347,7 @@ func (st *stream) subjectCount(subj string, batchSubj map[string]uint64) uint64 
 
 // sendAcks answers every publisher that gave a reply subject.
 func (st *stream) sendAcks(results []ingestResult) {
-	publishAll(st.js.bus, func(publish func(subject, reply string, header, data []byte) error) {
+	st.js.bus.PublishBatch(func(publish func(subject, reply string, header, data []byte) error) {
 		st.sendAcksWith(results, publish)
 	})
 }
@@ -354,6 +369,12 @@ func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, rep
 			b = strconv.AppendUint(b, r.seq, 10)
 			if r.dup {
 				b = append(b, `,"duplicate":true`...)
+			}
+			if r.batch != "" {
+				b = append(b, `,"batch":`...)
+				b = appendJSONString(b, r.batch)
+				b = append(b, `,"count":`...)
+				b = strconv.AppendInt(b, int64(r.count), 10)
 			}
 			b = append(b, '}')
 			st.ackBuf = b

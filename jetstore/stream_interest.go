@@ -1,6 +1,7 @@
 package jetstore
 
 import (
+	"github.com/wrenmq/wren/jetstore/store"
 	"slices"
 	"time"
 )
@@ -176,7 +177,7 @@ func (st *stream) dropUnheld(msgs []seqSubject) error {
 
 // dropUnwanted removes the messages of a batch just stored that no
 // consumer holds (those limits or rollups left). Writer goroutine.
-func (st *stream) dropUnwanted(batch []StoredMsg) {
+func (st *stream) dropUnwanted(batch []store.StoredMsg) {
 	msgs := make([]seqSubject, 0, len(batch))
 	for i := range batch {
 		if seq := batch[i].Seq; st.store.Count(seq, seq) == 1 {
@@ -254,7 +255,7 @@ func (st *stream) rescanStep() bool {
 	}
 	var msgs []seqSubject
 	var next uint64
-	st.store.Scan(from, func(m StoredMsg) bool {
+	st.store.Scan(from, func(m store.StoredMsg) bool {
 		if len(msgs) == rescanChunk {
 			next = m.Seq
 			return false

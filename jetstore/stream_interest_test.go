@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -108,7 +109,7 @@ func TestInterestReconcileAtOpen(t *testing.T) {
 				}
 			}
 			st := e.js.lookup("I")
-			ws := st.store.(*walStore)
+			ws := st.store
 			setFailpoint(ws, failFsync)
 			am, bm := e.pull(t, "A", 5), e.pull(t, "B", 4)
 			for _, m := range am[:4] {
@@ -173,7 +174,7 @@ func TestInterestStoreFaultRemovals(t *testing.T) {
 		e.publishOneTo(t, "i.x", nil, []byte("m"))
 	}
 	st := e.js.lookup("I")
-	ws := st.store.(*walStore)
+	ws := st.store
 	setFailpoint(ws, failFsync)
 	for _, m := range e.pull(t, "A", 3) {
 		e.ackWith(t, m, "+ACK")
@@ -191,10 +192,10 @@ func BenchmarkInterestDecide(b *testing.B) {
 	for _, backlog := range []int{1000, 100000} {
 		b.Run("backlog="+strconv.Itoa(backlog), func(b *testing.B) {
 			st := newStream(nil, "", StreamConfig{Name: "I", Retention: RetentionInterest}, time.Now())
-			st.store = NewMemStore()
-			msgs := make([]StoredMsg, backlog)
+			st.store = store.NewMemStore()
+			msgs := make([]store.StoredMsg, backlog)
 			for i := range msgs {
-				msgs[i] = StoredMsg{Seq: uint64(i + 1), Subject: "i.x"}
+				msgs[i] = store.StoredMsg{Seq: uint64(i + 1), Subject: "i.x"}
 			}
 			if err := st.store.Append(msgs); err != nil {
 				b.Fatal(err)

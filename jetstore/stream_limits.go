@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
 )
 
@@ -14,7 +15,7 @@ import (
 // batch was stored: the oldest messages of a subject over its
 // max_msgs_per_subject, then the oldest messages over max_msgs or
 // max_bytes.
-func (st *stream) enforceLimits(batch []StoredMsg) {
+func (st *stream) enforceLimits(batch []store.StoredMsg) {
 	cfg := st.config
 	if cfg.MaxMsgsPerSubject > 0 && !cfg.DiscardNewPerSubject {
 		seen := make(map[string]struct{}, 4)
@@ -64,7 +65,7 @@ func (st *stream) trimSubject(subj string, max uint64) []uint64 {
 	}
 	var del []uint64
 	var next uint64
-	st.store.Scan(from, func(m StoredMsg) bool {
+	st.store.Scan(from, func(m store.StoredMsg) bool {
 		if m.Subject != subj {
 			return true
 		}
@@ -99,7 +100,7 @@ func (st *stream) trimAllSubjects(max uint64) {
 		return
 	}
 	var del []uint64
-	st.store.Scan(st.store.State().FirstSeq, func(m StoredMsg) bool {
+	st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
 		if n := over[m.Subject]; n > 0 {
 			del = append(del, m.Seq)
 			over[m.Subject] = n - 1
@@ -157,11 +158,11 @@ func (r *subjectReplacer) peek(subj string) uint64 {
 		}
 	}
 	if q.stored > 0 && !q.haveNext && q.from > 0 {
-		r.st.store.Scan(q.from, func(m StoredMsg) bool {
+		r.st.store.Scan(q.from, func(m store.StoredMsg) bool {
 			if m.Subject != subj {
 				return true
 			}
-			q.next, q.from, q.haveNext = m.size(), m.Seq+1, true
+			q.next, q.from, q.haveNext = m.Size(), m.Seq+1, true
 			return false
 		})
 		if !q.haveNext {
@@ -212,7 +213,7 @@ func (st *stream) trimFront(cfg StreamConfig) {
 	msgs, bytes := state.Msgs, state.Bytes
 	cut := state.FirstSeq
 	st.mu.Lock()
-	st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+	st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 		if !over(msgs, bytes) {
 			cut = m.Seq
 			return false
@@ -249,7 +250,7 @@ func (st *stream) applyRollups(results []ingestResult) {
 			first, _ := st.subjectBounds(r.subj)
 			var del []uint64
 			if first != 0 && first < r.seq {
-				st.store.Scan(first, func(m StoredMsg) bool {
+				st.store.Scan(first, func(m store.StoredMsg) bool {
 					if m.Seq >= r.seq {
 						return false
 					}
@@ -300,7 +301,7 @@ func (st *stream) deleteFound(found []seqSubject) (uint64, error) {
 			seqs = append(seqs, g.seq)
 		}
 		if err := st.store.Delete(seqs...); err != nil {
-			if errors.Is(err, ErrMsgNotFound) {
+			if errors.Is(err, store.ErrMsgNotFound) {
 				continue
 			}
 			st.storeFailed("delete messages", err, time.Now())
@@ -347,7 +348,7 @@ func (st *stream) expire(now time.Time) {
 		}
 		cut := state.FirstSeq
 		st.mu.Lock()
-		st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+		st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 			if m.Time >= cutoff {
 				cut = m.Seq
 				return false
@@ -384,7 +385,7 @@ func (st *stream) purge(req streamPurgeRequest) (uint64, error) {
 				return 0, nil
 			}
 			skip := state.Msgs - req.Keep
-			st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+			st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 				if skip == 0 {
 					cut = m.Seq
 					return false
@@ -402,7 +403,7 @@ func (st *stream) purge(req streamPurgeRequest) (uint64, error) {
 		if cut > state.LastSeq {
 			st.subjects = make(map[string]*subjectState)
 		} else {
-			st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+			st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 				if m.Seq >= cut {
 					return false
 				}
@@ -424,7 +425,7 @@ func (st *stream) purge(req streamPurgeRequest) (uint64, error) {
 		return state.Msgs - after.Msgs, nil
 	}
 	var seqs []uint64
-	st.store.Scan(state.FirstSeq, func(m StoredMsg) bool {
+	st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
 		if req.Sequence > 0 && m.Seq >= req.Sequence {
 			return false
 		}

@@ -1,10 +1,18 @@
 package protocol
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Subjects are tokens joined by '.'. A token is a non-empty run of bytes
 // other than space, tab, CR, LF and FF; subjects are case-sensitive UTF-8.
 // In a filter, '*' as a whole token matches exactly one token and '>' as the
 // last whole token matches one or more. Anywhere else the two characters are
-// literal bytes ("foo*.bar" is a literal subject).
+// literal bytes ("foo*.bar" is a literal subject). Other control bytes
+// (NUL, vertical tab, DEL, ...) are literal bytes too, as on the wire of
+// nats-server. This is the one grammar: the broker, permissions, the
+// config file and the stream layer all check subjects with it.
 
 const (
 	tsep = '.'
@@ -12,6 +20,8 @@ const (
 	fwc  = '>'
 )
 
+// badSubjectByte reports whether c is one of the five bytes no subject holds:
+// space, tab, CR, LF and FF.
 func badSubjectByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'
 }
@@ -65,6 +75,34 @@ func validSubject[T string | []byte](s T, wildcards bool) bool {
 		start = i + 1
 	}
 	return true
+}
+
+// CheckFilter returns nil when s is a valid subscription subject (exactly
+// when ValidFilter(s) holds), or an error saying what is wrong with it, in
+// words for a config file or an API answer.
+func CheckFilter(s string) error {
+	if s == "" {
+		return errors.New("subject is empty")
+	}
+	for i := 0; i < len(s); i++ {
+		if badSubjectByte(s[i]) {
+			return fmt.Errorf("subject %q contains whitespace", s)
+		}
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != tsep {
+			continue
+		}
+		switch tok := s[start:i]; {
+		case tok == "":
+			return fmt.Errorf("subject %q has an empty token", s)
+		case tok == ">" && i != len(s):
+			return fmt.Errorf("subject %q has '>' before its last token", s)
+		}
+		start = i + 1
+	}
+	return nil
 }
 
 // IsFilter reports whether a valid subject contains a wildcard token.

@@ -51,6 +51,17 @@ func TestValidSubject(t *testing.T) {
 		{"foo ", false, false, false},
 		{" ", false, false, false},
 		{"*. ", false, false, false},
+		// '*' and '>' inside a longer token are literal bytes.
+		{"foo*", true, true, false},
+		{"foo.b>", true, true, false},
+		{"*foo.>", true, false, true},
+		// Control bytes other than the five separators are literal bytes.
+		{"foo\vbar", true, true, false},
+		{"foo\x00bar", true, true, false},
+		{"foo.\x01.*", true, false, true},
+		{"foo\x7fbar", true, true, false},
+		{"\x1b[31m", true, true, false},
+		{"foo.\r", false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.s, func(t *testing.T) {
@@ -66,6 +77,12 @@ func TestValidSubject(t *testing.T) {
 			if got := ValidLiteralBytes([]byte(tt.s)); got != tt.wliteral {
 				t.Errorf("ValidLiteralBytes(%q) = %v; want %v", tt.s, got, tt.wliteral)
 			}
+			if err := CheckFilter(tt.s); (err == nil) != tt.wfilter {
+				t.Errorf("CheckFilter(%q) = %v; want valid = %v", tt.s, err, tt.wfilter)
+			}
+			if _, ok := SplitFilter(tt.s); ok != tt.wfilter {
+				t.Errorf("SplitFilter(%q) ok = %v; want %v", tt.s, ok, tt.wfilter)
+			}
 			if !tt.wfilter {
 				return // IsFilter is defined for valid subjects only
 			}
@@ -74,6 +91,49 @@ func TestValidSubject(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCheckFilter(t *testing.T) {
+	tests := []struct {
+		in   string
+		werr string
+	}{
+		{"foo", ""},
+		{"foo.bar", ""},
+		{"foo.*", ""},
+		{"*.bar.>", ""},
+		{">", ""},
+		{"*", ""},
+		{"_INBOX.>", ""},
+		{"$JS.API.>", ""},
+		{"sensors.plant-1.line_3", ""},
+		{"", "subject is empty"},
+		{".foo", `subject ".foo" has an empty token`},
+		{"foo.", `subject "foo." has an empty token`},
+		{"foo..bar", `subject "foo..bar" has an empty token`},
+		{"foo.>.bar", `subject "foo.>.bar" has '>' before its last token`},
+		{">.foo", `subject ">.foo" has '>' before its last token`},
+		{"foo*", ""},
+		{"foo.b>", ""},
+		{"**", ""},
+		{"foo\vbar", ""},
+		{"foo bar", `subject "foo bar" contains whitespace`},
+		{"foo\tbar", `subject "foo\tbar" contains whitespace`},
+		{"foo\r\n", `subject "foo\r\n" contains whitespace`},
+		{"foo.>.", `subject "foo.>." has '>' before its last token`},
+	}
+	for _, tt := range tests {
+		if got := errText(CheckFilter(tt.in)); got != tt.werr {
+			t.Errorf("CheckFilter(%q) = %q; want %q", tt.in, got, tt.werr)
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func TestValidSubjectBytesAllocs(t *testing.T) {
@@ -318,6 +378,35 @@ func TestSubjectAlgebraExhaustive(t *testing.T) {
 			if got := SubsetOf(a, b); got != subset {
 				t.Errorf("SubsetOf(%q, %q) = %v; brute force says %v", a, b, got, subset)
 			}
+			checkTokensAgree(t, a, b, literals)
+		}
+	}
+}
+
+// checkTokensAgree fails unless the functions over split filters answer
+// as those over whole subjects do, for filters a and b and literals lits.
+func checkTokensAgree(t *testing.T, a, b string, lits []string) {
+	t.Helper()
+	at, aok := SplitFilter(a)
+	bt, bok := SplitFilter(b)
+	if !aok || !bok {
+		t.Fatalf("SplitFilter refuses %q (%v) or %q (%v), which ValidFilter accepts", a, aok, b, bok)
+	}
+	if got, want := SubsetOfTokens(at, bt), SubsetOf(a, b); got != want {
+		t.Fatalf("SubsetOfTokens(%q, %q) = %v; SubsetOf says %v", a, b, got, want)
+	}
+	if got, want := OverlapTokens(at, bt), Overlap(a, b); got != want {
+		t.Fatalf("OverlapTokens(%q, %q) = %v; Overlap says %v", a, b, got, want)
+	}
+	for _, s := range lits {
+		if !ValidLiteral(s) {
+			continue
+		}
+		if got, want := MatchTokens(s, at), MatchLiteral(s, a); got != want {
+			t.Fatalf("MatchTokens(%q, %q) = %v; MatchLiteral says %v", s, a, got, want)
+		}
+		if got, want := MatchTokens([]byte(s), bt), MatchLiteral(s, b); got != want {
+			t.Fatalf("MatchTokens([]byte(%q), %q) = %v; MatchLiteral says %v", s, b, got, want)
 		}
 	}
 }
@@ -361,6 +450,7 @@ func TestSubjectAlgebraRandom(t *testing.T) {
 func checkSubjectAlgebra(t *testing.T, a, b string, lits []string) {
 	t.Helper()
 	sub, ov := SubsetOf(a, b), Overlap(a, b)
+	checkTokensAgree(t, a, b, append(lits, a, b))
 	if ov != Overlap(b, a) {
 		t.Fatalf("Overlap(%q, %q) = %v but Overlap(%q, %q) = %v", a, b, ov, b, a, !ov)
 	}

@@ -28,6 +28,7 @@ type authState struct {
 // guarded by client.mu.
 type clientAuth struct {
 	done  bool   // CONNECT accepted
+	timed bool   // accepted while authentication was required: the auth timeout runs
 	gen   uint64 // bumped by each accepted CONNECT
 	creds auth.ConnectCreds
 	user  string
@@ -100,7 +101,7 @@ func verifiedChain(st *tls.ConnectionState) []*x509.Certificate {
 // checked again.
 func (c *client) setIdentity(creds auth.ConnectCreds, id *auth.Identity) {
 	c.mu.Lock()
-	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, creds: creds, user: id.Name}
+	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, timed: c.auth.timed, creds: creds, user: id.Name}
 	c.sys.Store(c.srv.isSystemUser(id))
 	hasSubs := len(c.subs) > 0
 	old := c.perms.Swap(id.Perms)

@@ -104,6 +104,8 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+
+	leaf *LeafConn // set for a leaf-node link
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -240,19 +242,28 @@ func (c *client) protoError(err error) {
 // errClosing stops the parser once the connection is being closed.
 var errClosing = errors.New("connection closing")
 
-// sendErr queues an -ERR line to this client.
+// sendErr queues an -ERR line to this client. Like every byte queued for a
+// client, it counts against max_pending.
 func (c *client) sendErr(text string) {
 	c.mu.Lock()
-	c.out.addErr(text)
+	if !c.closed {
+		c.out.addErr(text)
+	}
+	slow := c.overPending()
 	c.mu.Unlock()
-	c.pc.touch(c)
+	c.queued(slow)
 }
 
+// sendRaw queues a control line (PONG, +OK) to this client; it counts
+// against max_pending.
 func (c *client) sendRaw(b []byte) {
 	c.mu.Lock()
-	c.out.add(b)
+	if !c.closed {
+		c.out.add(b)
+	}
+	slow := c.overPending()
 	c.mu.Unlock()
-	c.pc.touch(c)
+	c.queued(slow)
 }
 
 // okIfVerbose queues +OK when the client asked for it.
@@ -394,6 +405,7 @@ func (c *client) addSub(sub *subscription) error {
 		c.mu.Unlock()
 		return &wireError{text: errTextInvalidSubject}
 	}
+	c.srv.interest.changed(sub, 1)
 	return nil
 }
 
@@ -428,7 +440,9 @@ func (c *client) unsub(sid string, max int64) {
 	delete(c.subs, sid)
 	c.mu.Unlock()
 	sub.closed.Store(true)
-	c.srv.sl.Remove(sub)
+	if c.srv.sl.Remove(sub) {
+		c.srv.interest.changed(sub, -1)
+	}
 }
 
 // removeSub drops a subscription that reached its auto-unsubscribe count.
@@ -441,7 +455,9 @@ func (c *client) removeSub(sub *subscription) {
 		delete(c.subs, sub.sid)
 	}
 	c.mu.Unlock()
-	c.srv.sl.Remove(sub)
+	if c.srv.sl.Remove(sub) {
+		c.srv.interest.changed(sub, -1)
+	}
 }
 
 // Ping implements protocol.Handler.
@@ -478,7 +494,12 @@ func (c *client) pingTick() {
 	}
 	c.pingsOut++
 	c.out.add(protocol.PingLine)
+	slow := c.overPending()
 	c.mu.Unlock()
+	if slow {
+		c.slowConsumer()
+		return
+	}
 	c.signal()
 	c.timer.Reset(c.srv.lim().pingInterval)
 }
@@ -537,7 +558,9 @@ func (c *client) teardown() {
 	c.mu.Unlock()
 	for _, sub := range subs {
 		sub.closed.Store(true)
-		c.srv.sl.Remove(sub)
+		if c.srv.sl.Remove(sub) {
+			c.srv.interest.changed(sub, -1)
+		}
 	}
 	c.srv.removeClient(c)
 	c.srv.disconnectEvent(c)

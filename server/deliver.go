@@ -26,6 +26,12 @@ type producer struct {
 
 	outMsgs, outBytes int64
 
+	// queues, set while a message from a leaf link is published, are the
+	// queue groups the hub sent it to; lt collects the links a message
+	// goes to (see sendLeafTargets).
+	queues [][]byte
+	lt     []leafTarget
+
 	// stall is set when a delivery found its subscriber more than half its
 	// max_pending behind; the read loop then waits on it (see waitStalled).
 	stall chan struct{}
@@ -99,12 +105,24 @@ func (p *producer) match(subject []byte) *matchResult {
 	return r
 }
 
-// publish delivers one message to everyone subscribed to subject.
+// publish delivers one message to everyone subscribed to subject. A leaf
+// link's interest gets one copy per link (see sendLeafTargets); a queue
+// group is served by a local member when it has one, by a link only
+// otherwise. A message from a link goes to local subscribers only, and to
+// the queue groups the hub named.
 func (p *producer) publish(subject, reply, header, payload []byte) {
 	c := p.c
+	fromLeaf := c.kind == kindLeaf
 	r := p.match(subject)
 	delivered := false
 	for _, sub := range r.psubs {
+		if sub.client.kind == kindLeaf {
+			if !fromLeaf && !sub.closed.Load() {
+				p.addLeafTarget(sub)
+				delivered = true
+			}
+			continue
+		}
 		if sub.client == c && !c.opts.Echo {
 			continue
 		}
@@ -112,23 +130,61 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 			delivered = true
 		}
 	}
-	for i := range r.qsubs {
-		g := r.qsubs[i].subs
-		start := p.intn(len(g))
-		for k := range g {
-			sub := g[(start+k)%len(g)]
-			if sub.client == c && !c.opts.Echo {
+	if !fromLeaf || len(p.queues) > 0 {
+		for i := range r.qsubs {
+			if fromLeaf && !namedQueue(p.queues, r.qsubs[i].name) {
 				continue
 			}
-			if p.deliver(sub, subject, reply, header, payload) {
+			if p.deliverQueue(r.qsubs[i].subs, subject, reply, header, payload) {
 				delivered = true
-				break
 			}
 		}
+	}
+	if len(p.lt) > 0 {
+		p.sendLeafTargets(subject, reply, header, payload)
 	}
 	if !delivered && len(reply) > 0 && c.opts.NoResponders {
 		p.noResponders(subject, reply)
 	}
+}
+
+// deliverQueue hands a message to one member of a queue group: a local
+// one, picked at random, or else a leaf link that has the group.
+func (p *producer) deliverQueue(g []*subscription, subject, reply, header, payload []byte) bool {
+	c := p.c
+	start := p.intn(len(g))
+	var link *subscription
+	for k := range g {
+		sub := g[(start+k)%len(g)]
+		if sub.client.kind == kindLeaf {
+			if link == nil && c.kind != kindLeaf && !sub.closed.Load() {
+				link = sub
+			}
+			continue
+		}
+		if sub.client == c && !c.opts.Echo {
+			continue
+		}
+		if p.deliver(sub, subject, reply, header, payload) {
+			return true
+		}
+	}
+	if link != nil {
+		p.addLeafTarget(link)
+		return true
+	}
+	return false
+}
+
+// namedQueue reports whether name is one of the queue groups a hub sent a
+// message to.
+func namedQueue(queues [][]byte, name string) bool {
+	for _, q := range queues {
+		if string(q) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // publishAs delivers to the subscribers of route a message that carries

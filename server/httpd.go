@@ -3,11 +3,13 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,14 +34,17 @@ type httpRoute func(query url.Values) httpReply
 const (
 	httpMaxHeader    = 8 << 10 // request line and headers together
 	httpMaxConns     = 32      // concurrent monitoring connections
+	httpMaxPerRemote = 8       // of which from one remote address
 	httpReadTimeout  = 5 * time.Second
 	httpIdleTimeout  = 60 * time.Second
 	httpWriteTimeout = 10 * time.Second
+	httpAcceptRetry  = time.Second // longest wait after a failed accept
 )
 
 var httpStatusText = map[int]string{
 	200: "OK",
 	400: "Bad Request",
+	401: "Unauthorized",
 	404: "Not Found",
 	405: "Method Not Allowed",
 	413: "Content Too Large",
@@ -56,11 +61,25 @@ type httpServer struct {
 	// timeouts; tests shorten them
 	readTimeout, idleTimeout, writeTimeout time.Duration
 
-	ln    net.Listener
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	done  bool
-	wg    sync.WaitGroup
+	// token, when set, must come as "Authorization: Bearer <token>" on
+	// every path but open ones.
+	token string
+	open  map[string]bool
+
+	ln        net.Listener
+	mu        sync.Mutex
+	conns     map[net.Conn]*httpConn
+	perRemote map[string]int
+	done      bool
+	wg        sync.WaitGroup
+}
+
+// httpConn is what the accept loop knows of an open connection: whom it
+// is from and whether it waits for a request (idle) or is in one.
+type httpConn struct {
+	remote    string
+	idle      bool
+	idleSince time.Time
 }
 
 func newHTTPServer(routes map[string]httpRoute, log *slog.Logger) *httpServer {
@@ -70,49 +89,131 @@ func newHTTPServer(routes map[string]httpRoute, log *slog.Logger) *httpServer {
 		readTimeout:  httpReadTimeout,
 		idleTimeout:  httpIdleTimeout,
 		writeTimeout: httpWriteTimeout,
-		conns:        make(map[net.Conn]struct{}),
+		conns:        make(map[net.Conn]*httpConn),
+		perRemote:    make(map[string]int),
 	}
 }
 
-// serve accepts connections on ln until close.
+// remoteHost is the address part of a connection's remote address: the
+// unit the per-remote bound counts.
+func remoteHost(c net.Conn) string {
+	a := c.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(a); err == nil {
+		return h
+	}
+	return a
+}
+
+// serve accepts connections on ln until close. A failed accept (out of
+// file descriptors, say) is logged once and retried after a pause that
+// doubles up to httpAcceptRetry, so monitoring comes back by itself once
+// descriptors are free again.
 func (h *httpServer) serve(ln net.Listener) {
 	h.mu.Lock()
 	h.ln = ln
 	h.mu.Unlock()
+	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
 			h.mu.Lock()
 			done := h.done
 			h.mu.Unlock()
-			if !done {
-				h.log.Error("monitoring server stopped", "error", err)
+			if done || errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			if delay == 0 {
+				h.log.Error("monitoring accept failed; retrying", "error", err)
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > httpAcceptRetry {
+				delay = httpAcceptRetry
+			}
+			time.Sleep(delay)
+			continue
 		}
-		h.mu.Lock()
-		if h.done {
-			h.mu.Unlock()
-			c.Close()
-			return
+		if delay != 0 {
+			h.log.Info("monitoring accepts connections again")
+			delay = 0
 		}
-		if len(h.conns) >= httpMaxConns {
+		h.admit(c)
+	}
+}
+
+// admit serves c, or tells it 503 when it would pass the connection cap
+// or the per-remote bound. Idle keep-alive connections give way first: the
+// one idle longest (from c's own remote when that remote is at its bound)
+// is closed to make room, so connections held open doing nothing never
+// lock out a health check. Only when every counted connection is inside a
+// request (which the read timeout bounds) is c refused.
+func (h *httpServer) admit(c net.Conn) {
+	remote := remoteHost(c)
+	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		c.Close()
+		return
+	}
+	for h.perRemote[remote] >= httpMaxPerRemote || len(h.conns) >= httpMaxConns {
+		only := ""
+		if h.perRemote[remote] >= httpMaxPerRemote {
+			only = remote
+		}
+		victim := h.longestIdle(only)
+		if victim == nil {
 			h.mu.Unlock()
 			c.SetWriteDeadline(time.Now().Add(time.Second))
 			c.Write(httpResponse(httpText(503, "too many monitoring connections\n"), false, true))
 			c.Close()
+			return
+		}
+		h.forget(victim)
+		victim.Close()
+	}
+	h.conns[c] = &httpConn{remote: remote, idle: true, idleSince: time.Now()}
+	h.perRemote[remote]++
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go h.handle(c)
+}
+
+// longestIdle returns the connection idle longest, from remote only when
+// it is set, or nil. Caller holds mu.
+func (h *httpServer) longestIdle(remote string) net.Conn {
+	var victim net.Conn
+	var since time.Time
+	for c, hc := range h.conns {
+		if !hc.idle || (remote != "" && hc.remote != remote) {
 			continue
 		}
-		h.conns[c] = struct{}{}
-		h.wg.Add(1)
-		h.mu.Unlock()
-		go h.handle(c)
+		if victim == nil || hc.idleSince.Before(since) {
+			victim, since = c, hc.idleSince
+		}
 	}
+	return victim
+}
+
+// forget stops counting c. Caller holds mu.
+func (h *httpServer) forget(c net.Conn) {
+	hc := h.conns[c]
+	if hc == nil {
+		return
+	}
+	delete(h.conns, c)
+	if h.perRemote[hc.remote]--; h.perRemote[hc.remote] <= 0 {
+		delete(h.perRemote, hc.remote)
+	}
+}
+
+// setIdle records whether c waits for a request.
+func (h *httpServer) setIdle(c net.Conn, idle bool) {
+	h.mu.Lock()
+	if hc := h.conns[c]; hc != nil {
+		hc.idle = idle
+		if idle {
+			hc.idleSince = time.Now()
+		}
+	}
+	h.mu.Unlock()
 }
 
 // close stops accepting, closes open connections and waits for them.
@@ -133,14 +234,21 @@ func (h *httpServer) handle(c net.Conn) {
 	defer func() {
 		c.Close()
 		h.mu.Lock()
-		delete(h.conns, c)
+		h.forget(c)
 		h.mu.Unlock()
 		h.wg.Done()
 	}()
 	br := bufio.NewReaderSize(c, 1024)
 	timeout := h.readTimeout
 	for {
+		// Idle until the first byte of a request; from then on the
+		// request has the read timeout to arrive whole.
 		c.SetReadDeadline(time.Now().Add(timeout))
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		h.setIdle(c, false)
+		c.SetReadDeadline(time.Now().Add(h.readTimeout))
 		req, status := readHTTPRequest(br)
 		if status == -1 {
 			return // closed, timed out or reset between requests
@@ -151,7 +259,7 @@ func (h *httpServer) handle(c net.Conn) {
 		} else {
 			rep = h.route(req)
 		}
-		if rep.status != 200 && rep.status != 404 && rep.status != 503 {
+		if rep.status != 200 && rep.status != 401 && rep.status != 404 && rep.status != 503 {
 			// A refused request may have left a body or the rest of its
 			// head unread: end the connection rather than parse it.
 			req.keepAlive = false
@@ -164,6 +272,7 @@ func (h *httpServer) handle(c net.Conn) {
 			lingerClose(c)
 			return
 		}
+		h.setIdle(c, true)
 		timeout = h.idleTimeout
 	}
 }
@@ -180,6 +289,9 @@ func (h *httpServer) route(req httpRequest) httpReply {
 	if f == nil {
 		return httpText(404, "404 page not found\n")
 	}
+	if h.token != "" && !h.open[u.Path] && !bearerMatches(req.auth, h.token) {
+		return httpReply{status: 401, ctype: "text/plain; charset=utf-8", body: []byte("a bearer token is required: Authorization: Bearer <token>\n")}
+	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return httpText(400, "bad query string: "+err.Error()+"\n")
@@ -189,7 +301,8 @@ func (h *httpServer) route(req httpRequest) httpReply {
 
 type httpRequest struct {
 	method, target string
-	head           bool // HEAD: headers only
+	auth           string // the Authorization header
+	head           bool   // HEAD: headers only
 	keepAlive      bool
 }
 
@@ -251,6 +364,8 @@ func readHTTPRequest(br *bufio.Reader) (httpRequest, int) {
 			} else if n > 0 {
 				return req, 413 // nothing here takes a body
 			}
+		case bytes.EqualFold(name, []byte("Authorization")):
+			req.auth = string(value)
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			return req, 413
 		}
@@ -281,6 +396,16 @@ func readHTTPLine(br *bufio.Reader, budget *int) ([]byte, int) {
 	}
 }
 
+// bearerMatches reports whether an Authorization header carries token, in
+// time that does not depend on how much of it matches.
+func bearerMatches(header, token string) bool {
+	scheme, cred, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(cred)), []byte(token)) == 1
+}
+
 func httpText(status int, body string) httpReply {
 	return httpReply{status: status, ctype: "text/plain; charset=utf-8", body: []byte(body)}
 }
@@ -305,6 +430,9 @@ func httpResponse(rep httpReply, head, closing bool) []byte {
 	b = append(b, "\r\nCache-Control: no-store\r\n"...)
 	if rep.status == 405 {
 		b = append(b, "Allow: GET, HEAD\r\n"...)
+	}
+	if rep.status == 401 {
+		b = append(b, "WWW-Authenticate: Bearer realm=\"wren\"\r\n"...)
 	}
 	if closing {
 		b = append(b, "Connection: close\r\n"...)

@@ -235,15 +235,32 @@ func (s *Server) Subsz() *Subsz {
 	return sz
 }
 
+// MonitorOptions configure the monitoring listener.
+type MonitorOptions struct {
+	Host string
+	Port int // 0 or -1 picks a free port
+	// Token, when set, must come as "Authorization: Bearer <token>" on
+	// every path but /healthz and the dashboard page.
+	Token string
+}
+
 // StartMonitoring serves the monitoring endpoints on host:port (port 0
 // picks a free one) and returns the address it listens on.
 func (s *Server) StartMonitoring(host string, port int) (net.Addr, error) {
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	return s.StartMonitoringWith(MonitorOptions{Host: host, Port: port})
+}
+
+// StartMonitoringWith serves the monitoring endpoints as o says and
+// returns the address it listens on.
+func (s *Server) StartMonitoringWith(o MonitorOptions) (net.Addr, error) {
+	addr := net.JoinHostPort(o.Host, strconv.Itoa(max(o.Port, 0)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("monitoring listen on %s: %w", addr, err)
 	}
 	hs := newHTTPServer(s.monitorRoutes(), s.log)
+	hs.token = o.Token
+	hs.open = map[string]bool{"/healthz": true, "/": true}
 	s.mon.mu.Lock()
 	s.mon.srv = hs
 	s.mon.mu.Unlock()

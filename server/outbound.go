@@ -110,6 +110,24 @@ func putChunk(ck *chunk) {
 // pending returns the bytes queued or being written. c.mu is held.
 func (o *outbound) pending() int { return o.pb + o.inflight }
 
+// overPending reports whether more than max_pending bytes wait for this
+// socket connection: messages and control lines (PONG, +OK, -ERR, PING,
+// INFO) alike, so a client that keeps asking and never reads is cut as a
+// slow consumer instead of growing the queue without bound. c.mu is held.
+func (c *client) overPending() bool {
+	return c.kind == kindClient && !c.closed && int64(c.out.pending()) > c.srv.lim().maxPending
+}
+
+// queued follows a control line its read loop queued: the connection is
+// cut when the queue passed max_pending, else its writer will be woken.
+func (c *client) queued(slow bool) {
+	if slow {
+		c.slowConsumer()
+		return
+	}
+	c.pc.touch(c)
+}
+
 // tail returns the chunk to append n more bytes to.
 func (o *outbound) tail(n int) *chunk {
 	if k := len(o.chunks); k > 0 {

@@ -108,7 +108,12 @@ func (c *client) queueErr(text string) {
 	if !c.closed {
 		c.out.addErr(text)
 	}
+	slow := c.overPending()
 	c.mu.Unlock()
+	if slow {
+		c.slowConsumer()
+		return
+	}
 	c.signal()
 }
 

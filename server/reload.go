@@ -40,7 +40,10 @@ func (s *Server) lim() *limits { return s.live.Load() }
 // connections that are still allowed:
 //
 //   - Auth: every authenticated connection is checked again with the
-//     credentials it connected with. Those the new configuration refuses
+//     credentials it connected with; a connection that has not sent
+//     CONNECT yet is closed when the new configuration requires
+//     authentication and the connection was accepted without it (see
+//     reauthUnconnected). Those the new configuration refuses
 //     get -ERR 'Authorization Violation' and are closed; the others get the
 //     new permissions at once (a removed publish permission applies to the
 //     next PUB), and their subscriptions that are no longer allowed are
@@ -148,9 +151,13 @@ type memoResult struct {
 // is no longer allowed. It reports false when it closed the connection.
 func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoResult) bool {
 	c.mu.Lock()
-	if c.closed || !c.auth.done {
+	if c.closed {
 		c.mu.Unlock()
 		return true
+	}
+	if !c.auth.done {
+		c.mu.Unlock()
+		return s.reauthUnconnected(c, a)
 	}
 	creds, nonce, gen, name := c.auth.creds, c.nonce, c.auth.gen, c.opts.Name
 	c.mu.Unlock()
@@ -194,4 +201,41 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 		c.recheckSubs()
 	}
 	return true
+}
+
+// reauthUnconnected applies a new authentication configuration a to a
+// connection that has not sent CONNECT. One accepted while authentication
+// was off may have subscribed and published without credentials; when a
+// requires them it gets -ERR 'Authorization Violation' and is closed, as
+// nats-server closes every connection the new configuration does not
+// authorize. One accepted while authentication was on could do nothing
+// before CONNECT and its CONNECT is checked against a, so it keeps its
+// auth timeout. When a requires nothing, that timeout no longer applies.
+// It reports false when it closed the connection.
+func (s *Server) reauthUnconnected(c *client, a *auth.Authenticator) bool {
+	required := a != nil && a.Required()
+	c.mu.Lock()
+	if c.closed || c.auth.done {
+		c.mu.Unlock()
+		return true
+	}
+	timed := c.auth.timed
+	tmr := c.authTmr
+	if !required {
+		c.auth.timed = false
+	}
+	c.mu.Unlock()
+	switch {
+	case !required:
+		if tmr != nil {
+			tmr.Stop()
+		}
+		return true
+	case timed:
+		return true
+	}
+	c.queueErr(errAuthViolation.text)
+	s.log.Warn("closing connection that has not authenticated: the new configuration requires authentication", "cid", c.cid, "remote", c.remote())
+	c.closeConn(errAuthViolation.text, true)
+	return false
 }

@@ -46,6 +46,7 @@ type Info struct {
 	ConnectURLs  []string `json:"connect_urls,omitempty"`
 	Wren         string   `json:"wren_version"`
 	GitCommit    string   `json:"git_commit,omitempty"`
+	LameDuckMode bool     `json:"ldm,omitempty"`
 }
 
 // stats are the server-wide counters monitoring reads.
@@ -90,10 +91,12 @@ type Server struct {
 	nconns   int // socket clients in clients, for MaxConnections
 	nextCID  uint64
 	shutdown bool
+	ldm      bool // lame-duck mode: see LameDuck
 	auth     authState
 
-	mon monitor
-	sys *sysAccount // nil unless Options.SystemAccount is set
+	mon      monitor
+	interest interestTracker // local interest, for leaf links
+	sys      *sysAccount     // nil unless Options.SystemAccount is set
 }
 
 // New returns a server with the given options; Start makes it listen.
@@ -185,7 +188,7 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		nc, err := ln.Accept()
 		if err != nil {
 			s.mu.Lock()
-			down := s.shutdown
+			down := s.shutdown || s.ldm
 			s.mu.Unlock()
 			if down || errors.Is(err, net.ErrClosed) {
 				return
@@ -205,7 +208,7 @@ func (s *Server) acceptLoop(ln net.Listener) {
 // ServeConn serves one client connection; it returns at once.
 func (s *Server) ServeConn(nc net.Conn) {
 	s.mu.Lock()
-	if s.shutdown {
+	if s.shutdown || s.ldm {
 		s.mu.Unlock()
 		nc.Close()
 		return
@@ -247,7 +250,10 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	}
 	lim := s.lim()
 	if s.authRequired() {
+		c.mu.Lock()
+		c.auth.timed = true
 		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
+		c.mu.Unlock()
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	s.wg.Add(1)
@@ -281,6 +287,7 @@ func (s *Server) infoJSON(c *client) []byte {
 		AuthRequired: s.authRequired(),
 		Wren:         Version,
 		GitCommit:    BuildCommit(),
+		LameDuckMode: s.InLameDuckMode(),
 	}
 	if t := s.tlsNow(); t != nil {
 		info.TLSAvailable = true

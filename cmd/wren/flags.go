@@ -229,6 +229,10 @@ Other:
   -v, --version                 print version and exit
   -h, --help                    show this help
 
-Signals: SIGHUP reloads the configuration file; SIGINT and SIGTERM stop.
+Signals: SIGHUP reloads the configuration file; SIGUSR1 reopens the log
+file; SIGUSR2 enters lame-duck mode (clients are moved away over
+shutdown.lame_duck_duration, then wren exits 0); SIGINT and SIGTERM stop
+within shutdown.drain_timeout. wren --signal ldm=<pid> sends SIGUSR2
+(see wren --signal --help).
 `)
 }

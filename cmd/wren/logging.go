@@ -11,14 +11,16 @@ import (
 
 // newLogger builds the daemon's logger from the log section. Its level is
 // level, so a reload can change it; file and format are fixed until a
-// restart. The returned function closes the log file, if any.
-func newLogger(l conf.Log, level *slog.LevelVar) (*slog.Logger, func(), error) {
+// restart. The returned log file is nil when logging to standard error;
+// the returned function closes it, if any.
+func newLogger(l conf.Log, level *slog.LevelVar) (*slog.Logger, *logFile, func(), error) {
 	var w io.Writer = os.Stderr
 	closeFn := func() {}
+	var lf *logFile
 	if l.File != "" {
-		lf, err := os.OpenFile(l.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-		if err != nil {
-			return nil, nil, fmt.Errorf("log.file: %w", err)
+		var err error
+		if lf, err = openLogFile(l.File); err != nil {
+			return nil, nil, nil, fmt.Errorf("log.file: %w", err)
 		}
 		w = lf
 		closeFn = func() { lf.Close() }
@@ -38,5 +40,5 @@ func newLogger(l conf.Log, level *slog.LevelVar) (*slog.Logger, func(), error) {
 	} else {
 		h = slog.NewTextHandler(w, ho)
 	}
-	return slog.New(h), closeFn, nil
+	return slog.New(h), lf, closeFn, nil
 }

@@ -17,6 +17,12 @@ func main() {
 		err = runNkey(os.Args[2:], os.Stdout, os.Stderr)
 	case len(os.Args) > 1 && os.Args[1] == "replay":
 		err = runReplay(os.Args[2:], os.Stdout, os.Stderr)
+	case len(os.Args) > 1 && isSignalFlag(os.Args[1]):
+		args := os.Args[2:]
+		if _, v, ok := strings.Cut(os.Args[1], "="); ok {
+			args = []string{v}
+		}
+		err = runSignal(args, os.Stdout, os.Stderr)
 	default:
 		err = run(os.Args[1:], os.Stdout, os.Stderr)
 	}
@@ -27,4 +33,10 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// isSignalFlag reports whether arg is --signal (or -sl, as nats-server).
+func isSignalFlag(arg string) bool {
+	name, _, _ := strings.Cut(arg, "=")
+	return name == "--signal" || name == "-signal" || name == "-sl" || name == "--sl"
 }

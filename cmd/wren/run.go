@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/wrenmq/wren/conf"
@@ -27,6 +24,7 @@ type daemon struct {
 	log   *slog.Logger
 	srv   *server.Server
 	js    *jetstore.JetStream
+	logf  *logFile // nil when logging to standard error
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -62,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	d := &daemon{f: f, cfg: cfg, level: new(slog.LevelVar)}
 	d.level.Set(cfg.Log.SlogLevel())
 	var closeLog func()
-	if d.log, closeLog, err = newLogger(cfg.Log, d.level); err != nil {
+	if d.log, d.logf, closeLog, err = newLogger(cfg.Log, d.level); err != nil {
 		return err
 	}
 	defer closeLog()
@@ -94,25 +92,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	d.log.Info("wren started", "version", server.Version, "server_id", d.srv.ID(), "url", d.srv.ClientURL(), "config", f.configFile)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			d.reload()
-			continue
-		}
-		d.log.Info("shutting down", "signal", sig.String())
-		break
-	}
-	return d.shutdown()
+	return d.serveSignals()
 }
 
 // startServices starts what runs beside the broker: monitoring and the
 // stream layer.
 func (d *daemon) startServices() error {
 	if m := d.cfg.Monitor; m.Enabled() {
-		if _, err := d.srv.StartMonitoring(m.Host, m.Port); err != nil {
+		if _, err := d.srv.StartMonitoringWith(server.MonitorOptions{Host: m.Host, Port: m.Port, Token: m.Token}); err != nil {
 			return fmt.Errorf("monitor: %w", err)
 		}
 	}
@@ -122,9 +109,15 @@ func (d *daemon) startServices() error {
 }
 
 func (d *daemon) shutdown() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
 	err := d.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The clients that did not take their queued messages in time
+		// were cut; the stream layer is still closed properly below.
+		d.log.Warn("clients did not drain within shutdown.drain_timeout; their connections were closed", "drain_timeout", d.cfg.Shutdown.DrainTimeout.String())
+		err = nil
+	}
 	if d.js != nil {
 		// After the clients: nothing new arrives while queued messages are
 		// stored and the logs are synced and closed.
@@ -188,6 +181,7 @@ func (d *daemon) reload() {
 		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
 		{"monitor", cfg.Monitor != d.cfg.Monitor},
 		{"jetstream", cfg.JetStream != d.cfg.JetStream},
+		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
 	} {
 		if c.changed {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/wrenmq/wren/jetstore"
+	"github.com/wrenmq/wren/server"
+)
+
+// The broker's in-process connection is the stream layer's bus. The
+// stream layer declares what it needs and the broker never imports it, so
+// these assertions are where a change on either side that breaks the
+// other fails to compile.
+var (
+	_ jetstore.Bus             = (*server.InProc)(nil)
+	_ jetstore.BatchPublisher  = (*server.InProc)(nil)
+	_ jetstore.Deliverer       = (*server.InProc)(nil)
+	_ jetstore.InterestChecker = (*server.InProc)(nil)
+)
