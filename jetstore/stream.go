@@ -220,10 +220,32 @@ func (st *stream) cfg() StreamConfig {
 // onMsg runs on the publisher's goroutine: it copies the message and queues
 // it for the writer.
 func (st *stream) onMsg(m *protocol.Msg) {
-	if !st.in.push(m.Clone()) {
+	if t := m.Trace; t != nil && (t.Only() || isBatchMsg(m)) {
+		// Traced only: the stream says it would take it, stores nothing.
+		// (A traced message of an atomic batch is reported at once.)
+		t.JetStream(st.name, string(m.Subject), false, "")
+		if t.Only() {
+			return
+		}
+	}
+	c := m.Clone()
+	if c.Trace != nil {
+		if isBatchMsg(m) {
+			c.Trace = nil
+		} else {
+			c.Trace.Hold() // Done once the write is answered (sendAcksWith)
+		}
+		// Deliveries of the stored copy are not traced again.
+		c.Header = traceDisabled(c.Header)
+	}
+	if !st.in.push(c) {
 		if len(m.Reply) > 0 {
 			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
 			st.js.bus.Publish(string(m.Reply), "", nil, b)
+		}
+		if c.Trace != nil {
+			c.Trace.JetStream(st.name, string(c.Subject), false, "stream ingest queue is full")
+			c.Trace.Done()
 		}
 	}
 }

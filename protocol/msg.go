@@ -7,12 +7,14 @@ type Msg struct {
 	Reply   []byte
 	Header  []byte // the NATS/1.0 header block, or nil
 	Data    []byte
+	// Trace is set while the message is being traced (see Tracer).
+	Trace Tracer
 }
 
 // Clone returns a copy of m that owns its bytes, in one allocation.
 func (m *Msg) Clone() *Msg {
 	buf := make([]byte, 0, len(m.Subject)+len(m.Reply)+len(m.Header)+len(m.Data))
-	c := &Msg{}
+	c := &Msg{Trace: m.Trace}
 	buf = append(buf, m.Subject...)
 	c.Subject = buf[:len(m.Subject):len(m.Subject)]
 	buf = append(buf, m.Reply...)

@@ -336,6 +336,11 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		c.okIfVerbose()
 		return nil
 	}
+	if c.srv.mayTrace(header) {
+		c.pc.tracedPublish(subject, reply, header, payload)
+		c.okIfVerbose()
+		return nil
+	}
 	c.pc.publish(subject, reply, header, payload)
 	c.okIfVerbose()
 	return nil

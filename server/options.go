@@ -63,6 +63,12 @@ type Options struct {
 	SystemAccount string
 	SystemUsers   []string
 
+	// TraceDest, when set, is where messages that carry a sampled W3C
+	// traceparent header (and no Nats-Trace-Dest) are traced to, for
+	// TraceSampling percent of them (0 or 100: all); see msgtrace.go.
+	TraceDest     string
+	TraceSampling int
+
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }

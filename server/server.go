@@ -97,6 +97,9 @@ type Server struct {
 	mon      monitor
 	interest interestTracker // local interest, for leaf links
 	sys      *sysAccount     // nil unless Options.SystemAccount is set
+
+	internalOnce sync.Once // opens internalIP, for trace events
+	internalIP   *InProc
 }
 
 // New returns a server with the given options; Start makes it listen.

@@ -194,7 +194,10 @@ type sysServerInfo struct {
 func (s *Server) sysInfo() *sysServerInfo {
 	si := &sysServerInfo{
 		Name: s.opts.ServerName, Host: s.opts.Host, ID: s.id, Version: CompatVersion, Wren: Version,
-		JetStream: s.streamReport() != nil, Seq: s.sys.seq.Add(1), Time: time.Now().UTC(),
+		JetStream: s.streamReport() != nil, Time: time.Now().UTC(),
+	}
+	if s.sys != nil {
+		si.Seq = s.sys.seq.Add(1)
 	}
 	if si.Host == "" {
 		si.Host = "0.0.0.0"
