@@ -33,6 +33,7 @@ type Config struct {
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
 	Shutdown      Shutdown      `toml:"shutdown"`
+	MsgTrace      MsgTrace      `toml:"msg_trace"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -240,5 +241,6 @@ func Default() *Config {
 			Timeout: Duration(2 * time.Second),
 		},
 		Shutdown: defaultShutdown(),
+		MsgTrace: MsgTrace{Sampling: 100},
 	}
 }

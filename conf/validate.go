@@ -46,6 +46,7 @@ func (c *Config) check() ErrorList {
 	v.tls(&c.TLS, &c.Authorization)
 	v.shutdown(&c.Shutdown)
 	v.systemAccount(c)
+	v.msgTrace(&c.MsgTrace)
 	return v.errs
 }
 

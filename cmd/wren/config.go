@@ -76,6 +76,8 @@ func buildOptions(f *flags, cfg *conf.Config) (server.Options, error) {
 		JetStream:        cfg.JetStream.Enabled,
 		SystemAccount:    cfg.SystemAccount,
 		SystemUsers:      cfg.SystemUsers(),
+		TraceDest:        cfg.MsgTrace.Dest,
+		TraceSampling:    cfg.MsgTrace.Sampling,
 	}
 	if o.ServerName == "" {
 		if h, err := os.Hostname(); err == nil && !strings.ContainsAny(h, " \t\r\n") {
