@@ -45,8 +45,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tempStore := useTempStore(f, cfg)
+	if tempStore {
+		cfg.JetStream.StoreDir = tempStoreDir()
+	}
 	if f.check {
 		if _, err := buildOptions(f, cfg); err != nil {
+			return err
+		}
+		if err := preflight(f, cfg); err != nil {
 			return err
 		}
 		name := f.configFile
@@ -64,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeLog()
+	if tempStore {
+		logTempStore(d.log, cfg.JetStream.StoreDir)
+	}
 	opts, err := buildOptions(f, cfg)
 	if err != nil {
 		return err
@@ -172,22 +182,34 @@ func (d *daemon) reload() {
 			setMemoryLimit(cfg.Limits.GoMemLimit, d.log)
 		}
 	}
-	for _, c := range []struct {
-		key     string
-		changed bool
-	}{
-		{"log.file", cfg.Log.File != d.cfg.Log.File},
-		{"log.format", cfg.Log.Format != d.cfg.Log.Format},
-		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
-		{"monitor", cfg.Monitor != d.cfg.Monitor},
-		{"jetstream", cfg.JetStream != d.cfg.JetStream},
-		{"log.trace", cfg.Log.Trace != d.cfg.Log.Trace},
-	} {
-		if c.changed {
-			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
-		}
+	d.cfg = d.keepRunning(cfg)
+}
+
+// keepRunning warns about each key of cfg that only a restart can change
+// and that differs from what runs, naming it by its full path with both
+// values, and returns cfg with the running values of those keys: the
+// next reload compares with what runs, not with the previous file.
+func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
+	run := d.cfg
+	next := *cfg
+	logNext := next.Log
+	logNext.Level = run.Log.Level // reloaded
+	var changed [][3]string
+	changed = append(changed, changedKeys("log", run.Log, logNext)...)
+	changed = append(changed, changedKeys("monitor", run.Monitor, next.Monitor)...)
+	changed = append(changed, changedKeys("jetstream", run.JetStream, next.JetStream)...)
+	changed = append(changed, changedKeys("msg_trace", run.MsgTrace, next.MsgTrace)...)
+	for _, c := range changed {
+		d.log.Warn("configuration change needs a restart to take effect; keeping the running value",
+			"option", c[0], "running", c[1], "configured", c[2])
 	}
-	d.cfg = cfg
+	level := next.Log.Level
+	next.Log = run.Log
+	next.Log.Level = level
+	next.Monitor = run.Monitor
+	next.JetStream = run.JetStream
+	next.MsgTrace = run.MsgTrace
+	return &next
 }
 
 // setMemoryLimit applies limits.gomemlimit; 0 leaves the runtime alone.
