@@ -277,6 +277,17 @@ func (c *Checker) CanPublish(subject []byte) bool {
 	return c.replies != nil && c.replies.Allow(subject)
 }
 
+// PublishAllowed reports whether the publish permissions alone allow
+// subject: unlike CanPublish it ignores response permissions and uses
+// nothing up. The server asks it before publishing somewhere on the
+// connection's behalf (a reply subject it answers, a deliver subject).
+func (c *Checker) PublishAllowed(subject []byte) bool {
+	if c == nil || c.pol.pub.open() {
+		return true
+	}
+	return c.cachedPublish(subject)
+}
+
 func (c *Checker) cachedPublish(subject []byte) bool {
 	if len(subject) > pubCacheMaxKey {
 		return c.pol.publishAllowed(subject)

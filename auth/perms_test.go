@@ -343,3 +343,33 @@ func BenchmarkCanPublish(b *testing.B) {
 		}
 	})
 }
+
+// PublishAllowed answers from the publish lists alone: it neither grants a
+// recorded reply nor uses it up.
+func TestPublishAllowed(t *testing.T) {
+	c := mustChecker(t, &Permissions{
+		Publish:  SubjectPermission{Allow: []string{"svc.>"}, Deny: []string{"svc.admin"}},
+		Response: &ResponsePermission{},
+	})
+	c.Replies().Record([]byte("_INBOX.r"))
+	for _, tt := range []struct {
+		subject string
+		want    bool
+	}{
+		{"svc.x", true},
+		{"svc.admin", false},
+		{"_INBOX.r", false},
+		{"other", false},
+	} {
+		if got := c.PublishAllowed([]byte(tt.subject)); got != tt.want {
+			t.Errorf("PublishAllowed(%q) = %v; want %v", tt.subject, got, tt.want)
+		}
+	}
+	if !c.CanPublish([]byte("_INBOX.r")) {
+		t.Errorf("CanPublish(_INBOX.r) after PublishAllowed = false; want the reply still allowed once")
+	}
+	var nilChecker *Checker
+	if !nilChecker.PublishAllowed([]byte("anything")) {
+		t.Errorf("nil Checker: PublishAllowed = false; want true")
+	}
+}

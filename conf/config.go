@@ -32,6 +32,7 @@ type Config struct {
 	JetStream     JetStream     `toml:"jetstream"`
 	Authorization Authorization `toml:"authorization"`
 	TLS           TLS           `toml:"tls"`
+	Leafnodes     Leafnodes     `toml:"leafnodes"`
 	Shutdown      Shutdown      `toml:"shutdown"`
 	MsgTrace      MsgTrace      `toml:"msg_trace"`
 }
@@ -240,7 +241,8 @@ func Default() *Config {
 		TLS: TLS{
 			Timeout: Duration(2 * time.Second),
 		},
-		Shutdown: defaultShutdown(),
-		MsgTrace: MsgTrace{Sampling: 100},
+		Leafnodes: defaultLeafnodes(),
+		Shutdown:  defaultShutdown(),
+		MsgTrace:  MsgTrace{Sampling: 100},
 	}
 }

@@ -44,6 +44,7 @@ func (c *Config) check() ErrorList {
 	v.jetStream(&c.JetStream)
 	v.authorization(&c.Authorization, &c.TLS)
 	v.tls(&c.TLS, &c.Authorization)
+	v.leafnodes(&c.Leafnodes, &c.JetStream)
 	v.shutdown(&c.Shutdown)
 	v.systemAccount(c)
 	v.msgTrace(&c.MsgTrace)

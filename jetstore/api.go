@@ -20,7 +20,7 @@ func (js *JetStream) onAPI(m *protocol.Msg) {
 	case js.apiQ <- m.Clone():
 	default:
 		js.apiErrors.Add(1)
-		js.respond(string(m.Reply), &apiResponse{Error: apiErr(503, 10008, "JetStream system temporarily unavailable")})
+		js.respond(string(m.Reply), &apiResponse{Error: errUnavailable()})
 	}
 }
 
@@ -47,7 +47,7 @@ func (js *JetStream) dispatch(m *protocol.Msg) {
 	defer func() {
 		if r := recover(); r != nil {
 			js.log.Error("API request failed", "subject", subject, "panic", r, "stack", string(debug.Stack()))
-			js.fail(reply, apiErr(500, 10003, "internal error handling the request"))
+			js.fail(reply, errInternal())
 		}
 	}()
 	op := strings.TrimPrefix(subject, apiPrefix)

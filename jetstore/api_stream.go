@@ -1,7 +1,6 @@
 package jetstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,7 +69,7 @@ func (js *JetStream) addStream(name string, cfg StreamConfig) (st *stream, exist
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if js.closed {
-		return nil, false, apiErr(503, 10008, "JetStream system temporarily unavailable")
+		return nil, false, errUnavailable()
 	}
 	if st := js.streams[name]; st != nil {
 		if sameConfig(st.cfg(), cfg) {
@@ -270,7 +269,7 @@ func (js *JetStream) apiStreamPurge(reply, name string, data []byte) {
 	}
 	cfg := st.cfg()
 	if cfg.DenyPurge {
-		js.fail(reply, apiErr(400, 10083, "stream purge not permitted"))
+		js.fail(reply, errPurgeDenied())
 		return
 	}
 	if req.Subject != "" && !protocol.ValidFilter(req.Subject) {
@@ -288,7 +287,7 @@ func (js *JetStream) apiStreamPurge(reply, name string, data []byte) {
 		st.notifyConsumers()
 	})
 	if err != nil {
-		js.fail(reply, apiErr(500, 10110, err.Error()))
+		js.fail(reply, errStreamPurge(err))
 		return
 	}
 	js.respond(reply, &streamPurgeResponse{Type: typeStreamPurge, Success: true, Purged: n})
@@ -449,7 +448,7 @@ func (js *JetStream) apiMsgDelete(reply, name string, data []byte) {
 		return
 	}
 	if st.cfg().DenyDelete {
-		js.fail(reply, apiErr(400, 10082, "message delete not permitted"))
+		js.fail(reply, errMsgDeleteDenied())
 		return
 	}
 	var n uint64
@@ -532,5 +531,3 @@ func (js *JetStream) streamNames() []string {
 	sort.Strings(names)
 	return names
 }
-
-var _ = json.Marshal

@@ -10,6 +10,12 @@ import "github.com/wrenmq/wren/protocol"
 // Handlers run on the publisher's goroutine and the message's slices are
 // valid only during the call, so the stream layer copies what it keeps and
 // hands slow work (disk, API requests) to its own goroutines.
+//
+// A message's Sender is the client that published it, nil when the server
+// did: the stream layer asks it before publishing where that client named
+// (a deliver subject, a dead-letter replay's subjects), treats a client's
+// Wren-DLQ-* headers as untrusted, and expects the broker to refuse a
+// client's message whose reply subject the client could not reach itself.
 type Bus interface {
 	// Subscribe delivers messages on subject (a filter) to h; with a
 	// queue name, one member of the group gets each message. It returns a

@@ -2,9 +2,9 @@ package jetstore
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wrenmq/wren/protocol"
 )
@@ -175,17 +175,12 @@ func (b *fakeBus) to(route string) []*protocol.Msg {
 // waitFor polls until n messages were published to route, or fails.
 func (b *fakeBus) waitFor(t testing.TB, route string, n int) []*protocol.Msg {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := b.to(route)
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages to %s after 10s; want %d", len(got), route, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	var got []*protocol.Msg
+	waitCond(t, fmt.Sprintf("%d messages to %s", n, route), func() bool {
+		got = b.to(route)
+		return len(got) >= n
+	})
+	return got
 }
 
 // TestFakeBusDelivery holds the fake to the broker's delivery semantics

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wrenmq/wren/jetstore/store"
@@ -26,6 +27,10 @@ type consumer struct {
 	dir     string // where the durable state lives; "" keeps it in memory
 
 	in inbox
+
+	// deadLetters counts the messages this consumer gave up on
+	// (terminated or out of deliveries) in this process, for monitoring.
+	deadLetters atomic.Uint64
 
 	mu        sync.Mutex
 	cfg       ConsumerConfig

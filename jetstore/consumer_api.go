@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,6 +80,9 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 	n := len(tok)
 	switch {
 	case n >= 3 && tok[1] == "CREATE":
+		if js.deliverSubjectDenied(m) {
+			return
+		}
 		name, filter := "", ""
 		if n >= 4 {
 			name = tok[3]
@@ -88,6 +92,9 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 		}
 		js.apiConsumerCreate(reply, tok[2], name, filter, n == 3, m.Data)
 	case n == 5 && tok[1] == "DURABLE" && tok[2] == "CREATE":
+		if js.deliverSubjectDenied(m) {
+			return
+		}
 		js.apiConsumerCreate(reply, tok[3], tok[4], "", false, m.Data)
 	case n == 4 && tok[1] == "INFO":
 		js.apiConsumerInfo(reply, tok[2], tok[3])
@@ -114,7 +121,7 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 		return
 	}
 	if req.Config == nil {
-		js.fail(reply, apiErr(400, 10078, "consumer config required"))
+		js.fail(reply, errConsumerConfigRequired())
 		return
 	}
 	if req.Stream != "" && req.Stream != streamName {
@@ -130,7 +137,7 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 	cfg := *req.Config
 	if ephemeralForm {
 		if cfg.Durable != "" {
-			js.fail(reply, apiErr(400, 10020, "consumer expected to be ephemeral but a durable name was set in request"))
+			js.fail(reply, errConsumerEphemeralDurable())
 			return
 		}
 		if cfg.Name == "" {
@@ -288,7 +295,7 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 			return errConsumerCreate(clientError(err).Error())
 		}
 	}
-	if !equalStrings(old.filters(), cfg.filters()) {
+	if !slices.Equal(old.filters(), cfg.filters()) {
 		c.filters = cfg.filters()
 		c.ahead = nil
 		c.npend, c.counted = 0, c.sseq-1
@@ -300,18 +307,6 @@ func (c *consumer) update(cfg ConsumerConfig) *APIError {
 	}
 	c.in.signal()
 	return nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // position sets where a new consumer starts. Writer goroutine.

@@ -88,6 +88,7 @@ func (c *consumer) handleDeadLetters(dead []deadLetter) {
 		}
 	}
 	var remove []uint64
+	c.deadLetters.Add(uint64(len(dead)))
 	for _, d := range dead {
 		c.publishAdvisory(d)
 		stored := false
@@ -230,7 +231,7 @@ func (js *JetStream) onReplay(m *protocol.Msg) {
 	select {
 	case js.replayQ <- m.Clone():
 	default:
-		js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(503, 10008, "a replay is already running")})
+		js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: errReplayRunning()})
 	}
 }
 
@@ -254,14 +255,24 @@ func (js *JetStream) serveReplay(m *protocol.Msg) {
 	defer func() {
 		if r := recover(); r != nil {
 			js.log.Error("replay request failed", "stream", name, "panic", r, "stack", string(debug.Stack()))
-			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: apiErr(500, 10003, "internal error handling the request")})
+			js.respond(string(m.Reply), &ReplayResponse{Type: typeReplay, Error: errInternal()})
 		}
 	}()
-	js.respond(string(m.Reply), js.replay(name, m.Data))
+	js.respond(string(m.Reply), js.replayFor(name, m.Data, m.Sender))
 }
 
-// replay re-publishes dead letters of the named stream.
+// replay re-publishes dead letters of the named stream as the server.
 func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
+	return js.replayFor(name, data, nil)
+}
+
+// replayFor re-publishes dead letters of the named stream for sender (nil
+// when the server itself asks): only a stream that another names as its
+// dead-letter stream is replayed, only the messages the server stored
+// there as dead letters (their Wren-DLQ-* fields, which clients cannot
+// set), and only to subjects sender may publish to. Unless keep is set,
+// each replayed dead letter is deleted, which a deny_delete stream refuses.
+func (js *JetStream) replayFor(name string, data []byte, sender protocol.Sender) *ReplayResponse {
 	resp := &ReplayResponse{Type: typeReplay}
 	var req replayRequest
 	if e := decode(data, &req); e != nil {
@@ -271,6 +282,14 @@ func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
 	dst := js.lookup(name)
 	if dst == nil {
 		resp.Error = errStreamNotFound()
+		return resp
+	}
+	if !js.isDeadLetterStream(name) {
+		resp.Error = errBadRequest("stream " + name + " is not a dead-letter stream (no stream names it as dead_letter_stream)")
+		return resp
+	}
+	if dst.cfg().DenyDelete && !req.Keep {
+		resp.Error = apiErr(400, 10082, "message delete not permitted: the dead-letter stream denies deletes; replay with keep")
 		return resp
 	}
 	var seqs []uint64
@@ -294,7 +313,7 @@ func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
 	}
 	for start := 0; start < len(seqs); start += replayBatch {
 		end := min(start+replayBatch, len(seqs))
-		done := js.replayOnce(dst, seqs[start:end], resp)
+		done := js.replayOnce(dst, seqs[start:end], resp, sender)
 		if len(done) > 0 && !req.Keep {
 			dst.do(func() { dst.deleteSeqs(done) })
 		}
@@ -305,7 +324,7 @@ func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
 
 // replayOnce publishes one batch of dead letters and waits for their
 // PubAcks. It returns the sequences the streams confirmed.
-func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse) []uint64 {
+func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse, sender protocol.Sender) []uint64 {
 	inbox := "$WREN.REPLAY." + newID() + "."
 	type ack struct {
 		i   int
@@ -350,11 +369,16 @@ func (js *JetStream) replayOnce(dst *stream, seqs []uint64, resp *ReplayResponse
 			continue
 		}
 		subj := string(protocol.HeaderGet(m.Header, hdrDLQSubject))
-		if subj == "" {
-			subj = m.Subject
+		if subj == "" || len(protocol.HeaderGet(m.Header, hdrDLQStream)) == 0 {
+			status[i] = "not a dead letter the server stored"
+			continue
 		}
 		if !protocol.ValidLiteral(subj) || systemSubject(subj) {
 			status[i] = "not a subject a dead letter may be replayed to: " + subj
+			continue
+		}
+		if sender != nil && !sender.MayPublish(subj) {
+			status[i] = "permissions violation for publish to " + strconv.Quote(subj)
 			continue
 		}
 		if !js.bus.HasInterest(subj) {
@@ -407,4 +431,15 @@ wait:
 		}
 	}
 	return done
+}
+
+// isDeadLetterStream reports whether a stream names name as its
+// dead-letter stream.
+func (js *JetStream) isDeadLetterStream(name string) bool {
+	for _, st := range js.sortedStreams() {
+		if st.cfg().DeadLetter == name {
+			return true
+		}
+	}
+	return false
 }

@@ -258,8 +258,11 @@ func TestFuzzSequenceExhausted(t *testing.T) {
 func TestFuzzReplayRequests(t *testing.T) {
 	e := newFuzzEnv(t)
 	e.mustOK(t, "STREAM.CREATE.D", `{"name":"D","subjects":["dlq.>"]}`)
-	e.publishOneTo(t, "dlq.x", []byte("NATS/1.0\r\nWren-DLQ-Subject: s.replayed\r\n\r\n"), []byte("dead"))
-	e.publishOneTo(t, "dlq.y", []byte("NATS/1.0\r\nWren-DLQ-Subject: nowhere.x\r\n\r\n"), []byte("dead2"))
+	e.mustOK(t, "STREAM.CREATE.SRC", `{"name":"SRC","subjects":["src.>"],"dead_letter_stream":"D"}`)
+	// Dead letters as the server stores them (the server's own publishes
+	// keep their Wren-DLQ-* fields).
+	e.publishOneTo(t, "dlq.x", []byte("NATS/1.0\r\nWren-DLQ-Stream: SRC\r\nWren-DLQ-Subject: s.replayed\r\n\r\n"), []byte("dead"))
+	e.publishOneTo(t, "dlq.y", []byte("NATS/1.0\r\nWren-DLQ-Stream: SRC\r\nWren-DLQ-Subject: nowhere.x\r\n\r\n"), []byte("dead2"))
 	st := e.js.lookup("S")
 
 	resp := e.js.replay("D", []byte(`{"seqs":[1,1,1]}`))

@@ -43,6 +43,10 @@ type StreamReport struct {
 	// refused for such failures since the server started.
 	StoreError       string `json:"store_error,omitempty"`
 	RefusedPublishes uint64 `json:"refused_publishes,omitempty"`
+	// DeadLetter names the stream's dead-letter stream, if any.
+	DeadLetter string `json:"dead_letter,omitempty"`
+	// ConsumerDetail describes each consumer, by name.
+	ConsumerDetail []ConsumerReport `json:"consumer_detail"`
 }
 
 // Health returns an error naming the streams whose store fails writes
@@ -92,6 +96,8 @@ func (js *JetStream) Report() *Report {
 			State: info.State, Consumers: info.State.Consumers,
 			RefusedPublishes: st.refusedTotal.Load(),
 			StoreError:       st.storeError(),
+			DeadLetter:       info.Config.DeadLetter,
+			ConsumerDetail:   st.consumerReports(),
 		}
 		r.Detail = append(r.Detail, sr)
 	}

@@ -228,24 +228,27 @@ func (st *stream) onMsg(m *protocol.Msg) {
 			return
 		}
 	}
-	c := m.Clone()
-	if c.Trace != nil {
+	cm := m.Clone()
+	if cm.Sender != nil {
+		cm.Header, cm.Sender = clientHeader(cm.Header), nil
+	}
+	if cm.Trace != nil {
 		if isBatchMsg(m) {
-			c.Trace = nil
+			cm.Trace = nil
 		} else {
-			c.Trace.Hold() // Done once the write is answered (sendAcksWith)
+			cm.Trace.Hold() // Done once the write is answered (sendAcksWith)
 		}
 		// Deliveries of the stored copy are not traced again.
-		c.Header = traceDisabled(c.Header)
+		cm.Header = traceDisabled(cm.Header)
 	}
-	if !st.in.push(c) {
+	if !st.in.push(cm) {
 		if len(m.Reply) > 0 {
 			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
 			st.js.bus.Publish(string(m.Reply), "", nil, b)
 		}
-		if c.Trace != nil {
-			c.Trace.JetStream(st.name, string(c.Subject), false, "stream ingest queue is full")
-			c.Trace.Done()
+		if cm.Trace != nil {
+			cm.Trace.JetStream(st.name, string(cm.Subject), false, "stream ingest queue is full")
+			cm.Trace.Done()
 		}
 	}
 }

@@ -43,22 +43,6 @@ const (
 	atomicBatchIdle       = 10 * time.Second
 )
 
-func errAtomicDisabled() *APIError   { return apiErr(400, 10174, "atomic publish is disabled") }
-func errAtomicMissingSeq() *APIError { return apiErr(400, 10175, "atomic publish sequence is missing") }
-func errAtomicIncomplete() *APIError { return apiErr(400, 10176, "atomic publish batch is incomplete") }
-func errAtomicUnsupportedHeader(h string) *APIError {
-	return apiErr(400, 10177, "atomic publish unsupported header used: "+h)
-}
-func errAtomicBatchID() *APIError { return apiErr(400, 10179, "atomic publish batch ID is invalid") }
-func errAtomicTooLarge(limit string) *APIError {
-	return apiErr(400, 10199, "atomic publish batch is too large: "+limit)
-}
-func errAtomicCommit() *APIError { return apiErr(400, 10200, "atomic publish batch commit is invalid") }
-func errAtomicDuplicate() *APIError {
-	return apiErr(400, 10201, "atomic publish batch contains duplicate message id")
-}
-func errAtomicInflight() *APIError { return apiErr(429, 10210, "atomic publish too many inflight") }
-
 // atomicBatch is one batch being staged.
 type atomicBatch struct {
 	msgs  []*protocol.Msg

@@ -156,8 +156,3 @@ func clientError(err error) error {
 func storageError(cause string) error {
 	return errors.New("storage write failed: " + cause)
 }
-
-// errStorageWrite is the answer to a publish the store could not write.
-func errStorageWrite(cause string) *APIError {
-	return apiErr(503, 10077, "storage write failed: "+cause)
-}

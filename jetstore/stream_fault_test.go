@@ -309,8 +309,9 @@ func firstData(replies []*protocol.Msg) []byte {
 	return replies[0].Data
 }
 
-// waitCond polls cond for up to 10s.
-func waitCond(t *testing.T, what string, cond func() bool) {
+// waitCond polls cond for up to 10s (of the fake clock inside a
+// synctest bubble); it is the package's one poll loop.
+func waitCond(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -132,6 +132,23 @@ func HeaderGet(hdr []byte, name string) []byte {
 	return val
 }
 
+// HeaderGetEach sets vals[i] to the first value of the field names[i],
+// matched without regard to ASCII case, or to nil when the block has no
+// such field, reading the block once however many names it looks for. An
+// empty value is empty, not nil. vals must be as long as names. It does
+// not allocate.
+func HeaderGetEach(hdr []byte, names []string, vals [][]byte) {
+	clear(vals)
+	HeaderFields(hdr, func(n, v []byte) bool {
+		for i, name := range names {
+			if vals[i] == nil && len(n) == len(name) && asciiEqualFold(n, name) {
+				vals[i] = v
+			}
+		}
+		return true
+	})
+}
+
 // HeaderValues returns every value of the named field, in order.
 func HeaderValues(hdr []byte, name string) []string {
 	var vals []string

@@ -141,6 +141,31 @@ func TestHeaderGet(t *testing.T) {
 	}
 }
 
+// TestHeaderGetEach reads many fields in one pass and must answer as
+// HeaderGet does for each of them.
+func TestHeaderGetEach(t *testing.T) {
+	names := []string{"Nats-Msg-Id", "foo", "Spaced", "Url", "Empty", "Fo", "Missing", "no colon line", "NATS/1.0 408 Request Timeout", "FOO"}
+	for _, hdr := range [][]byte{[]byte(testHeader), nil, []byte("NATS/1.0\r\n\r\n"), []byte("NATS/1.0\r\nFoo:\r\nfoo: 2\r\n\r\n")} {
+		vals := make([][]byte, len(names))
+		for i := range vals {
+			vals[i] = []byte("stale")
+		}
+		HeaderGetEach(hdr, names, vals)
+		for i, name := range names {
+			want := HeaderGet(hdr, name)
+			if (vals[i] == nil) != (want == nil) || string(vals[i]) != string(want) {
+				t.Errorf("HeaderGetEach(%q)[%q] = %q (nil %v); HeaderGet says %q (nil %v)",
+					hdr, name, vals[i], vals[i] == nil, want, want == nil)
+			}
+		}
+	}
+	hdr := []byte(testHeader)
+	vals := make([][]byte, len(names))
+	if n := testing.AllocsPerRun(100, func() { HeaderGetEach(hdr, names, vals) }); n != 0 {
+		t.Errorf("HeaderGetEach allocs = %v; want 0", n)
+	}
+}
+
 func TestHeaderValues(t *testing.T) {
 	hdr := []byte(testHeader)
 	tests := []struct {

@@ -71,6 +71,7 @@ func (s *Server) authenticate(c *client, o *connectOpts) error {
 	defer s.auth.mu.RUnlock()
 	id, err := checkCreds(s.auth.cur.Load(), creds, c.nonce)
 	if err != nil {
+		s.stats.authFailures.Add(1)
 		s.log.Warn("authentication failed", "cid", c.cid, "remote", c.remote(), "name", o.Name, "reason", err)
 		return errAuthViolation
 	}

@@ -42,7 +42,7 @@ const (
 // while reads fill the buffer, shrink back when they stop doing so.
 const (
 	minReadBuf = 512
-	maxReadBuf = 64 << 10
+	maxReadBuf = 256 << 10
 )
 
 // subscription is one SUB of one connection.
@@ -328,7 +328,7 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		c.srv.log.Warn("publish with a reserved reply subject refused", "cid", c.cid, "reply", string(reply))
 		return nil
 	}
-	if !c.permitPub(subject) {
+	if !c.permitPub(subject) || !c.permitReply(subject, reply) {
 		return nil
 	}
 	if c.srv.sys != nil && isSysSubject(subject) {
@@ -563,9 +563,9 @@ func (c *client) teardown() {
 	c.mu.Unlock()
 	for _, sub := range subs {
 		sub.closed.Store(true)
-		if c.srv.sl.Remove(sub) {
-			c.srv.interest.changed(sub, -1)
-		}
+	}
+	for _, sub := range c.srv.sl.RemoveBatch(subs) {
+		c.srv.interest.changed(sub, -1)
 	}
 	c.srv.removeClient(c)
 	c.srv.disconnectEvent(c)

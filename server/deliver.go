@@ -231,7 +231,7 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 		subject = p.shown
 	}
 	if sub.handler != nil {
-		p.msg = protocol.Msg{Subject: subject, Reply: reply, Header: header, Data: payload}
+		p.msg = protocol.Msg{Subject: subject, Reply: reply, Header: header, Data: payload, Sender: p.sender()}
 		sub.handler(&p.msg)
 		p.msg = protocol.Msg{}
 		p.outMsgs++

@@ -23,9 +23,10 @@ import (
 
 // httpReply is what a route answers.
 type httpReply struct {
-	status int
-	ctype  string
-	body   []byte
+	status  int
+	ctype   string
+	body    []byte
+	headers string // extra header lines, each ending in CRLF
 }
 
 // httpRoute answers a GET to one path; query is the parsed query string.
@@ -169,7 +170,9 @@ func (h *httpServer) admit(c net.Conn) {
 		h.forget(victim)
 		victim.Close()
 	}
-	h.conns[c] = &httpConn{remote: remote, idle: true, idleSince: time.Now()}
+	// A new connection counts as inside its first request (bounded by the
+	// read timeout); it is idle only between keep-alive requests.
+	h.conns[c] = &httpConn{remote: remote}
 	h.perRemote[remote]++
 	h.wg.Add(1)
 	h.mu.Unlock()
@@ -241,13 +244,16 @@ func (h *httpServer) handle(c net.Conn) {
 	br := bufio.NewReaderSize(c, 1024)
 	timeout := h.readTimeout
 	for {
-		// Idle until the first byte of a request; from then on the
-		// request has the read timeout to arrive whole.
+		// Between keep-alive requests the connection is idle until the
+		// first byte of the next; from then on the request has the read
+		// timeout to arrive whole.
 		c.SetReadDeadline(time.Now().Add(timeout))
 		if _, err := br.Peek(1); err != nil {
 			return
 		}
-		h.setIdle(c, false)
+		if timeout == h.idleTimeout {
+			h.setIdle(c, false)
+		}
 		c.SetReadDeadline(time.Now().Add(h.readTimeout))
 		req, status := readHTTPRequest(br)
 		if status == -1 {
@@ -431,6 +437,7 @@ func httpResponse(rep httpReply, head, closing bool) []byte {
 	if rep.status == 405 {
 		b = append(b, "Allow: GET, HEAD\r\n"...)
 	}
+	b = append(b, rep.headers...)
 	if rep.status == 401 {
 		b = append(b, "WWW-Authenticate: Bearer realm=\"wren\"\r\n"...)
 	}

@@ -49,6 +49,9 @@ type Varz struct {
 	SlowConsumers    int64     `json:"slow_consumers"`
 	Subscriptions    int       `json:"subscriptions"`
 	JetStream        any       `json:"jetstream,omitempty"`
+	Uplink           any       `json:"uplink,omitempty"`
+	LameDuckMode     bool      `json:"lame_duck_mode,omitempty"`
+	AuthFailures     int64     `json:"auth_failures"`
 	SystemAccount    string    `json:"system_account,omitempty"`
 }
 
@@ -102,6 +105,9 @@ type Subsz struct {
 type monitor struct {
 	jsz    atomic.Pointer[func() any]
 	health atomic.Pointer[func() error]
+	uplink atomic.Pointer[func() any]
+
+	metrics metricsHooks
 
 	mu  sync.Mutex
 	srv *httpServer
@@ -111,6 +117,18 @@ type monitor struct {
 // SetStreamReport registers a function that describes the stream layer for
 // /jsz and the jetstream section of /varz.
 func (s *Server) SetStreamReport(f func() any) { s.mon.jsz.Store(&f) }
+
+// SetUplinkReport registers a function that describes the uplink (the
+// link to a hub) for the "uplink" section of /varz, which the dashboard
+// and wren top show; without one the section is left out.
+func (s *Server) SetUplinkReport(f func() any) { s.mon.uplink.Store(&f) }
+
+func (s *Server) uplinkReport() any {
+	if f := s.mon.uplink.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
+}
 
 // SetHealthCheck registers a check for /healthz: while it returns an
 // error, /healthz answers 503 {"status":"unavailable","error":...}.
@@ -168,6 +186,9 @@ func (s *Server) Varz() *Varz {
 		SlowConsumers:    st.SlowConsumers,
 		Subscriptions:    st.Subscriptions,
 		JetStream:        jetStreamVarz(s.streamReport()),
+		Uplink:           s.uplinkReport(),
+		LameDuckMode:     s.InLameDuckMode(),
+		AuthFailures:     s.stats.authFailures.Load(),
 	}
 	if a, ok := s.Addr().(*net.TCPAddr); ok {
 		v.Port = a.Port
@@ -282,7 +303,7 @@ func (s *Server) stopMonitoring() {
 
 // monitorRoutes maps each monitoring path to what it answers.
 func (s *Server) monitorRoutes() map[string]httpRoute {
-	return map[string]httpRoute{
+	routes := map[string]httpRoute{
 		"/healthz": func(url.Values) httpReply {
 			if err := s.healthErr(); err != nil {
 				return jsonReply(503, map[string]string{"status": "unavailable", "error": err.Error()})
@@ -297,6 +318,9 @@ func (s *Server) monitorRoutes() map[string]httpRoute {
 			return jsonReply(200, s.Connz(offset, limit, subs))
 		},
 		"/subsz": func(url.Values) httpReply { return jsonReply(200, s.Subsz()) },
+		"/metrics": func(url.Values) httpReply {
+			return httpReply{status: 200, ctype: "text/plain; version=0.0.4; charset=utf-8", body: s.Metrics()}
+		},
 		"/jsz": func(url.Values) httpReply {
 			rep := s.streamReport()
 			if rep == nil {
@@ -304,10 +328,10 @@ func (s *Server) monitorRoutes() map[string]httpRoute {
 			}
 			return jsonReply(200, rep)
 		},
-		"/": func(url.Values) httpReply {
-			return httpText(200, "wren "+Version+"\n\n/varz\n/connz\n/subsz\n/jsz\n/healthz\n")
-		},
+		"/": dashboardRoute,
 	}
+	s.addLateRoutes(routes)
+	return routes
 }
 
 func jsonReply(status int, v any) httpReply {

@@ -243,7 +243,7 @@ func (p *producer) traceDeliver(sub *subscription, subject, reply, header, paylo
 			subject = p.shown
 		}
 		seen := t.takers()
-		p.msg = protocol.Msg{Subject: subject, Reply: reply, Header: header, Data: payload, Trace: t}
+		p.msg = protocol.Msg{Subject: subject, Reply: reply, Header: header, Data: payload, Sender: p.sender(), Trace: t}
 		sub.handler(&p.msg)
 		p.msg = protocol.Msg{}
 		if t.takers() == seen {

@@ -53,6 +53,7 @@ type Info struct {
 type stats struct {
 	totalConns    atomic.Int64
 	slowConsumers atomic.Int64
+	authFailures  atomic.Int64
 	outMsgs       atomic.Int64
 	outBytes      atomic.Int64
 	// Inbound counts of connections that have closed; live ones are summed
@@ -96,7 +97,8 @@ type Server struct {
 
 	mon      monitor
 	interest interestTracker // local interest, for leaf links
-	sys      *sysAccount     // nil unless Options.SystemAccount is set
+	extra    extraRoutes
+	sys      *sysAccount // nil unless Options.SystemAccount is set
 
 	internalOnce sync.Once // opens internalIP, for trace events
 	internalIP   *InProc

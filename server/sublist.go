@@ -156,6 +156,52 @@ func (s *Sublist) Insert(sub *subscription) error {
 
 // Remove takes sub out of the index; it reports whether sub was there.
 func (s *Sublist) Remove(sub *subscription) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.removeLocked(sub) {
+		return false
+	}
+	s.invalidate(sub.subject)
+	return true
+}
+
+// RemoveBatch takes subs out of the index under one lock, invalidating the
+// result cache once: a closing connection's subscriptions leave at the
+// cost of their trie walks, however many there are and however full the
+// cache is. It returns those that were in the index, in subs' backing
+// array.
+func (s *Sublist) RemoveBatch(subs []*subscription) []*subscription {
+	removed := subs[:0]
+	if len(subs) == 0 {
+		return removed
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wild := false
+	for _, sub := range subs {
+		if !s.removeLocked(sub) {
+			continue
+		}
+		removed = append(removed, sub)
+		if protocol.IsFilter(sub.subject) {
+			wild = true
+		} else if !wild {
+			delete(s.cache, sub.subject)
+		}
+	}
+	if len(removed) == 0 {
+		return removed
+	}
+	s.genid.Add(1)
+	if wild {
+		clear(s.cache)
+	}
+	return removed
+}
+
+// removeLocked takes sub out of the trie; s.mu is held. The caller
+// invalidates the cache.
+func (s *Sublist) removeLocked(sub *subscription) bool {
 	var tb [maxTokens]string
 	toks := tokenize(sub.subject, &tb)
 	// The path from the root, for pruning: on the stack unless the subject
@@ -164,8 +210,6 @@ func (s *Sublist) Remove(sub *subscription) bool {
 	var nb [maxTokens]*sublistNode
 	levels, nodes := lb[:0], nb[:0]
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	l := s.root
 	var n *sublistNode
 	for i, t := range toks {
@@ -221,15 +265,26 @@ func (s *Sublist) Remove(sub *subscription) bool {
 	}
 	s.count--
 	s.removes.Add(1)
-	s.invalidate(sub.subject)
 	return true
 }
+
+// invalidateScanMax is the largest cache invalidate scans for the subjects
+// a wildcard filter matches. A fuller cache is cleared instead: matching
+// every cached subject against the filter costs far more than clearing the
+// map (with a full cache, 100,000 wildcard subscriptions took seconds to
+// remove), and every change drops the connections' own caches anyway, so
+// the shared one refills from the subjects in use.
+const invalidateScanMax = 64
 
 // invalidate drops cached results the filter may affect. s.mu is held.
 func (s *Sublist) invalidate(filter string) {
 	s.genid.Add(1)
 	if !protocol.IsFilter(filter) {
 		delete(s.cache, filter)
+		return
+	}
+	if len(s.cache) > invalidateScanMax {
+		clear(s.cache)
 		return
 	}
 	for subj := range s.cache {

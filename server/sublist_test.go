@@ -575,3 +575,35 @@ func TestSublistConcurrent(t *testing.T) {
 		t.Errorf("Count() = %d; want %d", got, len(live))
 	}
 }
+
+// RemoveBatch agrees with the oracle from a warm cache, for batches of
+// literal and wildcard filters, and reports exactly the subscriptions that
+// were in the index.
+func TestSublistRemoveBatch(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 0xba7c4))
+			m := newSublistModel(t)
+			for range 200 {
+				m.insert(randSubject(r, seed%2 == 0 || r.IntN(2) == 0), "")
+			}
+			m.check("a")
+			for len(m.live) > 0 {
+				m.warm()
+				n := min(len(m.live), 1+r.IntN(20))
+				batch := slices.Clone(m.live[:n])
+				batch = append(batch, slSub("never.inserted", "")) // not in the index
+				want := slices.Clone(batch[:n])
+				got := m.sl.RemoveBatch(batch)
+				if !slices.Equal(got, want) {
+					t.Fatalf("RemoveBatch returned %d subscriptions; want the %d that were in the index", len(got), len(want))
+				}
+				m.live = slices.Delete(m.live, 0, n)
+				m.check(randSubject(r, false))
+			}
+			if !m.sl.root.isEmpty() {
+				t.Fatal("trie not empty after removing every subscription")
+			}
+		})
+	}
+}

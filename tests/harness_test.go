@@ -93,14 +93,24 @@ func drainPending(t testing.TB, sub *nats.Subscription) []*nats.Msg {
 // last error once testTimeout has passed.
 func waitUntil(t testing.TB, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
+	if err := poll(testTimeout, cond); err != nil {
+		t.Fatalf("gave up waiting after %v: %v", testTimeout, err)
+	}
+}
+
+// poll calls cond every few milliseconds until it returns nil, and
+// returns nil, or cond's last error once timeout has passed. It is the
+// one poll loop of the black-box tests; unlike waitUntil it may run on a
+// goroutine of the test's own.
+func poll(timeout time.Duration, cond func() error) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		err := cond()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting after %v: %v", testTimeout, err)
+			return err
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -22,7 +22,7 @@ func TestJSConsumerNakAdvisory(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = fetchOne(t, c, testTimeout)
-	if err := m.Ack(); err != nil {
+	if err := m.DoubleAck(jsCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	got := adv(2)
@@ -55,9 +55,13 @@ func TestJSConsumerNakAdvisory(t *testing.T) {
 	if len(got) > 0 && got[0]["id"] == got[len(got)-1]["id"] {
 		t.Errorf("advisories share id %v", got[0]["id"])
 	}
-	// An ack ends it: no more advisories.
-	time.Sleep(100 * time.Millisecond)
-	if n := len(adv(2)); n != 2 {
-		t.Fatalf("%d nak advisories; want 2", n)
+	// An ack ends it: no more advisories. The server has confirmed the
+	// ack, so a marker published now reaches the subscriber after any
+	// advisory it caused.
+	if err := nc.Publish("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.A.d", []byte(`{"type":"marker"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := adv(3); len(got) != 3 || got[2]["type"] != "marker" {
+		t.Fatalf("after the ack: %v; want the 2 nak advisories, then the marker", got)
 	}
 }

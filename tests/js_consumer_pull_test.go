@@ -81,19 +81,18 @@ func TestJSConsumerNext(t *testing.T) {
 	// waits until the server holds the pull request.
 	published := make(chan error, 1)
 	go func() {
-		deadline := time.Now().Add(testTimeout)
-		for {
+		err := poll(testTimeout, func() error {
 			ci, err := c.Info(context.Background())
-			if err == nil && ci.NumWaiting == 1 {
-				break
+			if err == nil && ci.NumWaiting != 1 {
+				err = fmt.Errorf("%d pull requests waiting", ci.NumWaiting)
 			}
-			if time.Now().After(deadline) {
-				published <- fmt.Errorf("no pull request waiting after %v (%v)", testTimeout, err)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+			return err
+		})
+		if err != nil {
+			published <- fmt.Errorf("no pull request waiting after %v (%v)", testTimeout, err)
+			return
 		}
-		_, err := js.Publish(context.Background(), "n", []byte("late"))
+		_, err = js.Publish(context.Background(), "n", []byte("late"))
 		published <- err
 	}()
 	m, err := c.Next(jetstream.FetchMaxWait(testTimeout + 5*time.Second))

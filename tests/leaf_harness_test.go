@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,11 +71,21 @@ type gateway struct {
 // startGateway starts a Wren broker named name whose links dial remotes.
 func startGateway(t testing.TB, name string, remotes ...leaf.Remote) *gateway {
 	t.Helper()
+	return startGatewayWith(t, name, nil, remotes...)
+}
+
+// startGatewayWith is startGateway with a hook run after the broker is
+// made and before it starts (where the stream layer attaches).
+func startGatewayWith(t testing.TB, name string, before func(*gateway), remotes ...leaf.Remote) *gateway {
+	t.Helper()
 	s, err := server.New(server.Options{Host: "127.0.0.1", Port: 0, ServerName: name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.TrackInterest()
+	if before != nil {
+		before(&gateway{srv: s})
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +133,17 @@ func connectHub(t testing.TB, hub *hubServer, opts ...nats.Option) *nats.Conn {
 // waitHubInterest waits until the hub routes subject to a leaf.
 func waitHubInterest(t testing.TB, hub *hubServer, subject string) {
 	t.Helper()
+	waitHubInterestFunc(t, hub, subject, func(s string) bool { return s == subject })
+}
+
+// waitHubForwarder waits until the hub routes a forwarder's acks to a leaf.
+func waitHubForwarder(t testing.TB, hub *hubServer) {
+	t.Helper()
+	waitHubInterestFunc(t, hub, "_INBOX.fwd.", func(s string) bool { return strings.HasPrefix(s, "_INBOX.fwd.") })
+}
+
+func waitHubInterestFunc(t testing.TB, hub *hubServer, subject string, match func(string) bool) {
+	t.Helper()
 	waitUntil(t, func() error {
 		lz, err := hub.Leafz(&natsserver.LeafzOptions{Subscriptions: true})
 		if err != nil {
@@ -130,7 +152,7 @@ func waitHubInterest(t testing.TB, hub *hubServer, subject string) {
 		var all []string
 		for _, l := range lz.Leafs {
 			for _, s := range l.Subs {
-				if s == subject {
+				if match(s) {
 					return nil
 				}
 				all = append(all, s)

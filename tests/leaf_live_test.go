@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/wrenmq/wren/server/leaf"
 )
@@ -227,6 +228,21 @@ func TestLeafTwoGatewaysNoLoopNoEcho(t *testing.T) {
 	sh, _ := ch.SubscribeSync("fleet.>")
 	flushNATS(t, c1, c2, ch)
 	waitUntil(t, func() error {
+		lz, err := hub.Leafz(&natsserver.LeafzOptions{Subscriptions: true})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, l := range lz.Leafs {
+			for _, s := range l.Subs {
+				if s == "fleet.>" {
+					n++
+				}
+			}
+		}
+		if n != 2 {
+			return fmt.Errorf("%d gateways' interest in fleet.> reached the hub, want 2", n)
+		}
 		for _, g := range []*gateway{gw1, gw2} {
 			if !hasLeafSub(g, "fleet.>") {
 				return fmt.Errorf("%s has no hub interest in fleet.>", g.srv.ID())

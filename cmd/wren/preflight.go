@@ -130,6 +130,11 @@ func changedKeys(prefix string, running, next any) [][3]string {
 		}
 		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
 			was, now := fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface())
+			switch a.Kind() {
+			case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface:
+				// Lists (leaf remotes, users) may hold credentials.
+				was, now = "(list)", "(changed list)"
+			}
 			if secretKey(path) {
 				was, now = "(hidden)", "(hidden)"
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
@@ -76,14 +77,41 @@ func TestRunReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A dead letter as a consumer leaves it: stored on its subject, with
-	// the Wren-DLQ-* headers.
-	m := nats.NewMsg("dlq")
-	m.Data = []byte("job")
-	m.Header.Set("Wren-DLQ-Subject", "work.a")
-	m.Header.Set("Wren-DLQ-Stream", "WORK")
-	if _, err := nc.RequestMsg(m, 5*time.Second); err != nil {
+	// A dead letter as a consumer leaves it: a job terminated on WORK,
+	// stored in DLQ on its subject with the Wren-DLQ-* headers (a client
+	// cannot set those itself).
+	jsc, err := jetstream.New(nc)
+	if err != nil {
 		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := jsc.Publish(ctx, "work.a", []byte("job")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := jsc.CreateOrUpdateConsumer(ctx, "WORK", jetstream.ConsumerConfig{Durable: "w", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for msg := range got.Messages() {
+		msg.Term()
+	}
+	for {
+		si, err := jsc.Stream(ctx, "DLQ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if si.CachedInfo().State.Msgs == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("no dead letter in DLQ")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	var out, errb bytes.Buffer
 	if err := runReplay([]string{"--server", s.ClientURL(), "--stream", "DLQ", "--seq", "1"}, &out, &errb); err != nil {
@@ -92,9 +120,9 @@ func TestRunReplay(t *testing.T) {
 	if got := out.String(); got != "replayed 1 message(s) from DLQ\n" {
 		t.Fatalf("output %q", got)
 	}
-	r, err := nc.Request("$JS.API.STREAM.MSG.GET.WORK", []byte(`{"seq":1}`), 5*time.Second)
+	r, err := nc.Request("$JS.API.STREAM.MSG.GET.WORK", []byte(`{"seq":2}`), 5*time.Second)
 	if err != nil || !bytes.Contains(r.Data, []byte(`"subject":"work.a"`)) {
-		t.Fatalf("WORK seq 1: %s, %v", r.Data, err)
+		t.Fatalf("WORK seq 2 (the replayed job): %s, %v", r.Data, err)
 	}
 	err = runReplay([]string{"--server", s.ClientURL(), "--stream", "DLQ", "--seq", "1"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "1 message(s) failed") {

@@ -24,6 +24,7 @@ type daemon struct {
 	log   *slog.Logger
 	srv   *server.Server
 	js    *jetstore.JetStream
+	up    *uplink
 	logf  *logFile // nil when logging to standard error
 }
 
@@ -51,6 +52,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.check {
 		if _, err := buildOptions(f, cfg); err != nil {
+			return err
+		}
+		if _, err := leafRemotes(cfg.Leafnodes); err != nil {
 			return err
 		}
 		if err := preflight(f, cfg); err != nil {
@@ -90,6 +94,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if d.srv, err = server.New(opts); err != nil {
 		return err
 	}
+	if len(cfg.Leafnodes.Remotes) > 0 {
+		d.srv.TrackInterest() // before anything subscribes
+	}
 	// The stream layer is restored before the listener opens, so no
 	// client ever sees the JetStream API missing while streams load.
 	if err := d.startServices(); err != nil {
@@ -97,6 +104,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := d.srv.Start(); err != nil {
+		d.shutdown()
+		return err
+	}
+	if d.up, err = startUplink(cfg, d.srv, d.js, opts.ServerName); err != nil {
 		d.shutdown()
 		return err
 	}
@@ -121,6 +132,7 @@ func (d *daemon) startServices() error {
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
+	d.up.close() // the forwards keep their cursors; the links close
 	err := d.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The clients that did not take their queued messages in time
@@ -199,6 +211,9 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	changed = append(changed, changedKeys("monitor", run.Monitor, next.Monitor)...)
 	changed = append(changed, changedKeys("jetstream", run.JetStream, next.JetStream)...)
 	changed = append(changed, changedKeys("msg_trace", run.MsgTrace, next.MsgTrace)...)
+	if !leafnodesEqual(run.Leafnodes, next.Leafnodes) {
+		changed = append(changed, changedKeys("leafnodes", run.Leafnodes, next.Leafnodes)...)
+	}
 	for _, c := range changed {
 		d.log.Warn("configuration change needs a restart to take effect; keeping the running value",
 			"option", c[0], "running", c[1], "configured", c[2])
@@ -209,6 +224,7 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	next.Monitor = run.Monitor
 	next.JetStream = run.JetStream
 	next.MsgTrace = run.MsgTrace
+	next.Leafnodes = run.Leafnodes
 	return &next
 }
 

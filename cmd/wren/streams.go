@@ -44,5 +44,6 @@ func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (
 	}
 	srv.SetStreamReport(func() any { return js.Report() })
 	srv.SetHealthCheck(js.Health)
+	srv.AddMetrics("jetstream", streamMetrics(js))
 	return js, nil
 }

@@ -113,7 +113,7 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 		}
 	}
 	if s.opts.Sync == SyncAlways || force {
-		if err := s.injected("fsync", s.log.Sync()); err != nil {
+		if err := s.injected("fsync", timedSync(s.log.Sync)); err != nil {
 			return failed("fsync", err)
 		}
 		s.w.dirty = false
@@ -414,7 +414,7 @@ func (s *walStore) syncLoop() {
 		case <-t.C:
 			s.wmu.Lock()
 			if s.w.dirty && s.w.failed == nil {
-				if err := s.injected("background fsync", s.log.Sync()); err != nil {
+				if err := s.injected("background fsync", timedSync(s.log.Sync)); err != nil {
 					// Nobody waits for this one: say it here. What the
 					// interval wrote may not be on disk; the next write
 					// returns the failure.

@@ -268,6 +268,9 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 				l.connected = true
 				l.mu.Unlock()
 				l.n.log.Info("leafnode connection established", "remote", u.Redacted(), "hub", l.hub.Name)
+				if f := l.n.onUp; f != nil {
+					go f()
+				}
 			}
 		case hasVerb(line, "+OK"):
 		case hasVerb(line, "-ERR"):

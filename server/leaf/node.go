@@ -19,12 +19,16 @@ type Options struct {
 	Name    string
 	Remotes []Remote
 	Logger  *slog.Logger
+	// OnConnect, when set, is called (on its own goroutine) each time a
+	// link is up: the hub answered its first PING.
+	OnConnect func()
 }
 
 // Node runs the links of one gateway to its hubs.
 type Node struct {
 	srv  *server.Server
 	log  *slog.Logger
+	onUp func()
 	name string
 	lds  string // this gateway's loop-detection subject
 
@@ -43,7 +47,7 @@ func New(srv *server.Server, opts Options) *Node {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{srv: srv, log: opts.Logger, name: opts.Name, ctx: ctx, cancel: cancel,
+	n := &Node{srv: srv, log: opts.Logger, name: opts.Name, ctx: ctx, cancel: cancel, onUp: opts.OnConnect,
 		lds: "$LDS." + srv.ID()}
 	for i := range opts.Remotes {
 		r := opts.Remotes[i].withDefaults()

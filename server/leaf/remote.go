@@ -53,6 +53,12 @@ type Remote struct {
 // $JS.<domain>.API.
 var defaultDeny = []string{"$JS.API.>", "$KV.>", "$OBJ.>"}
 
+// defaultDenyImports are also never taken from the hub: acks and flow
+// control of the gateway's own consumers, and Wren's own API. Hub clients
+// cannot reach the gateway's streams, so these would only carry every ack
+// on the hub over the link.
+var defaultDenyImports = []string{"$JS.ACK.>", "$JS.FC.>", "$WREN.>"}
+
 func (r *Remote) withDefaults() Remote {
 	c := *r
 	if c.Reconnect <= 0 {
@@ -74,7 +80,7 @@ func (r *Remote) withDefaults() Remote {
 		c.DialTimeout = 5 * time.Second
 	}
 	c.DenyExports = append(append([]string(nil), defaultDeny...), c.DenyExports...)
-	c.DenyImports = append(append([]string(nil), defaultDeny...), c.DenyImports...)
+	c.DenyImports = append(append(append([]string(nil), defaultDeny...), defaultDenyImports...), c.DenyImports...)
 	return c
 }
 

@@ -36,8 +36,9 @@ type result struct {
 	expected int64         // units the workload should have completed
 	elapsed  time.Duration // measured time
 	lat      []time.Duration
-	note     string // something went wrong: drops, failures, errors
-	info     string // detail worth a look, but no anomaly
+	p50, p99 time.Duration // as a client reports them, without lat
+	note     string        // something went wrong: drops, failures, errors
+	info     string        // detail worth a look, but no anomaly
 }
 
 func (r result) rate() float64 {
@@ -57,6 +58,9 @@ type config struct {
 	reqs       int           // total requests
 	jsMsgs     int           // messages per stream scenario
 	jsPending  int           // async publishes in flight
+	jsSyncMsgs int           // messages of the synchronous publish scenario
+	jsBatch    int           // messages per atomic batch, per Fetch
+	natsCLI    string        // the nats CLI, for the nb-* scenarios
 	timeout    time.Duration // per scenario run
 }
 
@@ -71,12 +75,52 @@ func (cfg *config) payload() []byte {
 // scenarios lists every workload, in report order.
 var scenarios = []scenario{
 	pubScenario{},
+	variant{pubScenario{}, "pub-16", 16, 0},
 	deliveryScenario{id: "pubsub", subs: func(*config) (int, int) { return 1, 0 }},
+	variant{deliveryScenario{id: "pubsub", subs: func(*config) (int, int) { return 1, 0 }}, "pubsub-16", 16, 0},
+	variant{deliveryScenario{id: "pubsub", subs: func(*config) (int, int) { return 1, 0 }}, "pubsub-1k", 1024, 0},
 	deliveryScenario{id: "fanout", subs: func(c *config) (int, int) { return c.subs, 0 }},
+	variant{deliveryScenario{id: "fanout", subs: func(c *config) (int, int) { return c.subs, 0 }}, "fanout4-16", 16, 4},
+	variant{deliveryScenario{id: "fanout", subs: func(c *config) (int, int) { return c.subs, 0 }}, "fanout4-1k", 1024, 4},
 	deliveryScenario{id: "queue", subs: func(c *config) (int, int) { return 0, c.queue }},
-	reqrepScenario{},
+	reqrepScenario{id: "reqrep"},
+	reqrepScenario{id: "reqrep-seq", requesters: 1},
 	jsPubScenario{},
+	jsSyncScenario{},
+	jsBatchScenario{},
+	jsFetchScenario{},
 	jsConsumeScenario{},
+	natsBenchPub{id: "nb-pub-16", size: 16},
+	natsBenchPubSub{id: "nb-pubsub-16", size: 16},
+	natsBenchPubSub{id: "nb-pubsub-1k", size: 1024},
+	natsBenchBatch{},
+}
+
+// presets name sets of scenarios for --scenarios.
+var presets = map[string]string{
+	// The rows of the performance table in the README (issue 20).
+	"table": "pub-16,pubsub-16,fanout4-16,pubsub-1k,fanout4-1k,reqrep-seq,js-pub,js-sync,js-batch,js-fetch,js-consume," +
+		"nb-pub-16,nb-pubsub-16,nb-pubsub-1k,nb-js-batch",
+}
+
+// variant is a scenario run with a fixed payload size and, for fan-out, a
+// fixed number of subscribers, under its own name.
+type variant struct {
+	scenario
+	id   string
+	size int // payload bytes
+	subs int // fan-out subscribers; 0 keeps --subs
+}
+
+func (v variant) name() string { return v.id }
+
+func (v variant) run(ctx context.Context, url string, cfg *config, mark func()) (result, error) {
+	c := *cfg
+	c.size = v.size
+	if v.subs > 0 {
+		c.subs = v.subs
+	}
+	return v.scenario.run(ctx, url, &c, mark)
 }
 
 // connect opens a client connection that never reconnects: a benchmark
@@ -268,13 +312,23 @@ func joinNote(a, b string) string {
 // reqrepScenario: concurrent requesters, each on its own connection, send
 // requests to one responder that echoes the payload back. Measures
 // completed requests per second and each request's round-trip latency.
-type reqrepScenario struct{}
+// With requesters set, that many (1: strictly sequential requests)
+// instead of --requesters.
+type reqrepScenario struct {
+	id         string
+	requesters int
+}
 
-func (reqrepScenario) name() string     { return "reqrep" }
+func (r reqrepScenario) name() string   { return r.id }
 func (reqrepScenario) unit() string     { return "req/s" }
 func (reqrepScenario) needsStore() bool { return false }
 
-func (reqrepScenario) run(ctx context.Context, url string, cfg *config, mark func()) (result, error) {
+func (r reqrepScenario) run(ctx context.Context, url string, cfg *config, mark func()) (result, error) {
+	if r.requesters > 0 {
+		c := *cfg
+		c.requesters = r.requesters
+		cfg = &c
+	}
 	const subject = "bench.rr"
 	rc, err := connect(url, "loadgen-responder")
 	if err != nil {

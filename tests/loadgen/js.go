@@ -128,26 +128,31 @@ func (jsConsumeScenario) name() string     { return "js-consume" }
 func (jsConsumeScenario) unit() string     { return "msgs/s" }
 func (jsConsumeScenario) needsStore() bool { return true }
 
-func (jsConsumeScenario) run(ctx context.Context, url string, cfg *config, mark func()) (result, error) {
-	nc, err := connect(url, "loadgen-js-consume")
+// filledConsumer fills the benchmark stream with --js-msgs messages (not
+// timed) and creates a durable pull consumer with explicit acks on it.
+func filledConsumer(ctx context.Context, url, name string, cfg *config) (*nats.Conn, jetstream.Consumer, error) {
+	nc, err := connect(url, name)
 	if err != nil {
-		return result{}, err
+		return nil, nil, err
 	}
-	defer nc.Close()
+	fail := func(err error) (*nats.Conn, jetstream.Consumer, error) {
+		nc.Close()
+		return nil, nil, err
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return result{}, err
+		return fail(err)
 	}
 	st, err := createBenchStream(ctx, js)
 	if err != nil {
-		return result{}, err
+		return fail(err)
 	}
 	failed, err := asyncPublish(ctx, nc, cfg.jsMsgs, cfg.jsPending, cfg.payload())
 	if err != nil {
-		return result{}, fmt.Errorf("filling the stream: %w", err)
+		return fail(fmt.Errorf("filling the stream: %w", err))
 	}
 	if failed > 0 {
-		return result{}, fmt.Errorf("filling the stream: %d publishes failed", failed)
+		return fail(fmt.Errorf("filling the stream: %d publishes failed", failed))
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	cons, err := st.CreateOrUpdateConsumer(cctx, jetstream.ConsumerConfig{
@@ -157,8 +162,72 @@ func (jsConsumeScenario) run(ctx context.Context, url string, cfg *config, mark 
 	})
 	cancel()
 	if err != nil {
-		return result{}, fmt.Errorf("%w: create consumer: %v", errUnsupported, err)
+		return fail(fmt.Errorf("%w: create consumer: %v", errUnsupported, err))
 	}
+	return nc, cons, nil
+}
+
+// jsFetchScenario: the stream is filled first (not timed); then a durable
+// pull consumer reads it with Fetch(--js-batch), acking every message
+// (explicit acks), one Fetch after the other. Rate = messages received
+// and acked per second, ending with a round trip after the last ack;
+// latency per Fetch.
+type jsFetchScenario struct{}
+
+func (jsFetchScenario) name() string     { return "js-fetch" }
+func (jsFetchScenario) unit() string     { return "msgs/s" }
+func (jsFetchScenario) needsStore() bool { return true }
+
+func (jsFetchScenario) run(ctx context.Context, url string, cfg *config, mark func()) (result, error) {
+	nc, cons, err := filledConsumer(ctx, url, "loadgen-js-fetch", cfg)
+	if err != nil {
+		return result{}, err
+	}
+	defer nc.Close()
+	expected := int64(cfg.jsMsgs)
+	var got, ackErrs int64
+	var lat []time.Duration
+	mark()
+	start := time.Now()
+	for got < expected && ctx.Err() == nil {
+		t := time.Now()
+		batch, err := cons.Fetch(cfg.jsBatch, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return result{}, fmt.Errorf("fetch after %d: %w", got, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			if err := m.Ack(); err != nil {
+				ackErrs++
+			}
+			n++
+		}
+		if err := batch.Error(); err != nil && n == 0 {
+			return result{}, fmt.Errorf("fetch after %d: %w", got, err)
+		}
+		lat = append(lat, time.Since(t))
+		got += int64(n)
+	}
+	if err := nc.FlushTimeout(10 * time.Second); err != nil {
+		return result{}, err
+	}
+	elapsed := time.Since(start)
+	res := result{count: min(got, expected), expected: expected, elapsed: elapsed, lat: lat}
+	if got > expected {
+		res.note = fmt.Sprintf("%d redeliveries", got-expected)
+	}
+	if ackErrs > 0 {
+		res.note = joinNote(res.note, fmt.Sprintf("%d ack errors", ackErrs))
+	}
+	return res, nil
+}
+
+func (jsConsumeScenario) run(ctx context.Context, url string, cfg *config, mark func()) (result, error) {
+	nc, cons, err := filledConsumer(ctx, url, "loadgen-js-consume", cfg)
+	if err != nil {
+		return result{}, err
+	}
+	defer nc.Close()
 
 	expected := int64(cfg.jsMsgs)
 	var (

@@ -34,7 +34,7 @@ func mainErr() int {
 		wrenBin   = flag.String("wren", "", "wren binary (default: build ./cmd/wren from this repository)")
 		natsBin   = flag.String("nats-server", "", "nats-server binary (default: from PATH or GOPATH/bin)")
 		baseline  = flag.String("baseline", "", "compare against this other wren binary instead of nats-server (A/B of two builds)")
-		which     = flag.String("scenarios", coreScenarios, "comma-separated scenarios, or \"all\" (adds js-pub,js-consume)")
+		which     = flag.String("scenarios", coreScenarios, "comma-separated scenarios, \"table\" (the README's performance table) or \"all\"")
 		rounds    = flag.Int("rounds", 3, "rounds; each runs every scenario on both servers, alternating which goes first")
 		jsonOut   = flag.String("json", "", "also write the full report as JSON to this file (\"-\" for stdout)")
 		perfDir   = flag.String("perf", "", "record each server with `perf record -g` into this directory while the load runs")
@@ -50,6 +50,9 @@ func mainErr() int {
 	flag.IntVar(&cfg.reqs, "reqs", 100_000, "requests in reqrep")
 	flag.IntVar(&cfg.jsMsgs, "js-msgs", 200_000, "messages per stream scenario")
 	flag.IntVar(&cfg.jsPending, "js-pending", 4000, "most unacknowledged async publishes in flight")
+	flag.IntVar(&cfg.jsSyncMsgs, "js-sync-msgs", 5000, "messages of js-sync (one fsync each)")
+	flag.IntVar(&cfg.jsBatch, "js-batch", 100, "messages per atomic batch (js-batch, nb-js-batch) and per Fetch (js-fetch)")
+	flag.StringVar(&cfg.natsCLI, "nats", "", "nats CLI for the nb-* scenarios (default: from PATH)")
 	flag.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "time limit of one scenario run on one server")
 	flag.Parse()
 
@@ -132,7 +135,8 @@ func mainErr() int {
 		Config: map[string]any{
 			"rounds": *rounds, "msgs": cfg.msgs, "size": cfg.size, "subs": cfg.subs,
 			"queue": cfg.queue, "requesters": cfg.requesters, "reqs": cfg.reqs,
-			"js_msgs": cfg.jsMsgs, "js_pending": cfg.jsPending, "timeout": cfg.timeout.String(),
+			"js_msgs": cfg.jsMsgs, "js_pending": cfg.jsPending, "js_sync_msgs": cfg.jsSyncMsgs,
+			"js_batch": cfg.jsBatch, "timeout": cfg.timeout.String(),
 		},
 	}
 
@@ -166,8 +170,10 @@ func (cfg *config) validate(rounds int) error {
 		return errors.New("--msgs, --reqs and --js-msgs must be at least 1")
 	case cfg.size < 0 || cfg.size > 1<<20:
 		return errors.New("--size must be between 0 and 1 MiB")
-	case cfg.subs < 1 || cfg.queue < 1 || cfg.requesters < 1 || cfg.jsPending < 1:
-		return errors.New("--subs, --queue, --requesters and --js-pending must be at least 1")
+	case cfg.subs < 1 || cfg.queue < 1 || cfg.requesters < 1 || cfg.jsPending < 1 || cfg.jsSyncMsgs < 1:
+		return errors.New("--subs, --queue, --requesters, --js-pending and --js-sync-msgs must be at least 1")
+	case cfg.jsBatch < 2 || cfg.jsBatch > 1000:
+		return errors.New("--js-batch must be between 2 and 1000 (the most one atomic batch holds)")
 	case cfg.timeout <= 0:
 		return errors.New("--timeout must be positive")
 	}
@@ -177,6 +183,9 @@ func (cfg *config) validate(rounds int) error {
 func selectScenarios(list string) ([]scenario, error) {
 	if list == "all" {
 		return scenarios, nil
+	}
+	if p, ok := presets[list]; ok {
+		list = p
 	}
 	var out []scenario
 	for _, name := range strings.Split(list, ",") {
@@ -266,7 +275,8 @@ func (b *bench) scenario(ctx context.Context, sc scenario, rounds int) *row {
 // time limit, reads the server's peak RSS and CPU time, and stops it.
 func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) (serverRun, error) {
 	run := serverRun{Round: round + 1}
-	c, err := startServer(ctx, k, b.workDir, sc.needsStore())
+	_, fsyncAll := sc.(fsyncAllScenario)
+	c, err := startServer(ctx, k, b.workDir, sc.needsStore(), fsyncAll)
 	if err != nil {
 		return run, err
 	}
@@ -296,8 +306,8 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 	run.Note, run.Info = res.note, res.info
 	if len(res.lat) > 0 {
 		slices.Sort(res.lat)
-		run.P50us = float64(percentile(res.lat, 50)) / 1e3
-		run.P99us = float64(percentile(res.lat, 99)) / 1e3
+		res.p50, res.p99 = percentile(res.lat, 50), percentile(res.lat, 99)
 	}
+	run.P50us, run.P99us = float64(res.p50)/1e3, float64(res.p99)/1e3
 	return run, nil
 }

@@ -23,20 +23,22 @@ type serverKind struct {
 	name string
 	bin  string
 	// args returns the command line for a server on port; storeDir is
-	// empty unless the scenario needs a stream store.
-	args func(port int, storeDir string) []string
+	// empty unless the scenario needs a stream store. With fsyncAll the
+	// server must fsync every stored message before its PubAck.
+	args func(port int, storeDir string, fsyncAll bool) ([]string, error)
 }
 
 func wrenKind(bin string) serverKind {
 	return serverKind{
 		name: "wren",
 		bin:  bin,
-		args: func(port int, storeDir string) []string {
+		args: func(port int, storeDir string, _ bool) ([]string, error) {
+			// Wren's default fsyncs every write before its PubAck.
 			a := []string{"-a", "127.0.0.1", "-p", strconv.Itoa(port)}
 			if storeDir != "" {
 				a = append(a, "-sd", storeDir)
 			}
-			return a
+			return a, nil
 		},
 	}
 }
@@ -45,12 +47,21 @@ func natsKind(bin string) serverKind {
 	return serverKind{
 		name: "nats-server",
 		bin:  bin,
-		args: func(port int, storeDir string) []string {
+		args: func(port int, storeDir string, fsyncAll bool) ([]string, error) {
 			a := []string{"-a", "127.0.0.1", "-p", strconv.Itoa(port)}
+			if storeDir != "" && fsyncAll {
+				// The reference server fsyncs every write only when told.
+				conf := storeDir + ".conf"
+				body := fmt.Sprintf("jetstream {\n  store_dir: %q\n  sync_interval: always\n}\n", storeDir)
+				if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+					return nil, err
+				}
+				return append(a, "-c", conf), nil
+			}
 			if storeDir != "" {
 				a = append(a, "-js", "-sd", storeDir)
 			}
-			return a
+			return a, nil
 		},
 	}
 }
@@ -115,10 +126,10 @@ func freePort() (int, error) {
 // startServer starts a server of kind k on a free loopback port and waits
 // until it accepts connections. workDir holds its log and, when withStore
 // is set, a fresh store directory.
-func startServer(ctx context.Context, k serverKind, workDir string, withStore bool) (*child, error) {
+func startServer(ctx context.Context, k serverKind, workDir string, withStore, fsyncAll bool) (*child, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		c, err := startOnce(ctx, k, workDir, withStore)
+		c, err := startOnce(ctx, k, workDir, withStore, fsyncAll)
 		if err == nil {
 			return c, nil
 		}
@@ -130,7 +141,7 @@ func startServer(ctx context.Context, k serverKind, workDir string, withStore bo
 	return nil, lastErr
 }
 
-func startOnce(ctx context.Context, k serverKind, workDir string, withStore bool) (*child, error) {
+func startOnce(ctx context.Context, k serverKind, workDir string, withStore, fsyncAll bool) (*child, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -156,7 +167,12 @@ func startOnce(ctx context.Context, k serverKind, workDir string, withStore bool
 	if err != nil {
 		return nil, err
 	}
-	c.cmd = exec.Command(k.bin, k.args(port, c.storeDir)...)
+	args, err := k.args(port, c.storeDir, fsyncAll)
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	c.cmd = exec.Command(k.bin, args...)
 	c.cmd.Stdout = logf
 	c.cmd.Stderr = logf
 	c.cmd.SysProcAttr = sysProcAttr()

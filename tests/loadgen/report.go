@@ -52,6 +52,11 @@ type row struct {
 	RatioMin    float64          `json:"ratio_min,omitempty"`
 	RatioMax    float64          `json:"ratio_max,omitempty"`
 	RoundRatios []float64        `json:"round_ratios,omitempty"`
+	// CPURatio is the median over rounds of the server CPU per unit,
+	// wren over the reference, with its spread.
+	CPURatio    float64 `json:"cpu_ratio_median,omitempty"`
+	CPURatioMin float64 `json:"cpu_ratio_min,omitempty"`
+	CPURatioMax float64 `json:"cpu_ratio_max,omitempty"`
 }
 
 // report is the whole run.
@@ -87,20 +92,31 @@ func (rw *row) finish() {
 	if len(rw.Servers) != 2 {
 		return
 	}
-	byRound := map[int]float64{}
+	byRound := map[int]serverRun{}
 	for _, r := range rw.Servers[1].ok() {
-		byRound[r.Round] = r.Rate
+		byRound[r.Round] = r
 	}
 	rw.RoundRatios = nil
+	var cpu []float64
 	for _, r := range rw.Servers[0].ok() {
-		if ref, ok := byRound[r.Round]; ok && ref > 0 {
-			rw.RoundRatios = append(rw.RoundRatios, r.Rate/ref)
+		ref, ok := byRound[r.Round]
+		if !ok {
+			continue
+		}
+		if ref.Rate > 0 {
+			rw.RoundRatios = append(rw.RoundRatios, r.Rate/ref.Rate)
+		}
+		if c := ref.cpuPerUnit(); c > 0 {
+			cpu = append(cpu, float64(r.cpuPerUnit())/float64(c))
 		}
 	}
 	if len(rw.RoundRatios) > 0 {
 		rw.Ratio = median(rw.RoundRatios)
 		rw.RatioMin = slices.Min(rw.RoundRatios)
 		rw.RatioMax = slices.Max(rw.RoundRatios)
+	}
+	if len(cpu) > 0 {
+		rw.CPURatio, rw.CPURatioMin, rw.CPURatioMax = median(cpu), slices.Min(cpu), slices.Max(cpu)
 	}
 }
 
@@ -143,7 +159,7 @@ func (rep *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "rounds: %v, order alternating; rates and CPU/unit are medians of rounds; "+
 		"ratio = median of per-round %s/%s (min-max); RSS = peak VmHWM\n\n", rep.Config["rounds"], a, b)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\t\n", a, b, a, b, a, b)
+	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t\n", a, b, a, b, a, b)
 	var notes []string
 	for _, rw := range rep.Rows {
 		cells := []string{rw.Scenario, rw.Unit}
@@ -160,6 +176,11 @@ func (rep *report) printTable(w io.Writer) {
 		}
 		for _, s := range rw.Servers {
 			cells = append(cells, cpuCell(s))
+		}
+		if rw.CPURatio > 0 {
+			cells = append(cells, fmt.Sprintf("%.2f", rw.CPURatio), fmt.Sprintf("(%.2f-%.2f)", rw.CPURatioMin, rw.CPURatioMax))
+		} else {
+			cells = append(cells, "-", "")
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 		for _, s := range rw.Servers {
@@ -204,7 +225,7 @@ func (rep *report) printLatency(w io.Writer) {
 				fmt.Fprintln(w, "\nlatency (median of rounds):")
 				header = true
 			}
-			fmt.Fprintf(w, "  %-8s %-12s p50 %8s   p99 %8s\n", rw.Scenario, s.Server,
+			fmt.Fprintf(w, "  %-14s %-12s p50 %10s   p99 %10s\n", rw.Scenario, s.Server,
 				medianDuration(p50).Round(time.Microsecond), medianDuration(p99).Round(time.Microsecond))
 		}
 	}

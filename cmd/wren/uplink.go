@@ -1,0 +1,146 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"sync"
+
+	"github.com/wrenmq/wren/conf"
+	"github.com/wrenmq/wren/jetstore"
+	"github.com/wrenmq/wren/server"
+	"github.com/wrenmq/wren/server/leaf"
+)
+
+// uplink is the gateway's links to its hubs and its forwarded streams.
+type uplink struct {
+	node     *leaf.Node
+	mu       sync.Mutex
+	forwards []*jetstore.Forwarder
+}
+
+// leafRemotes turns the leafnodes section into the links' settings,
+// reading the TLS files.
+func leafRemotes(l conf.Leafnodes) ([]leaf.Remote, error) {
+	var out []leaf.Remote
+	for i, rc := range l.Remotes {
+		r := leaf.Remote{User: rc.User, Password: rc.Password, Token: rc.Token,
+			NkeyFile: rc.NkeyFile, CredsFile: rc.Credentials,
+			DenyExports: rc.DenyExports, DenyImports: rc.DenyImports,
+			Reconnect: l.Reconnect.Duration(), ReconnectMax: l.ReconnectMax.Duration(),
+			PingInterval: l.PingInterval.Duration(), MaxPingsOut: l.MaxPingsOut}
+		for _, s := range rc.URLs {
+			u, err := url.Parse(s)
+			if err != nil {
+				return nil, fmt.Errorf("leafnodes.remotes[%d].urls: %w", i, err)
+			}
+			r.URLs = append(r.URLs, u)
+		}
+		if t := rc.TLS; t != nil {
+			cfg := &tls.Config{ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+			if t.CAFile != "" {
+				pem, err := os.ReadFile(t.CAFile)
+				if err != nil {
+					return nil, fmt.Errorf("leafnodes.remotes[%d].tls.ca_file: %w", i, err)
+				}
+				pool := x509.NewCertPool()
+				if !pool.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("leafnodes.remotes[%d].tls.ca_file: no certificate in %s", i, t.CAFile)
+				}
+				cfg.RootCAs = pool
+			}
+			if t.CertFile != "" {
+				cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("leafnodes.remotes[%d].tls: %w", i, err)
+				}
+				cfg.Certificates = []tls.Certificate{cert}
+			}
+			r.TLS = cfg
+		}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("leafnodes.remotes[%d]: %w", i, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// startUplink dials the hubs and starts the forwards; nil when no remote
+// is configured. srv.TrackInterest must have been called before anything
+// subscribed.
+func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, name string) (*uplink, error) {
+	l := cfg.Leafnodes
+	if len(l.Remotes) == 0 {
+		return nil, nil
+	}
+	remotes, err := leafRemotes(l)
+	if err != nil {
+		return nil, err
+	}
+	u := &uplink{}
+	u.node = leaf.New(srv, leaf.Options{Name: name, Remotes: remotes, Logger: srv.Logger().With("component", "leafnode"),
+		OnConnect: func() {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			for _, f := range u.forwards {
+				f.Kick()
+			}
+		}})
+	u.node.Start()
+	srv.SetMonitorRoute("/leafz", func(q url.Values) any { return u.node.Leafz(q.Get("subs") == "1" || q.Get("subs") == "true") })
+	for _, fc := range l.Forwards {
+		if js == nil {
+			u.close()
+			return nil, errors.New("leafnodes.forwards need jetstream.enabled")
+		}
+		f, err := js.Forward(jetstore.ForwardConfig{Gateway: name, Stream: fc.Stream, Subject: fc.Subject, Upstream: fc.Upstream,
+			HubStream: fc.HubStream, HubDomain: fc.HubDomain, Window: fc.Window, AckWait: fc.AckWait.Duration()})
+		if err != nil {
+			u.close()
+			return nil, err
+		}
+		u.mu.Lock()
+		u.forwards = append(u.forwards, f)
+		u.mu.Unlock()
+	}
+	srv.SetMonitorRoute("/uplinkz", func(url.Values) any { return u.status() })
+	return u, nil
+}
+
+// uplinkz is the /uplinkz document: the links and the forwards.
+type uplinkz struct {
+	Links    int                      `json:"links_connected"`
+	Forwards []jetstore.ForwardStatus `json:"forwards"`
+}
+
+func (u *uplink) status() uplinkz {
+	z := uplinkz{Links: u.node.Connected(), Forwards: []jetstore.ForwardStatus{}}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, f := range u.forwards {
+		z.Forwards = append(z.Forwards, f.Status())
+	}
+	return z
+}
+
+// close stops the forwards (keeping their cursors), then the links.
+func (u *uplink) close() {
+	if u == nil {
+		return
+	}
+	for _, f := range u.forwards {
+		f.Close()
+	}
+	u.node.Close()
+}
+
+// leafnodesEqual reports whether a reload left the leafnodes section
+// alone (it takes effect only on restart).
+func leafnodesEqual(a, b conf.Leafnodes) bool {
+	return reflect.DeepEqual(a, b)
+}

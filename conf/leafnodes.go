@@ -1,0 +1,203 @@
+package conf
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/wrenmq/wren/protocol"
+)
+
+// Leafnodes links the gateway to NATS hubs as a leaf node (nats-server's
+// leafnodes.remotes), and forwards streams to hub streams over the links.
+type Leafnodes struct {
+	// Reconnect is the first wait between connect attempts to a remote; it
+	// doubles with each failure, with jitter, up to ReconnectMax.
+	// Defaults 1s and 30s.
+	Reconnect    Duration `toml:"reconnect"`
+	ReconnectMax Duration `toml:"reconnect_max"`
+	// PingInterval is how often a link is pinged; after MaxPingsOut
+	// unanswered pings it is closed and dialled again. Defaults 30s and 2.
+	PingInterval Duration `toml:"ping_interval"`
+	MaxPingsOut  int      `toml:"max_pings_out"`
+	// Remotes are the hubs to link to.
+	Remotes []LeafRemote `toml:"remotes"`
+	// Forwards move streams to hub streams, exactly once.
+	Forwards []Forward `toml:"forwards"`
+}
+
+// LeafRemote is one hub: its leaf ports and how to authenticate.
+type LeafRemote struct {
+	// URLs are the hub's leaf ports, tried in turn
+	// ("nats-leaf://hub:7422", "tls://hub:7422"); user:password@ or
+	// token@ in a URL authenticates with it.
+	URLs []string `toml:"urls"`
+	// User and Password, or Token, authenticate the link.
+	User     string `toml:"user,omitempty"`
+	Password string `toml:"password,omitempty"`
+	Token    string `toml:"token,omitempty"`
+	// NkeyFile is a file holding the link's nkey seed (SU…).
+	NkeyFile string `toml:"nkey_file,omitempty"`
+	// Credentials is a .creds file (user JWT and seed) for a hub in
+	// operator mode.
+	Credentials string `toml:"credentials,omitempty"`
+	// TLS secures the link.
+	TLS *LeafTLS `toml:"tls,omitempty"`
+	// DenyExports are subjects whose messages never go to the hub;
+	// DenyImports subjects whose messages are never taken from it.
+	DenyExports []string `toml:"deny_exports"`
+	DenyImports []string `toml:"deny_imports"`
+}
+
+// LeafTLS is a link's TLS: the CAs the hub's certificate is checked
+// against and the client certificate the link presents.
+type LeafTLS struct {
+	CAFile   string `toml:"ca_file,omitempty"`
+	CertFile string `toml:"cert_file,omitempty"`
+	KeyFile  string `toml:"key_file,omitempty"`
+	// ServerName is the name the hub's certificate must carry. Default:
+	// the URL's host.
+	ServerName string `toml:"server_name,omitempty"`
+}
+
+// Forward moves a local stream's messages to a hub stream: each is
+// published in order to the upstream subject, with a Nats-Msg-Id made of
+// the gateway, stream and sequence, and counts as forwarded only once the
+// hub stream acknowledged it.
+type Forward struct {
+	// Stream is the local stream forwarded.
+	Stream string `toml:"stream"`
+	// Subject selects what is forwarded ("sensors.>"), and Upstream is
+	// where it goes on the hub: the prefix before ">" is rewritten
+	// ("site.gw17.sensors.>"). Upstream must be this gateway's alone: the
+	// forwarder asks the hub for the last message under it.
+	Subject  string `toml:"subject"`
+	Upstream string `toml:"upstream"`
+	// HubStream is the hub stream that stores Upstream, and HubDomain its
+	// JetStream domain (its API is $JS.<domain>.API). With both, the
+	// forwarder learns on each connect what the hub already holds, so no
+	// message is sent twice however long the outage; without, it relies on
+	// the hub's duplicate window.
+	HubStream string `toml:"hub_stream,omitempty"`
+	HubDomain string `toml:"hub_domain,omitempty"`
+	// Window is how many publishes may await the hub's ack. Default 256.
+	Window int `toml:"window"`
+	// AckWait is how long a publish may wait for its ack before the
+	// window is sent again. Default 5s.
+	AckWait Duration `toml:"ack_wait"`
+}
+
+// defaultLeafnodes are the defaults of the leafnodes section.
+func defaultLeafnodes() Leafnodes {
+	return Leafnodes{
+		Reconnect:    Duration(time.Second),
+		ReconnectMax: Duration(30 * time.Second),
+		PingInterval: Duration(30 * time.Second),
+		MaxPingsOut:  2,
+	}
+}
+
+// Forward defaults, applied where a forward leaves them zero.
+const (
+	DefaultForwardWindow  = 256
+	DefaultForwardAckWait = Duration(5 * time.Second)
+)
+
+func (v *checker) leafnodes(l *Leafnodes, js *JetStream) {
+	v.positive("leafnodes.reconnect", l.Reconnect)
+	v.positive("leafnodes.reconnect_max", l.ReconnectMax)
+	if l.ReconnectMax < l.Reconnect {
+		v.add("leafnodes.reconnect_max", "%q is shorter than leafnodes.reconnect (%s)", l.ReconnectMax, l.Reconnect)
+	}
+	v.positive("leafnodes.ping_interval", l.PingInterval)
+	v.atLeast("leafnodes.max_pings_out", l.MaxPingsOut, 1)
+	for i := range l.Remotes {
+		v.leafRemote(joinIndex("leafnodes.remotes", i), &l.Remotes[i])
+	}
+	upstreams := map[string]string{}
+	for i := range l.Forwards {
+		f := &l.Forwards[i]
+		path := joinIndex("leafnodes.forwards", i)
+		if len(l.Remotes) == 0 {
+			v.add(path, "needs a leafnodes.remotes entry to forward over")
+		}
+		if !js.Enabled {
+			v.add(path, "needs jetstream.enabled: a forward reads a local stream")
+		}
+		if f.Stream == "" {
+			v.add(path+".stream", "must name the local stream to forward")
+		}
+		if err := checkPrefixFilter(f.Subject); err != nil {
+			v.add(path+".subject", "%v", err)
+		}
+		if err := checkPrefixFilter(f.Upstream); err != nil {
+			v.add(path+".upstream", "%v", err)
+		} else if other, dup := upstreams[f.Upstream]; dup {
+			v.add(path+".upstream", "%q is also the upstream of %s: each forward needs its own", f.Upstream, other)
+		} else {
+			upstreams[f.Upstream] = path
+		}
+		if (f.HubStream == "") != (f.HubDomain == "") {
+			v.add(path+".hub_stream", "hub_stream and hub_domain go together")
+		}
+		if strings.ContainsAny(f.HubDomain, " .*>\t") {
+			v.add(path+".hub_domain", "%q is not a JetStream domain name", f.HubDomain)
+		}
+		if f.Window < 0 || f.Window > 65536 {
+			v.add(path+".window", "must be between 1 and 65536, got %d", f.Window)
+		}
+		if f.AckWait < 0 {
+			v.add(path+".ack_wait", "must not be negative, got %q", f.AckWait)
+		}
+	}
+}
+
+func (v *checker) leafRemote(path string, r *LeafRemote) {
+	if len(r.URLs) == 0 {
+		v.add(path+".urls", "needs at least one URL of the hub's leaf port")
+	}
+	for i, s := range r.URLs {
+		u, err := url.Parse(s)
+		switch {
+		case err != nil:
+			v.add(joinIndex(path+".urls", i), "%q is not a URL", s)
+		case u.Scheme != "nats-leaf" && u.Scheme != "nats" && u.Scheme != "tls":
+			v.add(joinIndex(path+".urls", i), "%q: scheme must be nats-leaf, nats or tls", s)
+		case u.Hostname() == "":
+			v.add(joinIndex(path+".urls", i), "%q has no host", s)
+		}
+	}
+	n := 0
+	for _, set := range []bool{r.User != "" || r.Password != "", r.Token != "", r.NkeyFile != "", r.Credentials != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		v.add(path, "set at most one of user/password, token, nkey_file and credentials")
+	}
+	if r.Password != "" && r.User == "" {
+		v.add(path+".password", "set without user")
+	}
+	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		v.add(path+".tls.cert_file", "cert_file and key_file go together")
+	}
+	v.subjects(path+".deny_exports", r.DenyExports)
+	v.subjects(path+".deny_imports", r.DenyImports)
+}
+
+// checkPrefixFilter checks a forward's subject: literal tokens ending in
+// ">", or ">" alone.
+func checkPrefixFilter(s string) error {
+	if s == "" {
+		return fmt.Errorf("must be set, as a subject ending in \">\" such as \"sensors.>\"")
+	}
+	if err := protocol.CheckFilter(s); err != nil {
+		return err
+	}
+	if s != ">" && !strings.HasSuffix(s, ".>") || strings.Contains(s, "*") || strings.Count(s, ">") != 1 {
+		return fmt.Errorf("%q must be literal tokens ending in \">\", such as \"sensors.>\"", s)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package jetstore
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wrenmq/wren/jetstore/store"
+)
+
+var randRead = rand.Read
+
+// forwardFile is where a forward's cursor is kept: beside the streams,
+// named for the stream and the upstream subject.
+func forwardFile(streamsDir string, cfg ForwardConfig) string {
+	h := sha256.Sum256([]byte(cfg.Stream + "\x00" + cfg.Upstream))
+	return filepath.Join(filepath.Dir(streamsDir), "forward", cfg.Stream+"-"+hex.EncodeToString(h[:6])+".json")
+}
+
+// cursorFile is the persisted state of a forward.
+type cursorFile struct {
+	Stream   string `json:"stream"`
+	Upstream string `json:"upstream"`
+	Epoch    string `json:"epoch"`
+	Cursor   uint64 `json:"cursor"`
+}
+
+// load reads the cursor kept for the current stream, if any.
+func (f *Forwarder) load() (uint64, bool) {
+	b, err := os.ReadFile(f.file)
+	if err != nil {
+		return 0, false
+	}
+	var c cursorFile
+	if json.Unmarshal(b, &c) != nil || c.Epoch != f.epoch || c.Stream != f.cfg.Stream {
+		return 0, false
+	}
+	return c.Cursor, true
+}
+
+// persistEvery bounds how often the cursor is written while messages
+// flow. A cursor behind the acks after a crash costs nothing: the hub is
+// asked what it holds (or deduplicates within its window).
+const persistEvery = 200 * time.Millisecond
+
+// persist writes the cursor when it moved (at most every persistEvery
+// unless now).
+func (f *Forwarder) persist(now bool) {
+	if f.cursor == f.saved || f.epoch == "" {
+		return
+	}
+	if !now && time.Since(f.savedAt) < persistEvery {
+		return
+	}
+	b, _ := json.Marshal(cursorFile{Stream: f.cfg.Stream, Upstream: f.cfg.Upstream, Epoch: f.epoch, Cursor: f.cursor})
+	if err := os.MkdirAll(filepath.Dir(f.file), 0o750); err != nil {
+		f.setErr("keeping the cursor: %v", err)
+		return
+	}
+	if err := store.WriteFileAtomic(f.file, b); err != nil {
+		f.setErr("keeping the cursor: %v", err)
+		return
+	}
+	f.saved, f.savedAt = f.cursor, time.Now()
+}
+
+// ForwardStatus is one forward in /uplinkz.
+type ForwardStatus struct {
+	Stream        string  `json:"stream"`
+	Subject       string  `json:"subject"`
+	Upstream      string  `json:"upstream"`
+	HubStream     string  `json:"hub_stream,omitempty"`
+	State         string  `json:"state"`
+	Connected     bool    `json:"connected"`
+	Cursor        uint64  `json:"cursor"`
+	LastSeq       uint64  `json:"last_seq"`
+	Waiting       uint64  `json:"waiting_msgs"`
+	WaitingBytes  uint64  `json:"waiting_bytes"`
+	InFlight      int     `json:"in_flight"`
+	Forwarded     uint64  `json:"forwarded"`
+	Duplicates    uint64  `json:"duplicates"`
+	Dropped       uint64  `json:"dropped"`
+	Resends       uint64  `json:"resends"`
+	HubSyncs      uint64  `json:"hub_syncs"`
+	HubLastSeq    uint64  `json:"hub_last_seq,omitempty"`
+	Rate          float64 `json:"forward_rate"`
+	LastAck       string  `json:"last_ack,omitempty"`
+	LastError     string  `json:"last_error,omitempty"`
+	LastErrorTime string  `json:"last_error_at,omitempty"`
+}
+
+// report refreshes the counters monitoring reads. Run goroutine only.
+func (f *Forwarder) report(st *stream, now time.Time) {
+	state := st.store.State()
+	var waiting uint64
+	if state.LastSeq > f.cursor {
+		from := max(f.cursor+1, state.FirstSeq)
+		waiting = st.store.Count(from, state.LastSeq)
+	}
+	var avg uint64
+	if state.Msgs > 0 {
+		avg = state.Bytes / state.Msgs
+	}
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.cursor, f.st.lastSeq, f.st.waiting, f.st.waitBytes = f.cursor, state.LastSeq, waiting, waiting*avg
+	f.st.inflight = len(f.inflight)
+	if el := now.Sub(f.st.rateAt); el >= time.Second {
+		total := f.st.forwarded + f.st.duplicates
+		if !f.st.rateAt.IsZero() {
+			f.st.rate = float64(total-f.st.rateCount) / el.Seconds()
+		}
+		f.st.rateAt, f.st.rateCount = now, total
+	}
+}
+
+// Status describes the forward for monitoring.
+func (f *Forwarder) Status() ForwardStatus {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	s := ForwardStatus{Stream: f.cfg.Stream, Subject: f.cfg.Subject, Upstream: f.cfg.Upstream, HubStream: f.cfg.HubStream,
+		State: f.st.state, Cursor: f.st.cursor, LastSeq: f.st.lastSeq, Waiting: f.st.waiting, WaitingBytes: f.st.waitBytes,
+		InFlight: f.st.inflight, Forwarded: f.st.forwarded, Duplicates: f.st.duplicates, Dropped: f.st.dropped,
+		Resends: f.st.resends, HubSyncs: f.st.syncs, HubLastSeq: f.st.hubLastSeq, Rate: f.st.rate, LastError: f.st.lastErr}
+	if !f.st.lastAck.IsZero() {
+		s.LastAck = f.st.lastAck.UTC().Format(time.RFC3339Nano)
+		s.Connected = f.st.lastErrAt.Before(f.st.lastAck)
+	}
+	if !f.st.lastErrAt.IsZero() {
+		s.LastErrorTime = f.st.lastErrAt.UTC().Format(time.RFC3339Nano)
+	}
+	return s
+}

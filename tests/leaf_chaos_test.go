@@ -1,0 +1,163 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wrenmq/wren/jetstore"
+	"github.com/wrenmq/wren/server/leaf"
+)
+
+// fastForward is a forward that notices trouble quickly.
+var fastForward = jetstore.ForwardConfig{HubStream: "SITES", HubDomain: "hub",
+	AckWait: 500 * time.Millisecond, RetryMin: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond}
+
+// fastRemote is a remote that notices a dead link quickly.
+func fastRemote(urls ...*url.URL) leaf.Remote {
+	return leaf.Remote{URLs: urls, PingInterval: 250 * time.Millisecond, MaxPingsOut: 2,
+		Reconnect: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, DialTimeout: time.Second}
+}
+
+// A loopback proxy between gateway and hub cuts the link, blackholes it
+// both ways and drops only the hub's answers, at points drawn from a fixed
+// seed, while 10,000 messages are forwarded past a 2s duplicate window:
+// the hub stream holds exactly those 10,000, in order.
+func TestForwardThroughCutsAndBlackholes(t *testing.T) {
+	ho := hubOpts(t, "hub", t.TempDir())
+	hub := startHub(t, ho)
+	hjs := hubStream(t, hub, 1, 2*time.Second)
+	proxy := startProxy(t, fmt.Sprintf("127.0.0.1:%d", ho.LeafNode.Port))
+	gw := startFwdGateway(t, "gw17", t.TempDir(), fastForward,
+		fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
+	nc := connectNATS(t, gw.srv)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rng := rand.New(rand.NewSource(17))
+		for i := 0; i < 12; i++ {
+			select {
+			case <-time.After(time.Duration(50+rng.Intn(200)) * time.Millisecond):
+			case <-time.After(testTimeout):
+			}
+			switch rng.Intn(4) {
+			case 0:
+				proxy.cut()
+			case 1:
+				proxy.mode.Store(proxyBlackhole)
+			case 2:
+				proxy.mode.Store(proxyDropDown)
+			case 3:
+				proxy.mode.Store(proxyPass)
+			}
+		}
+		// One blackhole that outlasts the duplicate window.
+		proxy.mode.Store(proxyBlackhole)
+		time.Sleep(2500 * time.Millisecond)
+		proxy.mode.Store(proxyPass)
+		proxy.cut()
+	}()
+	publishSensors(t, nc, 0, 10000)
+	<-done
+	checkHubHolds(t, hjs, "gw17", 10000)
+	s := gw.fwd.Status()
+	t.Logf("forward after the chaos: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
+	if s.Resends == 0 {
+		t.Fatalf("the link troubles never made the forward send again: %+v", s)
+	}
+}
+
+// The hub is a three-node cluster with an R3 stream; its leader is shut
+// down mid-forwarding: the link fails over to another node and the hub
+// stream still ends with exactly the 10,000 messages, in order.
+func TestForwardClusterLeaderKilled(t *testing.T) {
+	base := t.TempDir()
+	names := []string{"n1", "n2", "n3"}
+	routePorts := []int{freePort(t), freePort(t), freePort(t)}
+	opts := make([]*natsserver.Options, 3)
+	hubs := make([]*hubServer, 3)
+	var leafURLs []*url.URL
+	for i, name := range names {
+		o := hubOpts(t, name, filepath.Join(base, name))
+		o.Cluster = natsserver.ClusterOpts{Name: "hubc", Host: "127.0.0.1", Port: routePorts[i]}
+		for j, p := range routePorts {
+			if j != i {
+				o.Routes = append(o.Routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+			}
+		}
+		opts[i] = o
+	}
+	for i := range opts {
+		s, err := natsserver.NewServer(opts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		hubs[i] = &hubServer{s, opts[i]}
+		t.Cleanup(s.Shutdown)
+	}
+	for i, h := range hubs {
+		if !h.ReadyForConnections(testTimeout) {
+			t.Fatalf("%s not ready", names[i])
+		}
+		leafURLs = append(leafURLs, hubLeafURL(t, h))
+	}
+	nc := connectHub(t, hubs[0])
+	hjs, _ := jetstream.New(nc)
+	waitUntil(t, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := hjs.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "SITES", Subjects: []string{"site.>"},
+			Replicas: 3, Duplicates: 2 * time.Second})
+		return err
+	})
+	gw := startFwdGateway(t, "gw17", t.TempDir(), fastForward, fastRemote(leafURLs...))
+	local := connectNATS(t, gw.srv)
+	killed := make(chan int, 1)
+	go func() {
+		defer close(killed)
+		// Shut the stream's leader down once forwarding is under way.
+		for hubHolds(hjs, "gw17") < 2000 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		st, err := hjs.Stream(ctx, "SITES")
+		if err != nil {
+			return
+		}
+		info, err := st.Info(ctx)
+		if err != nil || info.Cluster == nil {
+			return
+		}
+		for _, h := range hubs {
+			if h.Name() == info.Cluster.Leader {
+				held := hubHolds(hjs, "gw17")
+				h.Shutdown()
+				killed <- held
+			}
+		}
+	}()
+	publishSensors(t, local, 0, 10000)
+	held, ok := <-killed
+	if !ok || held >= 10000 {
+		t.Fatalf("the stream leader was not shut down mid-forwarding (hub held %d then)", held)
+	}
+	t.Logf("stream leader shut down when the hub held %d of 10000", held)
+	var survivor *hubServer
+	for _, h := range hubs {
+		if h.Running() {
+			survivor = h
+			break
+		}
+	}
+	sjs, _ := jetstream.New(connectHub(t, survivor))
+	checkHubHolds(t, sjs, "gw17", 10000)
+}
