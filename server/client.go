@@ -306,7 +306,7 @@ func (c *client) Connect(js []byte) error {
 		c.authTmr.Stop()
 	}
 	c.okIfVerbose()
-	if first {
+	if first && c.srv.sys != nil {
 		c.srv.connectEvent(c)
 	}
 	return nil
@@ -336,7 +336,7 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		c.okIfVerbose()
 		return nil
 	}
-	if c.srv.mayTrace(header) {
+	if len(header) > 0 && c.srv.mayTrace(header) {
 		c.pc.tracedPublish(subject, reply, header, payload)
 		c.okIfVerbose()
 		return nil
@@ -568,5 +568,7 @@ func (c *client) teardown() {
 		c.srv.interest.changed(sub, -1)
 	}
 	c.srv.removeClient(c)
-	c.srv.disconnectEvent(c)
+	if c.srv.sys != nil { // checked here: nothing of the system account runs while it is off
+		c.srv.disconnectEvent(c)
+	}
 }

@@ -167,7 +167,7 @@ func (l *LeafConn) Msg(subject, reply []byte, queues [][]byte, header, payload [
 	c.inMsgs.Add(1)
 	c.inBytes.Add(int64(len(header) + len(payload)))
 	l.p.queues = queues
-	if c.srv.mayTrace(header) {
+	if len(header) > 0 && c.srv.mayTrace(header) {
 		l.p.tracedPublish(subject, reply, header, payload)
 	} else {
 		l.p.publish(subject, reply, header, payload)

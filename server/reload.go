@@ -194,7 +194,9 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 		return false
 	}
 	c.auth.user = id.Name
-	c.sys.Store(s.isSystemUser(id))
+	if s.sys != nil {
+		c.sys.Store(s.isSystemUser(id))
+	}
 	old := c.perms.Swap(id.Perms)
 	c.mu.Unlock()
 	if old != id.Perms {
