@@ -100,6 +100,12 @@ func isSysSubject(subject []byte) bool {
 // nobody.
 func (c *client) sysPublish(subject, reply, header, payload []byte) {
 	s := c.srv
+	if what, ok := accountRequest(subject, c.sys.Load()); ok && len(reply) > 0 {
+		// Every account may ask about itself, as nats-server imports
+		// these into each account.
+		s.goAnswer(c, func(body []byte) { s.answerAccount(what, c.account(), string(reply), body) }, payload)
+		return
+	}
 	if !c.sys.Load() {
 		if len(reply) > 0 && c.opts.NoResponders {
 			c.pc.noResponders(subject, reply)
@@ -108,22 +114,90 @@ func (c *client) sysPublish(subject, reply, header, payload []byte) {
 	}
 	subj := string(subject)
 	if what, ok := s.sysRequest(subj); ok && len(reply) > 0 {
-		select {
-		case s.sys.busy <- struct{}{}:
-		default:
-			s.log.Warn("system request dropped: too many at once", "subject", subj, "cid", c.cid)
-			return
-		}
-		rep, body := string(reply), append([]byte(nil), payload...)
-		go func() {
-			defer func() { <-s.sys.busy }()
-			s.answerSys(what, subj, rep, body)
-		}()
+		rep := string(reply)
+		s.goAnswer(c, func(body []byte) { s.answerSys(what, subj, rep, body) }, payload)
 		return
 	}
 	if !s.sys.publish(subj, string(reply), header, payload) && len(reply) > 0 && c.opts.NoResponders {
 		c.pc.noResponders(subject, reply)
 	}
+}
+
+// goAnswer runs answer with a copy of the request body on its own
+// goroutine, a few at a time; a request beyond that is dropped, as by a
+// responder that cannot keep up.
+func (s *Server) goAnswer(c *client, answer func(body []byte), payload []byte) {
+	select {
+	case s.sys.busy <- struct{}{}:
+	default:
+		s.log.Warn("system request dropped: too many at once", "cid", c.cid)
+		return
+	}
+	body := append([]byte(nil), payload...)
+	go func() {
+		defer func() { <-s.sys.busy }()
+		answer(body)
+	}()
+}
+
+// accountRequest returns what a request asks about the requester's own
+// account: STATZ or CONNZ ($SYS.REQ.ACCOUNT.PING.*, and for a client
+// outside the system account $SYS.REQ.SERVER.PING.CONNZ, which
+// nats-server also answers for each account about itself).
+func accountRequest(subject []byte, sys bool) (string, bool) {
+	switch string(subject) {
+	case "$SYS.REQ.ACCOUNT.PING.STATZ":
+		return "STATZ", true
+	case "$SYS.REQ.ACCOUNT.PING.CONNZ":
+		return "CONNZ", true
+	case "$SYS.REQ.SERVER.PING.CONNZ":
+		return "CONNZ", !sys
+	}
+	return "", false
+}
+
+// answerAccount answers an account's request about itself: its
+// connections (CONNZ) or their totals (STATZ), as nats-server's
+// account_statz.
+func (s *Server) answerAccount(what, acc, reply string, body []byte) {
+	var o sysOptions
+	if len(body) > 0 && json.Unmarshal(body, &o) != nil {
+		o = sysOptions{}
+	}
+	all := s.Connz(0, 1<<30, o.Subs)
+	mine := all.Connections[:0]
+	for _, ci := range all.Connections {
+		if ci.Account == acc {
+			mine = append(mine, ci)
+		}
+	}
+	if what == "CONNZ" {
+		cz := *all
+		cz.NumConnections, cz.Total = len(mine), len(mine)
+		off := min(max(o.Offset, 0), len(mine))
+		lim := o.Limit
+		if lim <= 0 {
+			lim = 1024
+		}
+		cz.Offset, cz.Limit = off, lim
+		cz.Connections = mine[off:min(off+lim, len(mine))]
+		s.sysReply(reply, map[string]any{"server": s.sysInfo(), "data": &cz})
+		return
+	}
+	st := map[string]any{"acc": acc, "name": acc, "conns": len(mine), "leafnodes": 0, "total_conns": len(mine)}
+	var subs int
+	var sent, recv msgBytes
+	for _, ci := range mine {
+		subs += ci.Subscriptions
+		sent.Msgs += ci.OutMsgs
+		sent.Bytes += ci.OutBytes
+		recv.Msgs += ci.InMsgs
+		recv.Bytes += ci.InBytes
+	}
+	st["num_subscriptions"], st["sent"], st["received"], st["slow_consumers"] = subs, sent, recv, 0
+	s.sysReply(reply, map[string]any{"server": s.sysInfo(), "data": map[string]any{
+		"server_id": s.id, "now": time.Now().UTC(), "account_statz": []any{st},
+	}})
 }
 
 // sysRequest returns what a $SYS.REQ.SERVER subject asks of this server:

@@ -200,8 +200,16 @@ func TestDropinSysCLI(t *testing.T) {
 	mustNATS(t, admin, []string{"Connections per server", "gw1", "SYS"}, "server", "report", "connections")
 	mustNATS(t, admin, []string{"JetStream Summary", "gw1"}, "server", "report", "jetstream")
 	mustNATS(t, admin, []string{"OK JetStream"}, "server", "check", "jetstream")
+	// Any account may ask about itself, as nats-server imports
+	// $SYS.REQ.ACCOUNT.PING.STATZ and CONNZ into each account: the
+	// application user sees its own connections, not the system user's.
+	app := withCreds(s.ClientURL(), "app", "app")
+	mustNATS(t, app, []string{"Server Statistics"}, "account", "report", "statistics")
+	if out := mustNATS(t, app, []string{"$G"}, "account", "report", "connections"); strings.Contains(out, "SYS") {
+		t.Fatalf("an application user's account report lists the system account:\n%s", out)
+	}
 	// An application user is told what nats-server tells it.
-	out, err := runNATS(t, withCreds(s.ClientURL(), "app", "app"), "server", "list")
+	out, err := runNATS(t, app, "server", "list")
 	if err == nil || !strings.Contains(out, "system privileges") {
 		t.Fatalf("server list as an application user: %v\n%s; want the CLI's system privileges error", err, out)
 	}
