@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/json"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -14,7 +15,7 @@ import (
 // The system account, as nats-server has it: the users named in
 // Options.SystemUsers may ask the server about itself on
 // $SYS.REQ.SERVER.PING[.<what>] and $SYS.REQ.SERVER.<server id>.<what>
-// (what: VARZ, CONNZ, SUBSZ, JSZ, HEALTHZ, STATSZ, IDZ), with the same JSON
+// (what: VARZ, CONNZ, SUBSZ, JSZ, HEALTHZ, STATSZ, IDZ, LEAFZ), with the same JSON
 // as the monitoring endpoints inside nats-server's {"server":…,"data":…}
 // envelope, and hear $SYS.ACCOUNT.<account>.CONNECT and DISCONNECT events.
 // So the nats CLI's server commands work with no HTTP port open.
@@ -218,7 +219,7 @@ func (s *Server) sysRequest(subject string) (string, bool) {
 		what = "STATSZ"
 	}
 	switch what {
-	case "VARZ", "CONNZ", "SUBSZ", "JSZ", "HEALTHZ", "STATSZ", "IDZ":
+	case "VARZ", "CONNZ", "SUBSZ", "JSZ", "HEALTHZ", "STATSZ", "IDZ", "LEAFZ":
 		return what, true
 	}
 	return "", false
@@ -350,6 +351,19 @@ func (s *Server) answerSys(what, subject, reply string, body []byte) {
 		data = s.Connz(o.Offset, o.Limit, o.Subs)
 	case "SUBSZ":
 		data = s.Subsz()
+	case "LEAFZ":
+		s.extra.mu.Lock()
+		f := s.extra.routes["/leafz"]
+		s.extra.mu.Unlock()
+		if f == nil {
+			data = map[string]any{"server_id": s.id, "now": time.Now().UTC(), "leafnodes": 0, "leafs": []any{}}
+		} else {
+			q := url.Values{}
+			if o.Subs {
+				q.Set("subs", "1")
+			}
+			data = f(q)
+		}
 	case "HEALTHZ":
 		h := map[string]any{"status": "ok", "status_code": 200}
 		if err := s.healthErr(); err != nil {

@@ -200,6 +200,9 @@ func TestDropinSysCLI(t *testing.T) {
 	mustNATS(t, admin, []string{"Connections per server", "gw1", "SYS"}, "server", "report", "connections")
 	mustNATS(t, admin, []string{"JetStream Summary", "gw1"}, "server", "report", "jetstream")
 	mustNATS(t, admin, []string{"OK JetStream"}, "server", "check", "jetstream")
+	mustNATS(t, admin, []string{"Health Report", "ok (200)"}, "server", "report", "health")
+	mustNATS(t, admin, []string{"Leafnode Report"}, "server", "report", "leafnodes")
+	mustNATS(t, admin, []string{"OK gw1"}, "server", "check", "server", "--name", "gw1")
 	// Any account may ask about itself, as nats-server imports
 	// $SYS.REQ.ACCOUNT.PING.STATZ and CONNZ into each account: the
 	// application user sees its own connections, not the system user's.
