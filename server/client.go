@@ -331,10 +331,16 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 	if !c.permitPub(subject) || !c.permitReply(subject, reply) {
 		return nil
 	}
-	if c.srv.sys != nil && isSysSubject(subject) {
-		c.sysPublish(subject, reply, header, payload)
-		c.okIfVerbose()
-		return nil
+	if len(subject) > 4 && subject[0] == '$' && isSysSubject(subject) {
+		switch {
+		case c.srv.sys != nil:
+			c.sysPublish(subject, reply, header, payload)
+			c.okIfVerbose()
+			return nil
+		case c.accountPublish(subject, reply, payload):
+			c.okIfVerbose()
+			return nil
+		}
 	}
 	if len(header) > 0 && c.srv.mayTrace(header) {
 		c.pc.tracedPublish(subject, reply, header, payload)

@@ -40,17 +40,18 @@ type sysAccount struct {
 	users atomic.Pointer[map[string]bool]
 	ip    *InProc
 	seq   atomic.Uint64
-	// busy bounds the requests answered at once; more are dropped, as a
-	// responder that cannot keep up would drop them.
-	busy chan struct{}
 }
+
+// answering bounds the system requests answered at once; more are
+// dropped, as a responder that cannot keep up would drop them.
+var answering = make(chan struct{}, 4)
 
 // newSysAccount sets up the system account when o names one.
 func (s *Server) newSysAccount(o *Options) {
 	if o.SystemAccount == "" {
 		return
 	}
-	sa := &sysAccount{name: o.SystemAccount, ip: s.InProc("system"), busy: make(chan struct{}, 4)}
+	sa := &sysAccount{name: o.SystemAccount, ip: s.InProc("system")}
 	sa.setUsers(o.SystemUsers)
 	s.sys = sa
 }
@@ -95,6 +96,20 @@ func isSysSubject(subject []byte) bool {
 	return len(subject) >= len(sysPrefix) && string(subject[:len(sysPrefix)]) == sysPrefix
 }
 
+// accountPublish answers a client's request about its own account
+// ($SYS.REQ.ACCOUNT.PING.STATZ and .CONNZ, $SYS.REQ.SERVER.PING.CONNZ)
+// while there is no system account, as nats-server answers every
+// account; it reports false for any other publish.
+func (c *client) accountPublish(subject, reply, payload []byte) bool {
+	what, ok := accountRequest(subject, false)
+	if !ok || len(reply) == 0 {
+		return false
+	}
+	s, rep, acc := c.srv, string(reply), c.account()
+	s.goAnswer(c, func(body []byte) { s.answerAccount(what, acc, rep, body) }, payload)
+	return true
+}
+
 // sysPublish handles a client's publish to a $SYS subject while the system
 // account is on. A system user's request to the server is answered; its
 // other $SYS publishes reach only system users. Anyone else's reach
@@ -129,14 +144,14 @@ func (c *client) sysPublish(subject, reply, header, payload []byte) {
 // responder that cannot keep up.
 func (s *Server) goAnswer(c *client, answer func(body []byte), payload []byte) {
 	select {
-	case s.sys.busy <- struct{}{}:
+	case answering <- struct{}{}:
 	default:
 		s.log.Warn("system request dropped: too many at once", "cid", c.cid)
 		return
 	}
 	body := append([]byte(nil), payload...)
 	go func() {
-		defer func() { <-s.sys.busy }()
+		defer func() { <-answering }()
 		answer(body)
 	}()
 }
@@ -402,7 +417,7 @@ func (s *Server) sysReply(reply string, v any) {
 		s.log.Error("encode system reply", "error", err)
 		return
 	}
-	s.sys.ip.Publish(reply, "", nil, b)
+	s.internal().Publish(reply, "", nil, b)
 }
 
 // msgBytes is a message and byte count pair in events and STATSZ.

@@ -217,3 +217,33 @@ func TestDropinSysCLI(t *testing.T) {
 		t.Fatalf("server list as an application user: %v\n%s; want the CLI's system privileges error", err, out)
 	}
 }
+
+// TestDropinAccountReportsWithoutSystemAccount: with no system account
+// configured, every client may still ask about its own account, as a
+// plain nats-server -js answers nats account report statistics and
+// connections; the server-wide requests find no responders there too.
+func TestDropinAccountReportsWithoutSystemAccount(t *testing.T) {
+	s := startWrenWith(t, server.Options{ServerName: "plain"}, false)
+	nc := connectNATS(t, s, nats.Name("meter"))
+	m, err := nc.Request("$SYS.REQ.ACCOUNT.PING.STATZ", nil, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Data struct {
+			AccountStatz []struct {
+				Acc   string
+				Conns int
+			} `json:"account_statz"`
+		}
+	}
+	if err := json.Unmarshal(m.Data, &rep); err != nil || len(rep.Data.AccountStatz) != 1 ||
+		rep.Data.AccountStatz[0].Acc != "$G" || rep.Data.AccountStatz[0].Conns != 1 {
+		t.Fatalf("ACCOUNT.PING.STATZ = %s (%v); want one $G account with 1 connection", m.Data, err)
+	}
+	if _, err := nc.Request("$SYS.REQ.SERVER.PING", nil, testTimeout); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("SERVER.PING without a system account: %v; want no responders", err)
+	}
+	mustNATS(t, s.ClientURL(), []string{"Server Statistics"}, "account", "report", "statistics")
+	mustNATS(t, s.ClientURL(), []string{"meter", "$G"}, "account", "report", "connections")
+}
