@@ -192,8 +192,12 @@ func (st *stream) start() error {
 }
 
 func (st *stream) subscribe(subjects []string) error {
+	subscribe := st.js.bus.Subscribe
+	if tb, ok := st.js.bus.(TracingSubscriber); ok {
+		subscribe = tb.SubscribeTraced
+	}
 	for _, s := range subjects {
-		unsub, err := st.js.bus.Subscribe(s, "", st.onMsg)
+		unsub, err := subscribe(s, "", st.onMsg)
 		if err != nil {
 			st.unsubscribe()
 			return err

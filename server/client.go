@@ -52,6 +52,7 @@ type subscription struct {
 	queue   string
 	sid     string
 	handler func(*protocol.Msg) // set for in-process subscriptions
+	traced  bool                // an in-process subscriber that takes part in tracing
 
 	max    atomic.Int64 // auto-unsubscribe after this many deliveries; 0 is none
 	nm     atomic.Int64 // deliveries so far

@@ -231,6 +231,15 @@ func (p *producer) tracedPublish(subject, reply, header, payload []byte) {
 	t.Done()
 }
 
+// SubscribeTraced is Subscribe for a subscriber that takes part in
+// message tracing: it reads Msg.Trace, reports what it does (a stream
+// records its storage) and, for a trace-only message, only reports. Other
+// in-process subscribers are not handed trace-only messages at all (they
+// would act on them); they are listed as egresses.
+func (ip *InProc) SubscribeTraced(subject, queue string, h func(m *protocol.Msg)) (unsubscribe func(), err error) {
+	return ip.subscribe(subject, queue, h, true)
+}
+
 // traceDeliver records the delivery of a traced message to sub and, for
 // an in-process subscriber, hands it over with the trace. It reports
 // whether the delivery is done (in-process, or not delivered because the
@@ -239,6 +248,10 @@ func (p *producer) traceDeliver(sub *subscription, subject, reply, header, paylo
 	t := p.trace
 	sc := sub.client
 	if sub.handler != nil {
+		if t.only && !sub.traced {
+			t.add(&traceEgress{traceBase: traceBase{"eg", time.Now().UTC()}, Kind: traceKindSystem, CID: sc.cid, Name: sc.opts.Name, Sub: sub.subject, Queue: sub.queue})
+			return true
+		}
 		if p.shown != nil {
 			subject = p.shown
 		}

@@ -129,6 +129,14 @@ func TestDropinTraceOnly(t *testing.T) {
 	if st := mustInfo(t, s).State; st.Msgs != 0 {
 		t.Fatalf("trace-only message stored: %d messages", st.Msgs)
 	}
+
+	// A trace-only request to an in-process service is listed, not
+	// acted on: the stream is still there.
+	ev = tracedPublish(t, nc, "$JS.API.STREAM.DELETE.T", true, 1)[0]
+	if got := ev.summary(); !sameEvents(got, "in:$JS.API.STREAM.DELETE.T, eg:$JS.API.>") || ev.Events[1].Kind != 3 {
+		t.Fatalf("trace-only API request events %q; want the ingress and the API service (kind 3)", got)
+	}
+	mustInfo(t, s)
 }
 
 // sameEvents compares an event summary with want, order aside (the
