@@ -53,6 +53,7 @@ type Varz struct {
 	LameDuckMode     bool      `json:"lame_duck_mode,omitempty"`
 	AuthFailures     int64     `json:"auth_failures"`
 	SystemAccount    string    `json:"system_account,omitempty"`
+	AuthRequired     bool      `json:"auth_required,omitempty"`
 }
 
 // ConnInfo is one connection in /connz.
@@ -196,6 +197,7 @@ func (s *Server) Varz() *Varz {
 	if s.sys != nil {
 		v.SystemAccount = s.sys.name
 	}
+	v.AuthRequired = s.authRequired()
 	return v
 }
 

@@ -67,7 +67,7 @@ func TestDropinSysRequests(t *testing.T) {
 	for _, subj := range []string{"$SYS.REQ.SERVER.PING.VARZ", "$SYS.REQ.SERVER." + s.ID() + ".VARZ"} {
 		v := sysRequest(t, nc, subj).Data
 		js, _ := v["jetstream"].(map[string]any)
-		if v["server_id"] != s.ID() || v["system_account"] != "SYS" || js["config"] == nil || js["stats"] == nil {
+		if v["server_id"] != s.ID() || v["system_account"] != "SYS" || v["auth_required"] != true || js["config"] == nil || js["stats"] == nil {
 			t.Fatalf("%s data = %v; want this server's varz with jetstream config and stats", subj, v)
 		}
 	}
