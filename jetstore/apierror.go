@@ -72,6 +72,9 @@ func errStreamPurge(err error) *APIError { return apiErr(500, 10110, err.Error()
 func errNoMessage() *APIError          { return apiErr(404, 10037, "no message found") }
 func errMsgDelete(err error) *APIError { return apiErr(500, 10057, err.Error()) }
 func errMsgDeleteDenied() *APIError    { return apiErr(400, 10082, "message delete not permitted") }
+func errReplayDeleteDenied() *APIError {
+	return apiErr(400, 10082, "message delete not permitted: the dead-letter stream denies deletes; replay with keep")
+}
 
 // Publishing.
 func errRollupDisabled() *APIError { return apiErr(400, 10052, "rollup not permitted") }

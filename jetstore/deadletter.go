@@ -289,7 +289,7 @@ func (js *JetStream) replayFor(name string, data []byte, sender protocol.Sender)
 		return resp
 	}
 	if dst.cfg().DenyDelete && !req.Keep {
-		resp.Error = apiErr(400, 10082, "message delete not permitted: the dead-letter stream denies deletes; replay with keep")
+		resp.Error = errReplayDeleteDenied()
 		return resp
 	}
 	var seqs []uint64

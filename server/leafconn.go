@@ -117,9 +117,15 @@ func (l *LeafConn) announce(subject, queue string, n int32) {
 }
 
 // Send queues raw protocol bytes to the hub (PING, PONG, a loop-detection
-// LS+).
+// LS+). It is called from the link's read goroutine and its ping timer
+// alike, so it wakes the writer itself rather than through a read loop's
+// set of touched clients.
 func (l *LeafConn) Send(b []byte) {
-	l.c.sendRaw(b)
+	l.c.mu.Lock()
+	if !l.c.closed {
+		l.c.out.add(b)
+	}
+	l.c.mu.Unlock()
 	l.c.signal()
 }
 
