@@ -111,9 +111,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		d.shutdown()
 		return err
 	}
+	sigs := notifySignals()
 	d.log.Info("wren started", "version", server.Version, "server_id", d.srv.ID(), "url", d.srv.ClientURL(), "config", f.configFile)
 
-	return d.serveSignals()
+	return d.serveSignals(sigs)
 }
 
 // startServices starts what runs beside the broker: monitoring and the
