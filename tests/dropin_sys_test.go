@@ -247,3 +247,20 @@ func TestDropinAccountReportsWithoutSystemAccount(t *testing.T) {
 	mustNATS(t, s.ClientURL(), []string{"Server Statistics"}, "account", "report", "statistics")
 	mustNATS(t, s.ClientURL(), []string{"meter", "$G"}, "account", "report", "connections")
 }
+
+// TestDropinSysReloadUsers: a reload that takes a user out of the system
+// account ends its access at once, on the open connection too.
+func TestDropinSysReloadUsers(t *testing.T) {
+	a := mustAuth(t, auth.Config{Users: []auth.User{{Name: "admin", Password: "admin"}, {Name: "app", Password: "app"}}})
+	opts := server.Options{ServerName: "gw1", Auth: a, SystemAccount: "SYS", SystemUsers: []string{"admin"}}
+	s := startWrenWith(t, opts, false)
+	nc := connectNATS(t, s, nats.UserInfo("admin", "admin"))
+	sysRequest(t, nc, "$SYS.REQ.SERVER.PING")
+	opts.Host, opts.Port, opts.SystemUsers = "127.0.0.1", 0, nil
+	if err := s.Reload(opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Request("$SYS.REQ.SERVER.PING", nil, testTimeout); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("PING after admin left the system account: %v; want no responders", err)
+	}
+}
