@@ -284,3 +284,24 @@ func TestIdentityPermissions(t *testing.T) {
 		t.Errorf("nkey user with defaults: CanPublish(admin.x) = true; want false")
 	}
 }
+
+func TestLookup(t *testing.T) {
+	a, err := New(Config{Users: []User{{Name: "dev", Password: "pw", Permissions: &Permissions{Publish: SubjectPermission{Allow: []string{"a.>"}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.Lookup("dev")
+	if err != nil || id.Name != "dev" || id.Perms == nil || !id.Perms.CanPublish([]byte("a.b")) || id.Perms.CanPublish([]byte("b")) {
+		t.Fatalf("Lookup(dev) = %+v, %v", id, err)
+	}
+	if _, err := a.Lookup("gone"); err == nil {
+		t.Fatal("Lookup of an unknown user succeeded")
+	}
+	if _, err := a.Lookup(""); err == nil {
+		t.Fatal("Lookup of no user succeeded with users configured")
+	}
+	var none *Authenticator
+	if id, err := none.Lookup("x"); err != nil || id.Perms != nil {
+		t.Fatalf("Lookup without authentication = %+v, %v", id, err)
+	}
+}

@@ -34,6 +34,8 @@ type Config struct {
 	TLS           TLS           `toml:"tls"`
 	Leafnodes     Leafnodes     `toml:"leafnodes"`
 	Shutdown      Shutdown      `toml:"shutdown"`
+	MQTT          MQTT          `toml:"mqtt"`
+	WebSocket     WebSocket     `toml:"websocket"`
 	MsgTrace      MsgTrace      `toml:"msg_trace"`
 }
 
@@ -98,9 +100,10 @@ type Log struct {
 	// Time says whether each line carries a timestamp. Default true; turn it
 	// off when a supervisor such as journald adds its own.
 	Time bool `toml:"time"`
-	// Trace logs every protocol operation a client sends and every
-	// control line the server answers (CONNECT, SUB, PUB with its size,
-	// -ERR, ...) at debug level, with the connection id. Default false:
+	// Trace logs every protocol operation a client sends (CONNECT without
+	// its credentials, SUB, PUB with its subject and size, ...) and every
+	// -ERR the server sends, with the connection id, at debug level: it
+	// sets Level to "debug". A reload turns it on or off. Default false:
 	// it costs throughput and fills logs.
 	Trace bool `toml:"trace"`
 }
@@ -108,6 +111,9 @@ type Log struct {
 // SlogLevel returns Level as a slog.Level. An unknown level (which Validate
 // rejects) is reported as slog.LevelInfo.
 func (l Log) SlogLevel() slog.Level {
+	if l.Trace {
+		return slog.LevelDebug
+	}
 	switch l.Level {
 	case LevelDebug:
 		return slog.LevelDebug
@@ -171,12 +177,40 @@ type JetStream struct {
 	// SyncInterval is how often data is flushed under Sync = "interval".
 	// Default 1s.
 	SyncInterval Duration `toml:"sync_interval"`
-	// MaxStorage caps the bytes all streams may store together.
-	// Default 0: unlimited.
+	// MaxStorage is the older name of MaxFile, used when MaxFile is 0.
+	// Default 0: MaxFile's default.
 	MaxStorage Size `toml:"max_storage"`
 	// Compression is the compression of streams created without one of
 	// their own: "none" or "s2". Default "none".
 	Compression string `toml:"compression"`
+
+	// Limits (validated in jetstream_limits.go): 0 is the default, -1
+	// no limit.
+	// MaxMemory caps the bytes all memory streams hold together.
+	// Default: a quarter of the machine's memory.
+	MaxMemory Size `toml:"max_memory"`
+	// MaxFile caps the bytes all file streams hold together. Default:
+	// three quarters of the space free on the store's file system at
+	// start, plus what the streams hold there already. MaxStorage, its
+	// older name, is used when MaxFile is not set.
+	MaxFile Size `toml:"max_file"`
+	// MaxStreams caps the number of streams. Default unlimited.
+	MaxStreams int `toml:"max_streams"`
+	// MaxConsumers caps the consumers of all streams together (a stream's
+	// own max_consumers caps its consumers). Default unlimited.
+	MaxConsumers int `toml:"max_consumers"`
+	// MaxAckPending is the largest max_ack_pending a consumer may ask
+	// for. Default 100000.
+	MaxAckPending int `toml:"max_ack_pending"`
+	// MaxInactiveThreshold is the longest inactive_threshold a consumer
+	// may ask for. Default 7 days.
+	MaxInactiveThreshold Duration `toml:"max_inactive_threshold"`
+	// DuplicateWindow is the longest duplicate_window a stream may ask
+	// for. Default 24 hours.
+	DuplicateWindow Duration `toml:"duplicate_window"`
+	// MaxRequestSize caps the body of a JetStream API request.
+	// Default 256KB.
+	MaxRequestSize Size `toml:"max_request_size"`
 }
 
 // TLS secures the client listener.
@@ -243,6 +277,8 @@ func Default() *Config {
 		},
 		Leafnodes: defaultLeafnodes(),
 		Shutdown:  defaultShutdown(),
+		MQTT:      defaultMQTT(),
+		WebSocket: defaultWebSocket(),
 		MsgTrace:  MsgTrace{Sampling: 100},
 	}
 }

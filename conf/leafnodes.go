@@ -25,6 +25,32 @@ type Leafnodes struct {
 	Remotes []LeafRemote `toml:"remotes"`
 	// Forwards move streams to hub streams, exactly once.
 	Forwards []Forward `toml:"forwards"`
+	// Pulls move hub streams (commands to the gateway) into local
+	// streams, exactly once.
+	Pulls []Pull `toml:"pulls"`
+}
+
+// Pull moves what a hub stream holds under Filter into a local stream: a
+// durable pull consumer on the hub delivers it, and each message is acked
+// upstream only once the local stream stored it. The hub's live messages
+// on Filter are then kept off the links (added to every remote's
+// deny_imports), so each arrives once.
+type Pull struct {
+	// HubStream and HubDomain name the hub stream and its JetStream
+	// domain.
+	HubStream string `toml:"hub_stream"`
+	HubDomain string `toml:"hub_domain"`
+	// Consumer is the durable consumer's name on the hub. Default: the
+	// server name.
+	Consumer string `toml:"consumer,omitempty"`
+	// Filter is what of the hub stream is pulled ("cmd.gw17.>").
+	Filter string `toml:"filter"`
+	// Stream is the local stream the messages are stored in, under their
+	// own subjects; it must capture Filter.
+	Stream string `toml:"stream"`
+	// Batch is how many messages one pull asks for, and how many may
+	// await their local store. Default 64.
+	Batch int `toml:"batch"`
 }
 
 // LeafRemote is one hub: its leaf ports and how to authenticate.
@@ -115,6 +141,7 @@ func (v *checker) leafnodes(l *Leafnodes, js *JetStream) {
 	for i := range l.Remotes {
 		v.leafRemote(joinIndex("leafnodes.remotes", i), &l.Remotes[i])
 	}
+	v.pulls(l, js)
 	upstreams := map[string]string{}
 	for i := range l.Forwards {
 		f := &l.Forwards[i]
@@ -149,6 +176,38 @@ func (v *checker) leafnodes(l *Leafnodes, js *JetStream) {
 		}
 		if f.AckWait < 0 {
 			v.add(path+".ack_wait", "must not be negative, got %q", f.AckWait)
+		}
+	}
+}
+
+func (v *checker) pulls(l *Leafnodes, js *JetStream) {
+	for i := range l.Pulls {
+		p := &l.Pulls[i]
+		path := joinIndex("leafnodes.pulls", i)
+		if len(l.Remotes) == 0 {
+			v.add(path, "needs a leafnodes.remotes entry to pull over")
+		}
+		if !js.Enabled {
+			v.add(path, "needs jetstream.enabled: a pull stores into a local stream")
+		}
+		for _, f := range []struct{ key, val string }{{"hub_stream", p.HubStream}, {"hub_domain", p.HubDomain}, {"stream", p.Stream}} {
+			if f.val == "" {
+				v.add(path+"."+f.key, "must be set")
+			}
+		}
+		if strings.ContainsAny(p.HubDomain, " .*>\t") {
+			v.add(path+".hub_domain", "%q is not a JetStream domain name", p.HubDomain)
+		}
+		if strings.ContainsAny(p.Consumer, " .*>\t") {
+			v.add(path+".consumer", "%q is not a consumer name", p.Consumer)
+		}
+		if p.Filter == "" {
+			v.add(path+".filter", "must be set, such as \"cmd.gw17.>\"")
+		} else if err := protocol.CheckFilter(p.Filter); err != nil {
+			v.add(path+".filter", "%v", err)
+		}
+		if p.Batch < 0 || p.Batch > 10000 {
+			v.add(path+".batch", "must be between 1 and 10000, got %d", p.Batch)
 		}
 	}
 }

@@ -46,6 +46,8 @@ func (c *Config) check() ErrorList {
 	v.tls(&c.TLS, &c.Authorization)
 	v.leafnodes(&c.Leafnodes, &c.JetStream)
 	v.shutdown(&c.Shutdown)
+	v.mqtt(c)
+	v.websocket(c)
 	v.systemAccount(c)
 	v.msgTrace(&c.MsgTrace)
 	return v.errs
@@ -111,6 +113,7 @@ func (v *checker) jetStream(j *JetStream) {
 	}
 	v.positive("jetstream.sync_interval", j.SyncInterval)
 	v.size("jetstream.max_storage", j.MaxStorage, 0, -1)
+	v.jetStreamLimits(j)
 	switch j.Compression {
 	case CompressionNone, CompressionS2:
 	default:

@@ -11,31 +11,35 @@ import (
 // apiPrefix is where the JetStream API lives on the bus.
 const apiPrefix = "$JS.API."
 
-// onAPI runs on the publisher's goroutine: it only queues the request.
+// onAPI runs on the publisher's goroutine: it only queues the request, in
+// the info lane or the general one. A request the lanes cannot take is
+// answered 503 at once.
 func (js *JetStream) onAPI(m *protocol.Msg) {
 	if len(m.Reply) == 0 {
 		return // nobody to answer
 	}
-	select {
-	case js.apiQ <- m.Clone():
-	default:
-		js.apiErrors.Add(1)
-		js.respond(string(m.Reply), &apiResponse{Error: errUnavailable()})
+	if limit := js.lim.maxRequestSize; limit > 0 && len(m.Data) > limit {
+		js.apiTotal.Add(1)
+		js.fail(string(m.Reply), errRequestTooLarge(len(m.Data), limit))
+		return
+	}
+	if js.directMiss(m) {
+		return
+	}
+	lane := js.api
+	if infoRequest(m.Subject) {
+		lane = js.apiInfo
+	}
+	if !lane.push(m.Clone()) {
+		js.apiTotal.Add(1)
+		js.fail(string(m.Reply), errUnavailable())
 	}
 }
 
-// apiLoop serves queued API requests one at a time.
-func (js *JetStream) apiLoop() {
-	defer js.wg.Done()
-	for {
-		select {
-		case <-js.quit:
-			return
-		case m := <-js.apiQ:
-			js.apiTotal.Add(1)
-			js.dispatch(m)
-		}
-	}
+// serveAPI serves one queued request on a worker of the pool.
+func (js *JetStream) serveAPI(m *protocol.Msg) {
+	js.apiTotal.Add(1)
+	js.dispatch(m)
 }
 
 // dispatch routes one API request by its subject. A request that makes a
@@ -132,6 +136,7 @@ func (js *JetStream) apiAccountInfo(reply string) {
 	ai := accountInfo{
 		Type:      typeAccountInfo,
 		Store:     js.storageUsed(),
+		Memory:    js.memoryUsed(),
 		Streams:   st.Streams,
 		Consumers: st.Consumers,
 		Limits: accountLimits{
@@ -142,11 +147,20 @@ func (js *JetStream) apiAccountInfo(reply string) {
 		},
 		API: apiStats{Level: apiLevel, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 	}
-	if js.cfg.MaxStorage > 0 {
-		ai.Limits.MaxStore = js.cfg.MaxStorage
+	if js.lim.maxFile > 0 {
+		ai.Limits.MaxStore = js.lim.maxFile
 	}
-	if js.cfg.MaxStreams > 0 {
-		ai.Limits.MaxStreams = js.cfg.MaxStreams
+	if js.lim.maxMemory > 0 {
+		ai.Limits.MaxMemory = js.lim.maxMemory
+	}
+	if js.lim.maxStreams > 0 {
+		ai.Limits.MaxStreams = js.lim.maxStreams
+	}
+	if js.lim.maxConsumers > 0 {
+		ai.Limits.MaxConsumers = js.lim.maxConsumers
+	}
+	if js.lim.maxAckPending > 0 {
+		ai.Limits.MaxAckPending = js.lim.maxAckPending
 	}
 	js.respond(reply, &ai)
 }

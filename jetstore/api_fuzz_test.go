@@ -120,7 +120,7 @@ func (e *fuzzEnv) request(t testing.TB, op string, body []byte) (inbox string, r
 		defer close(done)
 		if name, ok := strings.CutPrefix(op, replayOp); ok {
 			// What the replay loop does with a request.
-			e.js.respond(inbox, e.js.replay(name, body))
+			e.js.respond(inbox, e.js.replayFor(name, body, nil))
 			return
 		}
 		e.js.dispatch(&protocol.Msg{Subject: []byte(apiPrefix + op), Reply: []byte(inbox), Data: body})

@@ -3,8 +3,6 @@ package jetstore
 import (
 	"errors"
 	"fmt"
-	"os"
-	"sort"
 	"strconv"
 	"time"
 
@@ -77,10 +75,13 @@ func (js *JetStream) addStream(name string, cfg StreamConfig) (st *stream, exist
 		}
 		return nil, false, errStreamNameExist()
 	}
-	if js.cfg.MaxStreams > 0 && len(js.streams) >= js.cfg.MaxStreams {
+	if js.lim.maxStreams > 0 && len(js.streams) >= js.lim.maxStreams {
 		return nil, false, errMaxStreams()
 	}
 	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		return nil, false, e
+	}
+	if e := js.checkStreamLimits(name, cfg); e != nil {
 		return nil, false, e
 	}
 	st, err := createStream(js, cfg)
@@ -124,6 +125,9 @@ func (js *JetStream) checkStreamUpdate(name string, cfg StreamConfig) (*stream, 
 		return nil, old, errStreamConfig("%s", err)
 	}
 	if e := js.checkOverlap(name, cfg.Subjects); e != nil {
+		return nil, old, e
+	}
+	if e := js.checkStreamLimits(name, cfg); e != nil {
 		return nil, old, e
 	}
 	return st, old, nil
@@ -247,11 +251,11 @@ func (js *JetStream) apiStreamDelete(reply, name string) {
 		return
 	}
 	st.close()
-	if err := os.RemoveAll(st.dir); err != nil {
-		js.fail(reply, errStreamDelete(err))
+	if err := js.trashStream(st.dir); err != nil {
+		js.log.Error("delete stream", "stream", name, "error", err)
+		js.fail(reply, errStreamDelete(clientError(err)))
 		return
 	}
-	store.SyncDir(js.dir)
 	js.log.Info("stream deleted", "stream", name)
 	js.respond(reply, &apiResponse{Type: typeStreamDelete, Success: true})
 }
@@ -370,24 +374,7 @@ func (st *stream) findMsg(req msgGetRequest) (store.StoredMsg, *APIError) {
 		}
 		return m, nil
 	case req.LastFor != "":
-		var best uint64
-		if !protocol.IsFilter(req.LastFor) {
-			st.mu.RLock()
-			ss := st.subjects[req.LastFor]
-			if ss != nil {
-				best = ss.last
-			}
-			st.mu.RUnlock()
-		}
-		if best == 0 {
-			// A wildcard, or a last sequence unknown since a removal.
-			st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
-				if protocol.MatchLiteral(m.Subject, req.LastFor) {
-					best = m.Seq
-				}
-				return true
-			})
-		}
+		best := st.lastBySubject(req.LastFor)
 		if best == 0 {
 			return store.StoredMsg{}, errNoMessage()
 		}
@@ -397,20 +384,11 @@ func (st *stream) findMsg(req msgGetRequest) (store.StoredMsg, *APIError) {
 		}
 		return m, nil
 	case req.NextFor != "":
-		var found store.StoredMsg
-		ok := false
-		from := max(req.Seq, st.store.State().FirstSeq)
-		st.store.Scan(from, func(m store.StoredMsg) bool {
-			if protocol.MatchLiteral(m.Subject, req.NextFor) {
-				found, ok = m, true
-				return false
-			}
-			return true
-		})
+		m, ok := st.nextBySubject(req.NextFor, max(req.Seq, st.store.State().FirstSeq))
 		if !ok {
-			return found, errNoMessage()
+			return m, errNoMessage()
 		}
-		return found, nil
+		return m, nil
 	}
 	return store.StoredMsg{}, errBadRequest("request must give seq, last_by_subj or next_by_subj")
 }
@@ -518,16 +496,4 @@ func (js *JetStream) noResponders(reply, subject string) {
 	hdr := protocol.AppendHeaderStart(nil, 503, "")
 	hdr = protocol.AppendHeaderField(hdr, "Nats-Subject", subject)
 	js.bus.Publish(reply, "", protocol.AppendHeaderEnd(hdr), nil)
-}
-
-// streamNames returns every stream's name, sorted.
-func (js *JetStream) streamNames() []string {
-	js.mu.RLock()
-	names := make([]string, 0, len(js.streams))
-	for n := range js.streams {
-		names = append(names, n)
-	}
-	js.mu.RUnlock()
-	sort.Strings(names)
-	return names
 }

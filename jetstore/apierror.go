@@ -3,6 +3,7 @@ package jetstore
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // APIError is a JetStream API error: an HTTP-like status code, the
@@ -40,11 +41,17 @@ func errUnavailable() *APIError {
 	return apiErr(503, 10008, "JetStream system temporarily unavailable")
 }
 func errInvalidJSON(err error) *APIError { return apiErr(400, 10025, "invalid JSON: "+err.Error()) }
+func errRequestTooLarge(n, limit int) *APIError {
+	return errBadRequest(fmt.Sprintf("request of %d bytes exceeds the limit of %d", n, limit))
+}
 
 // Streams.
 func errMaxStreams() *APIError { return apiErr(400, 10027, "maximum number of streams reached") }
 func errStorageExceeded() *APIError {
 	return apiErr(500, 10047, "insufficient storage resources available")
+}
+func errMemoryExceeded() *APIError {
+	return apiErr(500, 10028, "insufficient memory resources available")
 }
 func errStreamCreate(err error) *APIError { return apiErr(500, 10049, err.Error()) }
 func errStreamDelete(err error) *APIError { return apiErr(500, 10050, err.Error()) }
@@ -201,8 +208,12 @@ func errConsumerMaxRequestExpires() *APIError {
 func errConsumerMaxDeliverBackoff() *APIError {
 	return apiErr(400, 10116, "max deliver is required to be > length of backoff values")
 }
-func errConsumerMaxAckPending() *APIError {
-	return apiErr(400, 10121, fmt.Sprintf("consumer max ack pending exceeds system limit of %d", maxAckPendingLimit))
+func errConsumerMaxAckPending() *APIError { return errAckPendingExcess(maxAckPendingLimit) }
+func errAckPendingExcess(limit int) *APIError {
+	return apiErr(400, 10121, fmt.Sprintf("consumer max ack pending exceeds system limit of %d", limit))
+}
+func errInactiveExcess(limit time.Duration) *APIError {
+	return apiErr(400, 10153, fmt.Sprintf("consumer inactive threshold exceeds system limit of %v", limit))
 }
 func errConsumerReplicas() *APIError {
 	return apiErr(400, 10126, "consumer config replica count exceeds parent stream")

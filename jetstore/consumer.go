@@ -29,8 +29,9 @@ type consumer struct {
 	in inbox
 
 	// deadLetters counts the messages this consumer gave up on
-	// (terminated or out of deliveries) in this process, for monitoring.
-	deadLetters atomic.Uint64
+	// (terminated or out of deliveries), redeliveries the deliveries of a
+	// message it had delivered before, in this process, for monitoring.
+	deadLetters, redeliveries atomic.Uint64
 
 	mu        sync.Mutex
 	cfg       ConsumerConfig

@@ -164,7 +164,13 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 			return
 		}
 	}
+	if l := js.lim.maxAckPending; cfg.MaxAckPending == 0 && cfg.AckPolicy != AckNone && l > 0 && l < defaultMaxAckPending {
+		cfg.MaxAckPending = l
+	}
 	ncfg, e := normalizeConsumer(cfg, st.cfg())
+	if e == nil {
+		e = js.checkConsumerLimits(ncfg)
+	}
 	if e != nil {
 		js.fail(reply, e)
 		return
@@ -219,6 +225,15 @@ func (st *stream) createConsumer(cfg ConsumerConfig, action string) (*ConsumerIn
 	scfg := st.config
 	if scfg.MaxConsumers > 0 && len(others) >= scfg.MaxConsumers {
 		return nil, errMaxConsumers()
+	}
+	if l := st.js.lim.maxConsumers; l > 0 {
+		// Held until the consumer is registered, so that streams creating
+		// consumers at once cannot pass the limit together.
+		st.js.consumerMu.Lock()
+		defer st.js.consumerMu.Unlock()
+		if st.js.consumerCount() >= l {
+			return nil, errMaxConsumers()
+		}
 	}
 	if scfg.Retention == RetentionWorkQueue {
 		mine := cfg.filters()

@@ -43,9 +43,7 @@ func (c *consumer) persistState(replies []string, now time.Time) []string {
 		err := c.log.flush(len(replies) > 0, now)
 		if err == nil {
 			if c.log.needsCompaction() {
-				if err := c.rewriteState(); err != nil {
-					c.stateFailed(err, now)
-				}
+				c.compact(now)
 			}
 			return replies // the flush made their acks durable
 		}

@@ -455,6 +455,9 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 		p.deliveries++
 		p.cseq, p.ts, p.queued = c.dseq, ts, false
 		deliveries = p.deliveries
+		if deliveries > 1 {
+			c.redeliveries.Add(1)
+		}
 		c.setDeadline(m.Seq, p, ts+int64(c.cfg.ackWaitFor(p.deliveries)))
 	}
 	if c.log != nil {

@@ -219,9 +219,9 @@ func writeSnapshot(dir string, s consumerSnapshot) error {
 // compact writes a snapshot and starts a new log. It runs on the
 // consumer's goroutine, after a flush; a failure stops the use of the old
 // log until the state can be written again (consumer_fault.go).
-func (c *consumer) compact() {
+func (c *consumer) compact(now time.Time) {
 	if err := c.rewriteState(); err != nil {
-		c.stateFailed(err, time.Now())
+		c.stateFailed(err, now)
 	}
 }
 

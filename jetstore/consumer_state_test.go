@@ -112,7 +112,7 @@ func TestConsumerStateCompaction(t *testing.T) {
 	logPath := filepath.Join(dir, consumerLogFile)
 	stale, _ := os.ReadFile(logPath)
 
-	c.compact()
+	c.compact(time.Now())
 	if c.log.gen != 2 {
 		t.Fatalf("log generation %d after compaction; want 2", c.log.gen)
 	}

@@ -261,11 +261,6 @@ func (js *JetStream) serveReplay(m *protocol.Msg) {
 	js.respond(string(m.Reply), js.replayFor(name, m.Data, m.Sender))
 }
 
-// replay re-publishes dead letters of the named stream as the server.
-func (js *JetStream) replay(name string, data []byte) *ReplayResponse {
-	return js.replayFor(name, data, nil)
-}
-
 // replayFor re-publishes dead letters of the named stream for sender (nil
 // when the server itself asks): only a stream that another names as its
 // dead-letter stream is replayed, only the messages the server stored

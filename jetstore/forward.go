@@ -63,6 +63,8 @@ type Forwarder struct {
 	waitTill time.Time
 
 	kicked atomic.Bool
+	hdr    []byte // scratch for the run goroutine
+	reply  []byte
 
 	st fwdStats
 }
@@ -127,7 +129,7 @@ func (js *JetStream) Forward(cfg ForwardConfig) (*Forwarder, error) {
 		js:       js,
 		cfg:      cfg,
 		file:     forwardFile(js.dir, cfg),
-		inbox:    "_INBOX.fwd." + hex.EncodeToString(rb[:]),
+		inbox:    "_INBOX.fwd." + hex.EncodeToString(rb[:]) + ".",
 		poke:     make(chan struct{}, 1),
 		acks:     make(chan ackMsg, 4*cfg.Window),
 		quit:     make(chan struct{}),
@@ -135,7 +137,7 @@ func (js *JetStream) Forward(cfg ForwardConfig) (*Forwarder, error) {
 		needSync: true,
 	}
 	f.st.state = "starting"
-	unsub, err := js.bus.Subscribe(f.inbox+".*", "", f.onAck)
+	unsub, err := js.bus.Subscribe(f.inbox+"*", "", f.onAck)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +179,7 @@ func (f *Forwarder) wake() {
 // onAck takes a PubAck (or refusal) off the bus; it never blocks: a
 // full queue drops it, and the window is sent again after AckWait.
 func (f *Forwarder) onAck(m *protocol.Msg) {
-	tok := m.Subject[len(f.inbox)+1:]
+	tok := m.Subject[len(f.inbox):]
 	var seq uint64
 	if string(tok) != syncToken {
 		var err error

@@ -118,7 +118,7 @@ func (f *Forwarder) step(st *stream, syncAt time.Time) time.Time {
 func (f *Forwarder) askHub() {
 	subj := "$JS." + f.cfg.HubDomain + ".API.STREAM.MSG.GET." + f.cfg.HubStream
 	body, _ := json.Marshal(map[string]string{"last_by_subj": f.cfg.Upstream})
-	f.js.bus.Publish(subj, f.inbox+"."+syncToken, nil, body)
+	f.js.bus.Publish(subj, f.inbox+syncToken, nil, body)
 }
 
 // fill publishes what the window has room for.
@@ -138,25 +138,33 @@ func (f *Forwarder) fill(st *stream, now time.Time) {
 		f.dropped(f.next, state.FirstSeq-1)
 		f.next = state.FirstSeq
 	}
-	var hdr []byte
-	err := st.store.Scan(f.next, func(m store.StoredMsg) bool {
-		if m.Seq > f.next {
-			f.dropped(f.next, m.Seq-1)
-		}
-		f.next = m.Seq + 1
-		up, ok := f.upstreamSubject(m.Subject)
-		if !ok {
-			f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, done: true})
-		} else {
-			hdr = f.header(hdr[:0], m.Header, m.Seq)
-			if err := f.js.bus.Publish(up, f.inbox+"."+strconv.FormatUint(m.Seq, 10), hdr, m.Data); err != nil {
-				f.next = m.Seq
-				return false
+	// Top the window up in bursts, not one message per ack: each scan
+	// decodes a block, and each burst leaves in few socket writes.
+	if len(f.inflight) > 0 && free < f.cfg.Window/4 {
+		return
+	}
+	var err error
+	f.js.bus.PublishBatch(func(publish func(subject, reply string, header, data []byte) error) {
+		err = st.store.Scan(f.next, func(m store.StoredMsg) bool {
+			if m.Seq > f.next {
+				f.dropped(f.next, m.Seq-1)
 			}
-			f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, sent: now, size: len(m.Subject) + len(m.Header) + len(m.Data)})
-		}
-		free--
-		return free > 0
+			f.next = m.Seq + 1
+			up, ok := f.upstreamSubject(m.Subject)
+			if !ok {
+				f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, done: true})
+			} else {
+				f.hdr = f.header(f.hdr[:0], m.Header, m.Seq)
+				f.reply = strconv.AppendUint(append(f.reply[:0], f.inbox...), m.Seq, 10)
+				if err := publish(up, string(f.reply), f.hdr, m.Data); err != nil {
+					f.next = m.Seq
+					return false
+				}
+				f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, sent: now, size: len(m.Subject) + len(m.Header) + len(m.Data)})
+			}
+			free--
+			return free > 0
+		})
 	})
 	if err != nil {
 		f.setErr("reading the local stream: %v", err)

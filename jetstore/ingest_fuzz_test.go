@@ -265,7 +265,7 @@ func TestFuzzReplayRequests(t *testing.T) {
 	e.publishOneTo(t, "dlq.y", []byte("NATS/1.0\r\nWren-DLQ-Stream: SRC\r\nWren-DLQ-Subject: nowhere.x\r\n\r\n"), []byte("dead2"))
 	st := e.js.lookup("S")
 
-	resp := e.js.replay("D", []byte(`{"seqs":[1,1,1]}`))
+	resp := e.js.replayFor("D", []byte(`{"seqs":[1,1,1]}`), nil)
 	if resp.Error != nil || resp.Replayed != 1 || len(resp.Failed) != 0 {
 		t.Errorf("replay of seq 1 listed three times: %+v; want it replayed once", resp)
 	}
@@ -274,7 +274,7 @@ func TestFuzzReplayRequests(t *testing.T) {
 	}
 
 	start := time.Now()
-	resp = e.js.replay("D", []byte(`{"seq":2}`))
+	resp = e.js.replayFor("D", []byte(`{"seq":2}`), nil)
 	if d := time.Since(start); d > quick {
 		t.Errorf("replay to a subject no stream takes: %v", d)
 	}

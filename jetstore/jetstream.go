@@ -36,10 +36,31 @@ type Config struct {
 	Sync SyncPolicy
 	// SyncEvery is the period for SyncInterval.
 	SyncEvery time.Duration
-	// MaxStorage bounds the bytes all file streams may hold; 0 is no limit.
+	// MaxMemory bounds the bytes all memory streams may hold; 0 is a
+	// quarter of the machine's memory, negative no limit.
+	MaxMemory int64
+	// MaxStorage bounds the bytes all file streams may hold; 0 is three
+	// quarters of the space free on the store's file system at start
+	// (plus what streams hold there already), negative no limit.
 	MaxStorage int64
 	// MaxStreams bounds the number of streams; 0 is no limit.
 	MaxStreams int
+	// MaxConsumers bounds the consumers of all streams together; 0 is no
+	// limit. A stream's own max_consumers bounds its consumers.
+	MaxConsumers int
+	// MaxAckPending is the largest max_ack_pending a consumer may have;
+	// 0 is 100,000, negative no limit.
+	MaxAckPending int
+	// MaxInactiveThreshold is the longest inactive_threshold a consumer
+	// may have; 0 is 7 days, negative no limit.
+	MaxInactiveThreshold time.Duration
+	// MaxDuplicateWindow is the longest duplicate_window a stream may
+	// have; 0 is 24 hours, negative no limit.
+	MaxDuplicateWindow time.Duration
+	// MaxRequestSize bounds the body of a JetStream API request; a larger
+	// one is refused with a 400. 0 is 256 KiB, negative no limit beyond
+	// the broker's max_payload.
+	MaxRequestSize int
 	// Logger receives the stream layer's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -48,6 +69,8 @@ type Config struct {
 // API on the bus, and stores what is published to stream subjects.
 type JetStream struct {
 	cfg Config
+	lim limits
+	use usage
 	bus Bus
 	log *slog.Logger
 	dir string
@@ -61,7 +84,8 @@ type JetStream struct {
 	closed  bool
 	view    atomic.Pointer[map[string]*stream]
 
-	apiQ     chan *protocol.Msg
+	api      *apiLane // general requests
+	apiInfo  *apiLane // read-only requests: info, names, lists
 	apiUnsub func()
 
 	consumerUnsubs []func()
@@ -72,6 +96,13 @@ type JetStream struct {
 	apiTotal, apiErrors atomic.Uint64
 	// atomicOpen counts the atomic batches being staged in all streams.
 	atomicOpen atomic.Int64
+
+	// consumerMu serialises consumer creation while a server-wide
+	// consumer limit is set.
+	consumerMu sync.Mutex
+
+	brokenMu sync.Mutex
+	broken   []BrokenStream // set aside at start
 }
 
 // Open opens (or creates) the store directory, restores every stream in it
@@ -93,31 +124,40 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		log:     cfg.Logger,
 		dir:     dir,
 		streams: make(map[string]*stream),
-		apiQ:    make(chan *protocol.Msg, 4096),
 		quit:    make(chan struct{}),
 	}
-	if err := js.restore(); err != nil {
+	js.lim = resolveLimits(cfg, dir)
+	setLogBudget()
+	js.api = newAPILane(apiWorkers(), apiQueueLimit, js.serveAPI)
+	js.apiInfo = newAPILane(apiInfoWorkers, apiQueueLimit, js.serveAPI)
+	fail := func(err error) (*JetStream, error) {
+		close(js.quit)
+		js.wg.Wait()
 		js.closeStreams()
 		return nil, err
 	}
+	if err := js.prepareDirs(); err != nil {
+		return fail(err)
+	}
+	if err := js.restore(); err != nil {
+		return fail(err)
+	}
 	unsub, err := bus.Subscribe(apiPrefix+">", "", js.onAPI)
 	if err != nil {
-		js.closeStreams()
-		return nil, fmt.Errorf("jetstore: subscribe to the API: %w", err)
+		return fail(fmt.Errorf("jetstore: subscribe to the API: %w", err))
 	}
 	js.apiUnsub = unsub
 	if err := js.startConsumerLayer(); err != nil {
 		unsub()
-		js.closeStreams()
-		return nil, fmt.Errorf("jetstore: subscribe to acks: %w", err)
+		return fail(fmt.Errorf("jetstore: subscribe to acks: %w", err))
 	}
-	js.wg.Add(1)
-	go js.apiLoop()
 	js.log.Info("stream layer ready", "dir", cfg.StoreDir, "streams", len(js.streams), "sync", cfg.Sync.String())
 	return js, nil
 }
 
-// restore opens every stream found in the store directory.
+// restore opens every stream found in the store directory. A stream
+// that cannot be opened or started is set aside (setAside) and the others
+// are served.
 func (js *JetStream) restore() error {
 	entries, err := os.ReadDir(js.dir)
 	if err != nil {
@@ -127,18 +167,27 @@ func (js *JetStream) restore() error {
 		if !e.IsDir() {
 			continue
 		}
-		st, err := openStream(js, filepath.Join(js.dir, e.Name()))
-		if err != nil {
+		dir := filepath.Join(js.dir, e.Name())
+		st, err := openStreamSafe(js, dir)
+		if err != nil && outOfResources(err) {
+			// Not the stream's fault: set nothing aside.
 			return fmt.Errorf("jetstore: restore stream %q: %w", e.Name(), err)
+		}
+		if err != nil {
+			js.setAside(e.Name(), dir, err)
+			continue
 		}
 		js.streams[st.name] = st
 	}
 	js.publishStreams()
-	for _, st := range js.streams {
+	for name, st := range js.streams {
 		if err := st.start(); err != nil {
-			return fmt.Errorf("jetstore: start stream %q: %w", st.name, err)
+			st.close()
+			delete(js.streams, name)
+			js.setAside(name, st.dir, fmt.Errorf("start: %w", err))
 		}
 	}
+	js.publishStreams()
 	return nil
 }
 
@@ -154,6 +203,8 @@ func (js *JetStream) Close() error {
 	if js.apiUnsub != nil {
 		js.apiUnsub()
 	}
+	js.api.close()
+	js.apiInfo.close()
 	js.stopConsumerLayer()
 	close(js.quit)
 	js.wg.Wait()
@@ -235,6 +286,17 @@ func (js *JetStream) storageUsed() uint64 {
 	var n uint64
 	for _, st := range js.sortedStreams() {
 		if st.cfg().Storage == StorageFile {
+			n += st.store.State().Bytes
+		}
+	}
+	return n
+}
+
+// memoryUsed returns the bytes held by memory streams.
+func (js *JetStream) memoryUsed() uint64 {
+	var n uint64
+	for _, st := range js.sortedStreams() {
+		if st.cfg().Storage == StorageMemory {
 			n += st.store.State().Bytes
 		}
 	}

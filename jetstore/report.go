@@ -20,6 +20,9 @@ type Report struct {
 	Messages  uint64         `json:"messages"`
 	Bytes     uint64         `json:"bytes"`
 	Detail    []StreamReport `json:"stream_detail"`
+	// Broken lists the stream directories set aside at start because
+	// they could not be opened.
+	Broken []BrokenStream `json:"broken_streams,omitempty"`
 }
 
 // ReportConfig is the stream layer's configuration as /jsz shows it.
@@ -50,9 +53,13 @@ type StreamReport struct {
 }
 
 // Health returns an error naming the streams whose store fails writes
-// (a full disk), or nil when every stream takes writes.
+// (a full disk) and those set aside at start, or nil when every stream
+// is served and takes writes.
 func (js *JetStream) Health() error {
 	var failed []string
+	for _, b := range js.Broken() {
+		failed = append(failed, fmt.Sprintf("stream %q set aside at start: %s", b.Name, b.Reason))
+	}
 	for _, st := range js.sortedStreams() {
 		if e := st.storeError(); e != "" {
 			failed = append(failed, fmt.Sprintf("stream %q: %s", st.name, e))
@@ -76,9 +83,13 @@ func (js *JetStream) Report() *Report {
 		},
 		API:    apiStats{Level: apiLevel, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 		Detail: []StreamReport{},
+		Broken: js.Broken(),
 	}
-	if js.cfg.MaxStorage > 0 {
-		r.Config.MaxStorage = js.cfg.MaxStorage
+	if js.lim.maxFile > 0 {
+		r.Config.MaxStorage = js.lim.maxFile
+	}
+	if js.lim.maxMemory > 0 {
+		r.Config.MaxMemory = js.lim.maxMemory
 	}
 	for _, st := range js.sortedStreams() {
 		info := st.info("", nil)

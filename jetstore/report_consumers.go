@@ -15,6 +15,9 @@ type ConsumerReport struct {
 	NumRedelivered int `json:"num_redelivered"`
 	// Delivered is how many deliveries it made (its consumer sequence).
 	Delivered uint64 `json:"delivered"`
+	// Redeliveries is how many deliveries were of a message delivered
+	// before (ack wait expired, nak), since the server started.
+	Redeliveries uint64 `json:"redeliveries"`
 	// DeadLetters is how many messages it gave up on (terminated, or out
 	// of deliveries) since the server started.
 	DeadLetters uint64 `json:"dead_letters"`
@@ -35,7 +38,7 @@ func (st *stream) consumerReports() []ConsumerReport {
 		list = append(list, ConsumerReport{
 			Name: c.name, NumPending: ci.NumPending, NumAckPending: ci.NumAckPending,
 			NumRedelivered: ci.NumRedelivered, Delivered: ci.Delivered.Consumer,
-			DeadLetters: c.deadLetters.Load(),
+			Redeliveries: c.redeliveries.Load(), DeadLetters: c.deadLetters.Load(),
 		})
 	}
 	return list

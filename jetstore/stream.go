@@ -38,15 +38,21 @@ type stream struct {
 	subjects  map[string]*subjectState
 	dedup     dedupIndex
 	lastMsgID string
+	// removals counts what noteRemoved took out of subjects, so a
+	// lookup that ran without the lock knows whether it is still true.
+	removals  uint64
 	ttls      ttlHeap
 	consumers map[string]*consumer
 
 	unsubs []func()
-	in     ingestQueue
-	rm     removalQueue
-	ops    chan func()
-	quit   chan struct{}
-	done   chan struct{}
+	// started is set once the writer runs: stop waits for it only then.
+	// Set and read by the goroutine that starts and stops the stream.
+	started bool
+	in      ingestQueue
+	rm      removalQueue
+	ops     chan func()
+	quit    chan struct{}
+	done    chan struct{}
 
 	// fault is set while the store fails writes (stream_fault.go).
 	// Writer goroutine only.
@@ -85,31 +91,26 @@ func newStream(js *JetStream, dir string, cfg StreamConfig, created time.Time) *
 	}
 }
 
-// createStream makes a new stream on disk and starts it.
+// createStream makes a new stream on disk (createStreamDir) and opens it;
+// start makes it live.
 func createStream(js *JetStream, cfg StreamConfig) (*stream, error) {
-	dir := filepath.Join(js.dir, cfg.Name)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	created := time.Now().UTC()
+	dir, err := createStreamDir(js, cfg, created)
+	if dir == "" {
 		return nil, err
 	}
-	st := newStream(js, dir, cfg, time.Now().UTC())
-	if err := st.saveMeta(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+	st := newStream(js, dir, cfg, created)
+	if err == nil {
+		err = st.openStore()
 	}
-	if err := store.SyncDir(js.dir); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if err := st.openStore(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if cfg.FirstSeq > 1 {
-		if err := st.store.TruncateFront(cfg.FirstSeq); err != nil {
+	if err == nil && cfg.Storage == StorageMemory && cfg.FirstSeq > 1 {
+		if err = st.store.TruncateFront(cfg.FirstSeq); err != nil {
 			st.store.Close()
-			os.RemoveAll(dir)
-			return nil, err
 		}
+	}
+	if err != nil {
+		js.trashStream(dir)
+		return nil, err
 	}
 	return st, nil
 }
@@ -165,7 +166,7 @@ func (st *stream) openStore() error {
 	if st.config.Compression == CompressionS2 {
 		opts.Compression = store.CompressS2
 	}
-	s, err := store.OpenWAL(opts)
+	s, err := openWAL(opts)
 	if err != nil {
 		return err
 	}
@@ -187,6 +188,7 @@ func (st *stream) saveMeta() error {
 
 // start subscribes to the stream's subjects and starts its writer.
 func (st *stream) start() error {
+	st.started = true
 	go st.run()
 	return st.subscribe(st.cfg().Subjects)
 }
@@ -303,7 +305,9 @@ func (st *stream) stop() {
 	default:
 		close(st.quit)
 	}
-	<-st.done
+	if st.started {
+		<-st.done
+	}
 }
 
 // close stops the stream and closes its consumers and store.

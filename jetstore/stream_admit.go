@@ -59,7 +59,8 @@ type admission struct {
 	first uint64 // the stream's last sequence before the batch
 
 	last, count, bytes uint64
-	storage            uint64 // bytes of every file stream, when bounded
+	storage            uint64 // bytes of every stream of this storage type, when bounded
+	limit              uint64 // the server's limit on them (limits.go), 0 for none
 
 	batch   []store.StoredMsg // admitted, to be stored
 	results []ingestResult    // one per message, in order
@@ -84,8 +85,8 @@ func (st *stream) admit(a *admission, msgs []*protocol.Msg) {
 		results: st.results[:0],
 		repl:    subjectReplacer{st: st},
 	}
-	if st.js.cfg.MaxStorage > 0 && a.cfg.Storage == StorageFile {
-		a.storage = st.js.storageUsed()
+	if a.limit = uint64(st.js.lim.limitFor(a.cfg.Storage)); a.limit > 0 {
+		a.storage = st.js.storageUsedFor(a.cfg.Storage, batchBytes(msgs))
 	}
 	for _, m := range msgs {
 		a.admitOne(m)
@@ -98,15 +99,15 @@ func (a *admission) admitOne(m *protocol.Msg) {
 	if m.Trace != nil {
 		r.traceSub = string(m.Subject)
 	}
+	subj := string(m.Subject)
+	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	var h pubHeaders
-	replaced, freed, err := a.check(m, &h, &r)
+	replaced, freed, err := a.check(m, subj, size, &h, &r)
 	if err != nil || r.dup {
 		r.err = err
 		a.results = append(a.results, r)
 		return
 	}
-	subj := string(m.Subject)
-	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	if replaced {
 		a.repl.pop(subj)
 		a.count--
@@ -135,16 +136,15 @@ func (a *admission) admitOne(m *protocol.Msg) {
 	a.results = append(a.results, r)
 }
 
-// check returns why m is refused, or nil; a duplicate sets r.seq and
-// r.dup instead. It reads m's publish headers into h. When m is admitted
+// check returns why m (on subj, counting size bytes) is refused, or nil;
+// a duplicate sets r.seq and r.dup instead. It reads m's publish headers into h. When m is admitted
 // only by pushing out its subject's oldest message (discard new with
 // max_msgs_per_subject), replaced is set and freed is that message's size.
-func (a *admission) check(m *protocol.Msg, h *pubHeaders, r *ingestResult) (replaced bool, freed uint64, err *APIError) {
+func (a *admission) check(m *protocol.Msg, subj string, size uint64, h *pubHeaders, r *ingestResult) (replaced bool, freed uint64, err *APIError) {
 	cfg := &a.cfg
 	if cfg.MaxMsgSize >= 0 && len(m.Header)+len(m.Data) > int(cfg.MaxMsgSize) {
 		return false, 0, errMsgTooLarge()
 	}
-	subj := string(m.Subject)
 	if m.Header != nil {
 		h.read(m.Header)
 		if seq, ok := a.duplicate(h[phMsgID]); ok {
@@ -155,15 +155,13 @@ func (a *admission) check(m *protocol.Msg, h *pubHeaders, r *ingestResult) (repl
 			return false, 0, e
 		}
 	}
-	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	if cfg.Discard == DiscardNew {
 		if replaced, freed, err = a.checkDiscardNew(subj, size); err != nil {
 			return false, 0, err
 		}
 	}
-	if a.st.js.cfg.MaxStorage > 0 && cfg.Storage == StorageFile &&
-		a.storage+size > uint64(a.st.js.cfg.MaxStorage) {
-		return false, 0, errStorageExceeded()
+	if a.limit > 0 && a.storage+size > a.limit {
+		return false, 0, errResourcesFor(cfg.Storage)
 	}
 	// The last sequence stays below MaxUint64, so that seq+1 never wraps
 	// for a reader walking the stream.

@@ -22,11 +22,13 @@ const (
 )
 
 // subjectState is what the stream knows of one subject: how many messages
-// it holds and the first and last of them. first is 0 when it must be
-// looked up again (its message was removed).
+// it holds and the first and last of them. first (last) is 0 when it must
+// be looked up again (its message was removed); lo and hi always bound
+// where the subject's messages lie, so the lookup reads only that span.
 type subjectState struct {
 	msgs        uint64
 	first, last uint64
+	lo, hi      uint64
 }
 
 // dedupIndex remembers recent Nats-Msg-Id values and the sequence each was
@@ -142,11 +144,11 @@ func parseUint(b []byte) (uint64, bool) {
 func (st *stream) noteStored(m *store.StoredMsg) {
 	ss := st.subjects[m.Subject]
 	if ss == nil {
-		ss = &subjectState{first: m.Seq}
+		ss = &subjectState{first: m.Seq, lo: m.Seq}
 		st.subjects[m.Subject] = ss
 	}
 	ss.msgs++
-	ss.last = m.Seq
+	ss.last, ss.hi = m.Seq, m.Seq
 	if m.Header == nil {
 		return
 	}
@@ -176,18 +178,20 @@ func (st *stream) noteRemoved(subject string, seq uint64) {
 		delete(st.subjects, subject)
 		return
 	}
+	st.removals++
 	ss.msgs--
-	if seq == ss.first {
-		ss.first = 0
+	if seq == ss.first || seq == ss.lo {
+		ss.first, ss.lo = 0, seq+1
 	}
-	if seq == ss.last {
-		ss.last = 0
+	if seq == ss.last || seq == ss.hi {
+		ss.last, ss.hi = 0, seq-1
 	}
 }
 
 // subjectBounds returns the first and last stored sequence of subject,
-// looking them up again when a removal made them unknown. Writer goroutine
-// only (it may scan the store).
+// looking them up again, within the span the index bounds them to, when a
+// removal made them unknown. Any goroutine may call it: what it looked up
+// is kept only if no removal ran meanwhile.
 func (st *stream) subjectBounds(subject string) (first, last uint64) {
 	st.mu.RLock()
 	ss := st.subjects[subject]
@@ -196,23 +200,38 @@ func (st *stream) subjectBounds(subject string) (first, last uint64) {
 		return 0, 0
 	}
 	first, last = ss.first, ss.last
+	lo, hi, gen := ss.lo, ss.hi, st.removals
 	st.mu.RUnlock()
 	if first != 0 && last != 0 {
 		return first, last
 	}
-	first, last = 0, 0
-	st.store.Scan(st.store.State().FirstSeq, func(m store.StoredMsg) bool {
+	var f, l uint64
+	st.store.Scan(lo, func(m store.StoredMsg) bool {
+		if m.Seq > hi {
+			return false
+		}
 		if m.Subject == subject {
-			if first == 0 {
-				first = m.Seq
+			if f == 0 {
+				f = m.Seq
 			}
-			last = m.Seq
+			l = m.Seq
 		}
 		return true
 	})
+	if first == 0 {
+		first = f
+	}
+	if last == 0 {
+		last = l
+	}
 	st.mu.Lock()
-	if ss := st.subjects[subject]; ss != nil {
-		ss.first, ss.last = first, last
+	if cur := st.subjects[subject]; cur == ss && st.removals == gen {
+		if ss.first == 0 && first != 0 {
+			ss.first, ss.lo = first, first
+		}
+		if ss.last == 0 && last != 0 && ss.hi == hi {
+			ss.last = last
+		}
 	}
 	st.mu.Unlock()
 	return first, last

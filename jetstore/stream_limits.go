@@ -47,14 +47,15 @@ func (st *stream) trimSubject(subj string, max uint64) []uint64 {
 		st.mu.RUnlock()
 		return nil
 	}
-	n, first, last := ss.msgs, ss.first, ss.last
+	n, first, last, lo := ss.msgs, ss.first, ss.last, ss.lo
 	st.mu.RUnlock()
 	k := n - max
 	if k == 1 && max == 1 && first != 0 && last != 0 {
 		st.mu.Lock()
 		if ss := st.subjects[subj]; ss != nil {
 			ss.msgs--
-			ss.first = last
+			ss.first, ss.lo = last, last
+			st.removals++
 		}
 		st.mu.Unlock()
 		return []uint64{first}
@@ -62,6 +63,9 @@ func (st *stream) trimSubject(subj string, max uint64) []uint64 {
 	from := first
 	if from == 0 {
 		from = st.store.State().FirstSeq
+		if lo > from {
+			from = lo
+		}
 	}
 	var del []uint64
 	var next uint64
@@ -80,6 +84,12 @@ func (st *stream) trimSubject(subj string, max uint64) []uint64 {
 	if ss := st.subjects[subj]; ss != nil {
 		ss.msgs -= uint64(len(del))
 		ss.first = next
+		if next != 0 {
+			ss.lo = next
+		} else if len(del) > 0 && del[len(del)-1]+1 > ss.lo {
+			ss.lo = del[len(del)-1] + 1
+		}
+		st.removals++
 	}
 	st.mu.Unlock()
 	return del

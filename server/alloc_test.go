@@ -50,6 +50,20 @@ func TestPubDeliverAllocs(t *testing.T) {
 			want:    "HMSG foo.bar 1 12 17\r\nNATS/1.0\r\n\r\nhello\r\n",
 		},
 		{
+			// Replies and acks are never cached: matched into the
+			// producer's own result instead.
+			name: "reply to an inbox",
+			subs: []string{"SUB _INBOX.abc.* 1\r\n", "SUB _INBOX.> 2\r\n"},
+			pub:  "PUB _INBOX.abc.7 5\r\nhello\r\n",
+			want: "MSG _INBOX.abc.7 1 5\r\nhello\r\n",
+		},
+		{
+			name: "stream ack",
+			subs: []string{"SUB $JS.ACK.S.C.> 1\r\n"},
+			pub:  "PUB $JS.ACK.S.C.1.5.5.1700000000000000000.0 0\r\n\r\n",
+			want: "MSG $JS.ACK.S.C.1.5.5.1700000000000000000.0 1 0\r\n\r\n",
+		},
+		{
 			name: "split across reads", // the parser's scratch path
 			subs: []string{"SUB foo.bar 1\r\n"},
 			pub:  "PUB foo.bar 5\r\nhel|lo\r\n",

@@ -32,6 +32,9 @@ type clientAuth struct {
 	gen   uint64 // bumped by each accepted CONNECT
 	creds auth.ConnectCreds
 	user  string
+	// restored: a session opened as user without credentials (see
+	// RestoreSession); a reload looks the user up again.
+	restored bool
 }
 
 // authRequired reports whether clients must authenticate.

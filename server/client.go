@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wrenmq/wren/auth"
@@ -58,6 +59,9 @@ type subscription struct {
 	nm     atomic.Int64 // deliveries so far
 	closed atomic.Bool
 	filter atomic.Bool // overlaps a subscribe deny entry: check each delivery
+	// noLocal: not delivered what its own connection publishes (a
+	// session's MQTT 5 No Local).
+	noLocal bool
 }
 
 // client is one connection: a socket with its read and write loops, or an
@@ -105,8 +109,15 @@ type client struct {
 
 	tlsInfoSent bool
 	tlsState    *tls.ConnectionState
+	websocket   bool // came over the WebSocket listener
+
+	// onClose tells a session's listener that the broker closed it.
+	onClose func(reason string)
 
 	leaf *LeafConn // set for a leaf-node link
+	// raw is the socket of a plain TCP connection, set before its read
+	// loop starts; nil for every other (see flushnow.go).
+	raw syscall.RawConn
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -181,8 +192,13 @@ func (c *client) readLoop(buf []byte) {
 	for {
 		n, err := c.nc.Read(buf)
 		if n > 0 {
-			perr := c.parser.Parse(buf[:n], c)
-			c.pc.flush()
+			var perr error
+			if c.tracing() {
+				perr = c.parser.Parse(buf[:n], tracer{c})
+			} else {
+				perr = c.parser.Parse(buf[:n], c)
+			}
+			c.pc.flushNow()
 			if c.pc.stall != nil {
 				c.waitStalled()
 			}
@@ -246,6 +262,7 @@ var errClosing = errors.New("connection closing")
 // sendErr queues an -ERR line to this client. Like every byte queued for a
 // client, it counts against max_pending.
 func (c *client) sendErr(text string) {
+	c.traceErr(text)
 	c.mu.Lock()
 	if !c.closed {
 		c.out.addErr(text)
@@ -540,10 +557,15 @@ func (c *client) closeConn(reason string, flush bool) bool {
 	c.closed = true
 	c.reason = reason
 	c.out.releaseStalled()
-	if !flush {
+	if !flush || c.kind == kindSession {
 		c.out.reset()
 	}
+	onClose := c.onClose
+	c.onClose = nil
 	c.mu.Unlock()
+	if onClose != nil {
+		onClose(reason)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -571,10 +593,13 @@ func (c *client) teardown() {
 	for _, sub := range subs {
 		sub.closed.Store(true)
 	}
-	for _, sub := range c.srv.sl.RemoveBatch(subs) {
+	removed := c.srv.sl.RemoveBatch(subs)
+	for _, sub := range removed {
 		c.srv.interest.changed(sub, -1)
 	}
+	c.srv.noteSubsRemoved(len(removed))
 	c.srv.removeClient(c)
+	c.logClosed()
 	if c.srv.sys != nil { // checked here: nothing of the system account runs while it is off
 		c.srv.disconnectEvent(c)
 	}

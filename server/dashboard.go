@@ -6,10 +6,10 @@ import (
 )
 
 // The dashboard is one self-contained page (no external scripts, styles
-// or fonts) that polls /varz, /jsz and /healthz every two seconds and
-// shows message rates over the last five minutes, connections, each
-// stream's depth, each consumer's lag, dead letters, store health and the
-// uplink's state. With monitor.token set it asks for the token (or takes
+// or fonts) that polls /varz, /jsz, /healthz and /uplinkz every two
+// seconds and shows message rates over the last five minutes,
+// connections, each stream's depth, each consumer's lag, dead letters,
+// store health and the uplink's links and forwards. With monitor.token set it asks for the token (or takes
 // it from the address, /#token=...) and keeps it in the browser tab.
 //
 //go:embed dashboard.html

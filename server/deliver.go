@@ -34,9 +34,15 @@ type producer struct {
 	queues [][]byte
 	lt     []leafTarget
 
-	// stall is set when a delivery found its subscriber more than half its
-	// max_pending behind; the read loop then waits on it (see waitStalled).
+	// stall is set when a delivery found its subscriber more than stallAt
+	// behind; the read loop then waits on it (see waitStalled).
 	stall chan struct{}
+
+	// once holds the results of subjects that are never cached, two so
+	// that a no-responders reply can be matched while the request's
+	// result is still in hand; nonce picks the next.
+	once  *[2]matchResult
+	nonce int
 }
 
 func (p *producer) init(c *client) {
@@ -54,7 +60,15 @@ func (p *producer) touch(sc *client) {
 
 // flush wakes every writer touched since the last flush, and adds this
 // batch's counts to the server's.
-func (p *producer) flush() {
+func (p *producer) flush() { p.flushWith(false) }
+
+// flushNow is flush at the end of a read buffer or a batch: a short queue
+// whose writer is idle is written at once (see signalNow). A single
+// in-process publish uses flush, so that a run of them is coalesced by the
+// write loop instead of costing a write each.
+func (p *producer) flushNow() { p.flushWith(true) }
+
+func (p *producer) flushWith(now bool) {
 	// Count first: once a writer is woken, its client may see what was
 	// queued (a PONG after the messages) and ask for the counters.
 	if p.outMsgs > 0 {
@@ -64,7 +78,11 @@ func (p *producer) flush() {
 		p.outMsgs, p.outBytes = 0, 0
 	}
 	for sc := range p.touched {
-		sc.signal()
+		if now {
+			sc.signalNow()
+		} else {
+			sc.signal()
+		}
 	}
 	clear(p.touched)
 }
@@ -96,10 +114,19 @@ func (p *producer) match(subject []byte) *matchResult {
 		p.cache = make(map[string]*matchResult)
 	}
 	p.gen = gen
-	r := sl.matchBytes(subject)
 	if !cacheable(subject) {
+		// An inbox or ack subject: matched into the producer's own
+		// result, valid until its next such match (publish uses it
+		// before noResponders or a leaf target needs another).
+		if p.once == nil {
+			p.once = new([2]matchResult)
+		}
+		r := &p.once[p.nonce%2]
+		p.nonce++
+		sl.matchInto(transient(subject), r)
 		return r
 	}
+	r := sl.matchBytes(subject)
 	if len(p.cache) >= maxL1 {
 		clear(p.cache)
 	}
@@ -125,7 +152,7 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 			}
 			continue
 		}
-		if sub.client == c && !c.opts.Echo {
+		if sub.client == c && (!c.opts.Echo || sub.noLocal) {
 			continue
 		}
 		if p.deliver(sub, subject, reply, header, payload) {
@@ -167,7 +194,7 @@ func (p *producer) deliverQueue(g []*subscription, subject, reply, header, paylo
 			}
 			continue
 		}
-		if sub.client == c && !c.opts.Echo {
+		if sub.client == c && (!c.opts.Echo || sub.noLocal) {
 			continue
 		}
 		if p.deliver(sub, subject, reply, header, payload) {
@@ -255,7 +282,7 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	sc.outBytes += size
 	pending, maxPending := int64(sc.out.pending()), sc.srv.lim().maxPending
 	slow := pending > maxPending
-	if !slow && pending > maxPending/2 && p.c.kind == kindClient && sc != p.c {
+	if !slow && pending > stallAt(maxPending) && p.c.kind == kindClient && sc != p.c {
 		// Far behind: hold this publisher back briefly (see stallMax).
 		if sc.out.stc == nil {
 			sc.out.stc = make(chan struct{})

@@ -7,7 +7,9 @@
 //
 // Lock order (outer to inner): Server.auth.mu (read while a CONNECT is
 // checked, write while Reload swaps the authenticator) -> Server.mu ->
-// client.mu. The subject index lock (Sublist.mu) is never held while a client
+// client.mu; the interest tracker's lock (Server.interest.mu, taken after a
+// subscription changed, with no other lock held) -> a leaf link's client.mu.
+// The subject index lock (Sublist.mu) is never held while a client
 // lock is taken, the locks inside auth's Checker and ReplyTracker are leaves,
 // and no lock is ever held across socket I/O or an in-process handler call.
 package server

@@ -52,7 +52,12 @@ func (s *Server) LameDuck(ctx context.Context, duration, grace time.Duration) {
 		if !c.closed {
 			c.out.add(info)
 		}
+		slow := c.overPending()
 		c.mu.Unlock()
+		if slow {
+			c.slowConsumer()
+			continue
+		}
 		c.signal()
 	}
 	if !sleepCtx(ctx, grace) {

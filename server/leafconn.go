@@ -168,17 +168,45 @@ func (l *LeafConn) Unsub(subject, queue []byte) {
 // Msg delivers a message from the hub to local subscribers: every plain
 // subscriber, and one member of each queue group the hub named. It must be
 // called from the link's read goroutine; Flush wakes the writers.
+//
+// A JetStream delivery arrives routed to its inbox or deliver subject,
+// with the subject it was stored under after an '@' at the end of its
+// ack reply ("$JS.ACK.….@orders.new"), as nats-server sends it between
+// servers; it is delivered showing that subject.
 func (l *LeafConn) Msg(subject, reply []byte, queues [][]byte, header, payload []byte) {
 	c := l.c
 	c.inMsgs.Add(1)
 	c.inBytes.Add(int64(len(header) + len(payload)))
 	l.p.queues = queues
-	if len(header) > 0 && c.srv.mayTrace(header) {
+	if i := jsAckDeliverAt(reply); i > 0 {
+		l.p.publishAs(subject, reply[i+1:], reply[:i], header, payload)
+	} else if len(header) > 0 && c.srv.mayTrace(header) {
 		l.p.tracedPublish(subject, reply, header, payload)
 	} else {
 		l.p.publish(subject, reply, header, payload)
 	}
 	l.p.queues = nil
+}
+
+// jsAckDeliverAt returns where the '@' before a delivered subject sits in
+// a JetStream ack reply, or -1.
+func jsAckDeliverAt(reply []byte) int {
+	if len(reply) < len(ackPrefix) || string(reply[:len(ackPrefix)]) != ackPrefix {
+		return -1
+	}
+	dots := 0
+	for i, b := range reply {
+		switch b {
+		case '.':
+			dots++
+		case '@':
+			if dots >= 8 && i < len(reply)-1 {
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
 }
 
 // Flush wakes the writers of everyone Msg queued messages for; call it
@@ -306,8 +334,11 @@ func (t *leafTarget) add(queue string) {
 // queue groups there. A link never stalls the publisher: one too far
 // behind is cut at max_pending.
 func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
-	if p.shown != nil {
-		subject = p.shown
+	var shown []byte
+	if p.shown != nil && len(reply) > 0 {
+		// Routed by subject (an inbox, a deliver subject) on the hub too;
+		// the stored subject rides after the reply, as between servers.
+		shown = p.shown
 	}
 	for i := range p.lt {
 		t := &p.lt[i]
@@ -320,9 +351,9 @@ func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
 		size := int64(len(header) + len(payload))
 		sc.mu.Lock()
 		if !sc.closed {
-			ck := sc.out.tail(len(subject) + len(reply) + len(t.queues) + len(header) + len(payload) + msgOverhead)
+			ck := sc.out.tail(len(subject) + len(reply) + len(shown) + len(t.queues) + len(header) + len(payload) + msgOverhead)
 			n := len(ck.b)
-			ck.b = appendLeafMsg(ck.b, subject, reply, t.queues, header, payload)
+			ck.b = appendLeafMsg(ck.b, subject, reply, shown, t.queues, header, payload)
 			sc.out.pb += len(ck.b) - n
 			sc.outMsgs++
 			sc.outBytes += size
@@ -343,7 +374,7 @@ func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
 }
 
 // appendLeafMsg encodes a message for a link.
-func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
+func appendLeafMsg(b, subject, reply, shown, queues, header, payload []byte) []byte {
 	if header != nil {
 		b = append(b, "HMSG "...)
 	} else {
@@ -354,7 +385,7 @@ func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
 	if len(queues) > 0 {
 		if len(reply) > 0 {
 			b = append(b, "+ "...)
-			b = append(b, reply...)
+			b = appendReply(b, reply, shown)
 			b = append(b, ' ')
 		} else {
 			b = append(b, "| "...)
@@ -362,7 +393,7 @@ func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
 		b = append(b, queues...)
 		b = append(b, ' ')
 	} else if len(reply) > 0 {
-		b = append(b, reply...)
+		b = appendReply(b, reply, shown)
 		b = append(b, ' ')
 	}
 	if header != nil {
@@ -374,6 +405,15 @@ func appendLeafMsg(b, subject, reply, queues, header, payload []byte) []byte {
 	b = append(b, header...)
 	b = append(b, payload...)
 	return append(b, '\r', '\n')
+}
+
+func appendReply(b, reply, shown []byte) []byte {
+	b = append(b, reply...)
+	if len(shown) > 0 && jsAckDeliverAt(reply) < 0 && len(reply) >= len(ackPrefix) && string(reply[:len(ackPrefix)]) == ackPrefix {
+		b = append(b, '@')
+		b = append(b, shown...)
+	}
+	return b
 }
 
 // interestKey is a subject, or a subject and queue group.

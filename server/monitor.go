@@ -49,7 +49,6 @@ type Varz struct {
 	SlowConsumers    int64     `json:"slow_consumers"`
 	Subscriptions    int       `json:"subscriptions"`
 	JetStream        any       `json:"jetstream,omitempty"`
-	Uplink           any       `json:"uplink,omitempty"`
 	LameDuckMode     bool      `json:"lame_duck_mode,omitempty"`
 	AuthFailures     int64     `json:"auth_failures"`
 	SystemAccount    string    `json:"system_account,omitempty"`
@@ -106,7 +105,6 @@ type Subsz struct {
 type monitor struct {
 	jsz    atomic.Pointer[func() any]
 	health atomic.Pointer[func() error]
-	uplink atomic.Pointer[func() any]
 
 	metrics metricsHooks
 
@@ -118,18 +116,6 @@ type monitor struct {
 // SetStreamReport registers a function that describes the stream layer for
 // /jsz and the jetstream section of /varz.
 func (s *Server) SetStreamReport(f func() any) { s.mon.jsz.Store(&f) }
-
-// SetUplinkReport registers a function that describes the uplink (the
-// link to a hub) for the "uplink" section of /varz, which the dashboard
-// and wren top show; without one the section is left out.
-func (s *Server) SetUplinkReport(f func() any) { s.mon.uplink.Store(&f) }
-
-func (s *Server) uplinkReport() any {
-	if f := s.mon.uplink.Load(); f != nil {
-		return (*f)()
-	}
-	return nil
-}
 
 // SetHealthCheck registers a check for /healthz: while it returns an
 // error, /healthz answers 503 {"status":"unavailable","error":...}.
@@ -187,7 +173,6 @@ func (s *Server) Varz() *Varz {
 		SlowConsumers:    st.SlowConsumers,
 		Subscriptions:    st.Subscriptions,
 		JetStream:        jetStreamVarz(s.streamReport()),
-		Uplink:           s.uplinkReport(),
 		LameDuckMode:     s.InLameDuckMode(),
 		AuthFailures:     s.stats.authFailures.Load(),
 	}

@@ -84,9 +84,10 @@ func (r *matchResult) inProc() bool {
 }
 
 // sender is what in-process subscribers learn about who published: the
-// socket client, or nil when the server itself publishes.
+// socket client or leaf link (whose messages come from the hub's clients),
+// or nil when the server itself publishes.
 func (p *producer) sender() protocol.Sender {
-	if p.c.kind != kindClient {
+	if p.c.kind == kindInProc {
 		return nil
 	}
 	return p.c

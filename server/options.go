@@ -57,6 +57,10 @@ type Options struct {
 	// JetStream is advertised in INFO when a stream layer is attached.
 	JetStream bool
 
+	// Trace logs every protocol operation clients send, and every -ERR
+	// sent to them, at debug level (see trace.go). Reload may change it.
+	Trace bool
+
 	// SystemAccount, when set, turns on the system account under this
 	// name (see sysaccount.go); SystemUsers are the names (user name, or
 	// public nkey for an nkey user without one) of the users in it.

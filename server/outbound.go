@@ -22,7 +22,7 @@ type outbound struct {
 	pb       int // bytes queued in chunks
 	inflight int // bytes being written right now
 	class    int // size class of the next new chunk
-	// stc is closed when the queue drains below half of max_pending, to
+	// stc is closed when the queue drains below stallAt, to
 	// release publishers held back by it; nil when nobody waits.
 	stc chan struct{}
 
@@ -33,14 +33,25 @@ type outbound struct {
 	writing atomic.Bool
 	bufs    [][]byte  // the write loop's writev list, kept between runs
 	armed   time.Time // when a write loop last set the write deadline
+	// now is the state of writes made at once by a read loop
+	// (flushnow.go), made on the first one: an idle connection has none.
+	now *writeNow
 }
 
 // stallMax bounds how long a publisher's read loop waits, per read buffer,
-// for a subscriber that is more than half its max_pending behind. The wait
+// for a subscriber that is more than stallAt behind. The wait
 // turns into TCP backpressure on a publisher that outruns its readers; it
 // is bounded, so a subscriber that stays behind cannot hold a publisher
 // back for long: it is cut as a slow consumer at max_pending.
 const stallMax = 10 * time.Millisecond
+
+// stallBytes is how far behind a subscriber may fall before its publishers
+// are held back (half of max_pending when that is less). A few MiB keep a
+// loopback or LAN pipe full; buffering more only holds memory, on every
+// subscriber of a fan-out at once.
+const stallBytes = 4 << 20
+
+func stallAt(maxPending int64) int64 { return min(maxPending/2, stallBytes) }
 
 // releaseStalled frees publishers waiting on this queue. c.mu is held.
 func (o *outbound) releaseStalled() {
@@ -209,6 +220,18 @@ func (c *client) signal() {
 func (c *client) writeLoop() {
 	defer c.srv.wg.Done()
 	wd := c.srv.opts.WriteDeadline
+	if w := c.out.now; w != nil && w.restChunks != nil {
+		chunks, rest := w.restChunks, w.rest
+		w.rest, w.restChunks = nil, nil
+		c.nc.SetWriteDeadline(time.Now().Add(wd))
+		c.out.armed = time.Now()
+		_, err := rest.WriteTo(c.nc)
+		c.doneWriting(chunks)
+		if err != nil {
+			c.writeFailed(err)
+			return
+		}
+	}
 	for {
 		c.mu.Lock()
 		if len(c.out.chunks) == 0 {
@@ -253,25 +276,30 @@ func (c *client) writeLoop() {
 		_, err := nb.WriteTo(c.nc)
 		clear(bufs)
 		c.out.bufs = bufs[:0]
-		for i, ck := range chunks {
-			putChunk(ck)
-			chunks[i] = nil
-		}
-
-		c.mu.Lock()
-		c.out.inflight = 0
-		if c.out.stc != nil && int64(c.out.pb) <= c.srv.lim().maxPending/2 {
-			c.out.releaseStalled()
-		}
-		if c.out.spare == nil && cap(chunks) <= 1024 {
-			c.out.spare = chunks[:0]
-		}
-		c.mu.Unlock()
+		c.doneWriting(chunks)
 		if err != nil {
 			c.writeFailed(err)
 			return
 		}
 	}
+}
+
+// doneWriting returns written chunks to their pools and releases the
+// publishers held back by this queue once it is short again.
+func (c *client) doneWriting(chunks []*chunk) {
+	for i, ck := range chunks {
+		putChunk(ck)
+		chunks[i] = nil
+	}
+	c.mu.Lock()
+	c.out.inflight = 0
+	if c.out.stc != nil && int64(c.out.pb) <= stallAt(c.srv.lim().maxPending) {
+		c.out.releaseStalled()
+	}
+	if c.out.spare == nil && cap(chunks) <= 1024 {
+		c.out.spare = chunks[:0]
+	}
+	c.mu.Unlock()
 }
 
 // writeFailed closes a connection whose write failed or timed out.

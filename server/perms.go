@@ -72,7 +72,7 @@ func (c *client) recheckSubs() {
 // recheckSub applies the connection's current permissions to one
 // subscription.
 func (c *client) recheckSub(sub *subscription) {
-	if sub.handler != nil {
+	if sub.handler != nil && c.kind != kindSession {
 		return
 	}
 	ck := c.perms.Load()

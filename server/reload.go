@@ -18,6 +18,7 @@ type limits struct {
 	pingInterval   time.Duration
 	maxPingsOut    int
 	authTimeout    time.Duration
+	trace          bool
 }
 
 func limitsOf(o *Options) *limits {
@@ -30,6 +31,7 @@ func limitsOf(o *Options) *limits {
 		pingInterval:   o.PingInterval,
 		maxPingsOut:    o.MaxPingsOut,
 		authTimeout:    o.AuthTimeout,
+		trace:          o.Trace,
 	}
 }
 
@@ -124,13 +126,13 @@ func (s *Server) noteFixed(o *Options) {
 	}
 }
 
-// clientList returns the socket connections.
+// clientList returns the socket connections and sessions.
 func (s *Server) clientList() []*client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {
-		if c.kind == kindClient {
+		if c.kind == kindClient || c.kind == kindSession {
 			list = append(list, c)
 		}
 	}
@@ -160,11 +162,14 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 		return s.reauthUnconnected(c, a)
 	}
 	creds, nonce, gen, name := c.auth.creds, c.nonce, c.auth.gen, c.opts.Name
+	restored, user := c.auth.restored, c.auth.user
 	c.mu.Unlock()
 
 	var id *auth.Identity
 	var err error
-	if creds.Nkey == "" && creds.TLSCerts == nil && a != nil {
+	if restored {
+		id, err = a.Lookup(user)
+	} else if creds.Nkey == "" && creds.TLSCerts == nil && a != nil {
 		k := memoKey{creds.User, creds.Pass, creds.Token}
 		r, ok := memo[k]
 		if !ok {

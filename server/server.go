@@ -96,6 +96,7 @@ type Server struct {
 	auth     authState
 
 	mon      monitor
+	mem      memRelease      // guarded by mu
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
 	sys      *sysAccount // nil unless Options.SystemAccount is set
@@ -211,7 +212,14 @@ func (s *Server) acceptLoop(ln net.Listener) {
 }
 
 // ServeConn serves one client connection; it returns at once.
-func (s *Server) ServeConn(nc net.Conn) {
+func (s *Server) ServeConn(nc net.Conn) { s.serveConn(nc, false) }
+
+// ServeWebSocket serves a NATS client that connected over WebSocket; TLS,
+// if any, was the WebSocket listener's, so the client port's is not
+// offered on top.
+func (s *Server) ServeWebSocket(nc net.Conn) { s.serveConn(nc, true) }
+
+func (s *Server) serveConn(nc net.Conn, ws bool) {
 	s.mu.Lock()
 	if s.shutdown || s.ldm {
 		s.mu.Unlock()
@@ -226,12 +234,15 @@ func (s *Server) ServeConn(nc net.Conn) {
 	}
 	s.nextCID++
 	c := newClient(s, nc, s.nextCID, kindClient)
+	c.websocket = ws
 	s.clients[c.cid] = c
 	s.nconns++
+	s.noteConns()
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
+	s.log.Debug("client connection created", "cid", c.cid, "remote", c.remote())
 
-	if t := s.tlsNow(); t != nil {
+	if t := s.tlsNow(); t != nil && !ws {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -261,6 +272,7 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 		c.mu.Unlock()
 	}
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
+	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)
 	go c.readLoop(make([]byte, minReadBuf))
 	c.signal() // the write loop sends INFO, then ends until there is more
@@ -294,7 +306,7 @@ func (s *Server) infoJSON(c *client) []byte {
 		GitCommit:    BuildCommit(),
 		LameDuckMode: s.InLameDuckMode(),
 	}
-	if t := s.tlsNow(); t != nil {
+	if t := s.tlsNow(); t != nil && (c == nil || !c.websocket) {
 		info.TLSAvailable = true
 		info.TLSRequired = t.required || t.handshakeFirst
 		info.TLSVerify = t.verify()
@@ -330,8 +342,9 @@ func (s *Server) removeClient(c *client) {
 	s.mu.Lock()
 	if _, ok := s.clients[c.cid]; ok {
 		delete(s.clients, c.cid)
-		if c.kind == kindClient {
+		if c.kind == kindClient || c.kind == kindSession {
 			s.nconns--
+			s.noteConns()
 		}
 	}
 	s.mu.Unlock()

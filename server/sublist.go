@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/wrenmq/wren/protocol"
 )
@@ -312,6 +313,40 @@ func (s *Sublist) matchBytes(subject []byte) *matchResult {
 	return s.match(string(subject))
 }
 
+// transient returns b as a string without copying, for a call that keeps
+// nothing of it (matchInto keeps only subscriptions and the index's own
+// queue names).
+func transient(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// matchInto fills r with what subject matches, reusing r's slices and
+// bypassing the cache: for subjects that are never cached (see cacheable),
+// matched once each, so that matching them allocates nothing.
+func (s *Sublist) matchInto(subject string, r *matchResult) {
+	clear(r.psubs)
+	r.psubs = r.psubs[:0]
+	for i := range r.qsubs {
+		clear(r.qsubs[i].subs)
+	}
+	clear(r.qsubs)
+	r.qsubs = r.qsubs[:0]
+	s.matches.Add(1)
+	var tb [maxTokens]string
+	toks := tokenize(subject, &tb)
+	for _, t := range toks {
+		if t == "" {
+			return
+		}
+	}
+	s.mu.RLock()
+	matchLevel(s.root, toks, r)
+	s.mu.RUnlock()
+}
+
 func (s *Sublist) match(subject string) *matchResult {
 	var tb [maxTokens]string
 	toks := tokenize(subject, &tb)
@@ -359,13 +394,19 @@ func (s *Sublist) match(subject string) *matchResult {
 }
 
 // inboxPrefix starts the reply subjects clients make up, one per request
-// (and per JetStream publish). Each is used about once, so caching their
-// results would only push useful entries out.
+// (and per JetStream publish); ackPrefix (client.go) the reply subject of
+// each message a JetStream consumer delivers, which its ack is published
+// to. Each is used about once, so caching their results would only push
+// useful entries out, and cost an eviction per message.
 const inboxPrefix = "_INBOX."
 
 // cacheable reports whether a match result for subject is worth caching.
 func cacheable[T string | []byte](subject T) bool {
-	return len(subject) < len(inboxPrefix) || string(subject[:len(inboxPrefix)]) != inboxPrefix
+	return !hasPrefix(subject, inboxPrefix) && !hasPrefix(subject, ackPrefix)
+}
+
+func hasPrefix[T string | []byte](s T, prefix string) bool {
+	return len(s) >= len(prefix) && string(s[:len(prefix)]) == prefix
 }
 
 func matchLevel(l *sublistLevel, toks []string, r *matchResult) {

@@ -35,11 +35,18 @@ type daemon struct {
 // between by anything else running on the machine.
 func startDaemon(t testing.TB, dir string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, dir, exec.Command)
+}
+
+// startDaemonWith is startDaemon with the command built by command, which
+// may wrap the binary (to run it under a lower resource limit, say).
+func startDaemonWith(t testing.TB, dir string, command func(bin string, args ...string) *exec.Cmd) *daemon {
+	t.Helper()
 	bin, err := buildWren()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", "0", "-sd", dir)
+	cmd := command(bin, "-a", "127.0.0.1", "-p", "0", "-sd", dir)
 	out := &wrenProc{t: t, cmd: cmd}
 	cmd.Stdout, cmd.Stderr = out, out
 	logf, err := os.OpenFile(filepath.Join(dir, "..", "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

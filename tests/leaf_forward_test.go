@@ -155,7 +155,7 @@ func checkHubHolds(t testing.TB, js jetstream.JetStream, name string, n int) {
 			continue
 		}
 		for i < n {
-			batch, err := c.Fetch(1000, jetstream.FetchMaxWait(testTimeout))
+			batch, err := c.Fetch(min(1000, n-i), jetstream.FetchMaxWait(testTimeout))
 			if err != nil {
 				break
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -20,11 +21,18 @@ type opsDaemon struct {
 	mon    string // http://host:port of the monitoring listener
 }
 
-var monitorAddr = regexp.MustCompile(`monitoring listening"? "?addr"?[=:]"?([0-9.:]+)`)
+var monitorAddr = regexp.MustCompile(`monitoring listening"?[ ,]"?addr"?[=:]"?([0-9.:]+)`)
 
 // startOps runs the daemon on 127.0.0.1 with a free client and monitoring
 // port and the given config file body (may be empty) and extra args.
 func startOps(t *testing.T, dir, config string, args ...string) *opsDaemon {
+	t.Helper()
+	return startOpsLog(t, dir, config, "", args...)
+}
+
+// startOpsLog is startOps for a daemon that logs to logFile (set in its
+// config) instead of standard error.
+func startOpsLog(t *testing.T, dir, config, logFile string, args ...string) *opsDaemon {
 	t.Helper()
 	base := []string{"-a", "127.0.0.1", "-p", "0"}
 	body := "[monitor]\nhost = \"127.0.0.1\"\nport = -1\n" + config
@@ -56,6 +64,10 @@ func startOps(t *testing.T, dir, config string, args ...string) *opsDaemon {
 		default:
 		}
 		text := p.logText()
+		if logFile != "" {
+			b, _ := os.ReadFile(logFile)
+			text = string(b)
+		}
 		i := strings.Index(text, "wren started")
 		if i < 0 {
 			return fmt.Errorf("wren has not started:\n%s", text)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // /metrics after real nats.go traffic: promtool accepts it, and the
@@ -16,7 +17,19 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	promtool := needTool(t, "promtool", "apt-get install -y prometheus")
 	dir := t.TempDir()
 	d := startOps(t, dir, opsJSConfig(dir))
-	knownStreamTraffic(t, d.url)
+	tnc := knownStreamTraffic(t, d.url)
+	// A third consumer naks its first message once: one redelivery.
+	tjs, _ := jetstream.New(tnc)
+	jobs, _ := tjs.Stream(jsCtx(t), "JOBS")
+	retry := mustConsumer(t, jobs, jetstream.ConsumerConfig{Durable: "retry", AckPolicy: jetstream.AckExplicitPolicy})
+	if err := fetchOne(t, retry, testTimeout).Nak(); err != nil {
+		t.Fatal(err)
+	}
+	if m := fetchOne(t, retry, testTimeout); string(m.Data()) != "j-1" {
+		t.Fatalf("redelivered %q; want j-1", m.Data())
+	} else if err := m.DoubleAck(jsCtx(t)); err != nil {
+		t.Fatal(err)
+	}
 
 	_, before := d.get("/metrics")
 	b, _ := parseProm(t, before)
@@ -63,23 +76,27 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 	m.want(t, map[string]float64{
-		`wren_stream_messages{stream="JOBS"}`:                                10,
-		`wren_stream_messages{stream="DLQ"}`:                                 1,
-		`wren_stream_first_sequence{stream="JOBS"}`:                          1,
-		`wren_stream_last_sequence{stream="JOBS"}`:                           10,
-		`wren_stream_consumers{stream="JOBS"}`:                               2,
-		`wren_stream_store_error{stream="JOBS"}`:                             0,
-		`wren_stream_refused_publishes_total{stream="JOBS"}`:                 0,
-		`wren_consumer_pending_messages{consumer="w",stream="JOBS"}`:         6,
-		`wren_consumer_ack_pending_messages{consumer="w",stream="JOBS"}`:     1,
-		`wren_consumer_delivered_messages_total{consumer="w",stream="JOBS"}`: 4,
-		`wren_consumer_dead_letters_total{consumer="w",stream="JOBS"}`:       1,
-		`wren_consumer_pending_messages{consumer="idle",stream="JOBS"}`:      10,
-		`wren_consumer_dead_letters_total{consumer="idle",stream="JOBS"}`:    0,
-		`wren_jetstream_streams`:                                             2,
-		`wren_jetstream_consumers`:                                           2,
-		`wren_lame_duck_mode`:                                                0,
-		`wren_auth_failures_total`:                                           0,
+		`wren_stream_messages{stream="JOBS"}`:                                    10,
+		`wren_stream_messages{stream="DLQ"}`:                                     1,
+		`wren_stream_first_sequence{stream="JOBS"}`:                              1,
+		`wren_stream_last_sequence{stream="JOBS"}`:                               10,
+		`wren_stream_consumers{stream="JOBS"}`:                                   3,
+		`wren_stream_store_error{stream="JOBS"}`:                                 0,
+		`wren_stream_refused_publishes_total{stream="JOBS"}`:                     0,
+		`wren_consumer_pending_messages{consumer="w",stream="JOBS"}`:             6,
+		`wren_consumer_ack_pending_messages{consumer="w",stream="JOBS"}`:         1,
+		`wren_consumer_delivered_messages_total{consumer="w",stream="JOBS"}`:     4,
+		`wren_consumer_dead_letters_total{consumer="w",stream="JOBS"}`:           1,
+		`wren_consumer_pending_messages{consumer="idle",stream="JOBS"}`:          10,
+		`wren_consumer_dead_letters_total{consumer="idle",stream="JOBS"}`:        0,
+		`wren_jetstream_streams`:                                                 2,
+		`wren_jetstream_consumers`:                                               3,
+		`wren_consumer_redeliveries_total{consumer="retry",stream="JOBS"}`:       1,
+		`wren_consumer_redeliveries_total{consumer="w",stream="JOBS"}`:           0,
+		`wren_consumer_pending_messages{consumer="retry",stream="JOBS"}`:         9,
+		`wren_consumer_delivered_messages_total{consumer="retry",stream="JOBS"}`: 2,
+		`wren_lame_duck_mode`:                                                    0,
+		`wren_auth_failures_total`:                                               0,
 	})
 	// Deltas of the core traffic.
 	for name, delta := range map[string]float64{

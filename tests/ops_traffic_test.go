@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,3 +126,5 @@ func (s promSamples) want(t *testing.T, wants map[string]float64) {
 		}
 	}
 }
+
+func regexpFind(s, re string) bool { return regexp.MustCompile(re).MatchString(s) }

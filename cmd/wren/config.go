@@ -74,6 +74,7 @@ func buildOptions(f *flags, cfg *conf.Config) (server.Options, error) {
 		WriteDeadline:    l.WriteDeadline.Duration(),
 		AuthTimeout:      cfg.Authorization.Timeout.Duration(),
 		JetStream:        cfg.JetStream.Enabled,
+		Trace:            cfg.Log.Trace,
 		SystemAccount:    cfg.SystemAccount,
 		SystemUsers:      cfg.SystemUsers(),
 		TraceDest:        cfg.MsgTrace.Dest,

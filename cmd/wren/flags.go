@@ -180,10 +180,22 @@ func (f *flags) apply(c *conf.Config) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: wren [options]
-       wren nkey [--out <file>]
-       wren replay --stream <dead-letter stream> (--seq <n>[,<n>...] | --all)
-       wren version
+	fmt.Fprint(w, `Usage: wren [options]                 run the daemon
+       wren <command> [arguments]     talk to a running daemon
+
+Commands (each has --help with examples):
+  pub <subject> [body]           publish a message
+  sub <subject>                  print the messages of a subject
+  req <subject> [body]           send a request, print the reply
+  reply <subject> [body]         answer requests
+  stream ls|info|add|rm|purge    manage streams
+  consumer ls|info|next          inspect consumers, fetch messages
+  dlq ls|show|replay             inspect and re-drive dead letters
+  top                            live view from the monitoring port
+  nkey [--out <file>]            make an nkey pair
+  replay --stream <dlq> ...      re-drive dead letters (as dlq replay)
+  version                        print the version
+  --signal <sig>[=<pid>]         signal a running daemon (ldm, reopen, reload, stop)
 
 Wren is a NATS-protocol pub/sub daemon with an optional durable stream
 layer. With no options it listens on 0.0.0.0:4222 with built-in defaults.

@@ -50,6 +50,7 @@ func streamMetrics(js *jetstore.JetStream) func(*server.PromWriter) {
 			{"wren_consumer_pending_messages", server.PromGauge, "Stream messages the consumer has not delivered yet (its lag, num_pending).", func(c *jetstore.ConsumerReport) float64 { return float64(c.NumPending) }},
 			{"wren_consumer_ack_pending_messages", server.PromGauge, "Delivered messages awaiting an ack (num_ack_pending).", func(c *jetstore.ConsumerReport) float64 { return float64(c.NumAckPending) }},
 			{"wren_consumer_redelivered_messages", server.PromGauge, "Messages awaiting an ack that were delivered more than once (num_redelivered).", func(c *jetstore.ConsumerReport) float64 { return float64(c.NumRedelivered) }},
+			{"wren_consumer_redeliveries_total", server.PromCounter, "Deliveries of a message the consumer had delivered before (ack wait expired, nak) since the server started.", func(c *jetstore.ConsumerReport) float64 { return float64(c.Redeliveries) }},
 			{"wren_consumer_delivered_messages_total", server.PromCounter, "Deliveries the consumer made (its consumer sequence).", func(c *jetstore.ConsumerReport) float64 { return float64(c.Delivered) }},
 			{"wren_consumer_dead_letters_total", server.PromCounter, "Messages the consumer gave up on (terminated or out of deliveries) since the server started.", func(c *jetstore.ConsumerReport) float64 { return float64(c.DeadLetters) }},
 		} {

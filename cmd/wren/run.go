@@ -14,6 +14,8 @@ import (
 	"github.com/wrenmq/wren/conf"
 	"github.com/wrenmq/wren/jetstore"
 	"github.com/wrenmq/wren/server"
+	mqttl "github.com/wrenmq/wren/server/mqtt"
+	"github.com/wrenmq/wren/server/websocket"
 )
 
 // daemon is a running wren: its configuration, logger and server.
@@ -26,6 +28,8 @@ type daemon struct {
 	js    *jetstore.JetStream
 	up    *uplink
 	logf  *logFile // nil when logging to standard error
+	mqtt  *mqttl.Listener
+	ws    *websocket.Listener
 }
 
 // run is the daemon's main: it loads the configuration, starts the server
@@ -127,13 +131,21 @@ func (d *daemon) startServices() error {
 	}
 	js, err := startStreams(d.cfg.JetStream, d.srv, d.log)
 	d.js = js
-	return err
+	if err != nil {
+		return err
+	}
+	if err := d.startMQTT(); err != nil {
+		return err
+	}
+	return d.startWebSocket()
 }
 
 func (d *daemon) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Shutdown.DrainTimeout.Duration())
 	defer cancel()
 	d.up.close() // the forwards keep their cursors; the links close
+	d.stopWebSocket()
+	d.stopMQTT()
 	err := d.srv.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// The clients that did not take their queued messages in time
@@ -206,7 +218,7 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	run := d.cfg
 	next := *cfg
 	logNext := next.Log
-	logNext.Level = run.Log.Level // reloaded
+	logNext.Level, logNext.Trace = run.Log.Level, run.Log.Trace // reloaded
 	var changed [][3]string
 	changed = append(changed, changedKeys("log", run.Log, logNext)...)
 	changed = append(changed, changedKeys("monitor", run.Monitor, next.Monitor)...)
@@ -219,9 +231,9 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 		d.log.Warn("configuration change needs a restart to take effect; keeping the running value",
 			"option", c[0], "running", c[1], "configured", c[2])
 	}
-	level := next.Log.Level
+	level, trace := next.Log.Level, next.Log.Trace
 	next.Log = run.Log
-	next.Log.Level = level
+	next.Log.Level, next.Log.Trace = level, trace
 	next.Monitor = run.Monitor
 	next.JetStream = run.JetStream
 	next.MsgTrace = run.MsgTrace

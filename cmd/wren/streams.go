@@ -27,6 +27,7 @@ func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (
 		MaxStorage: cfg.MaxStorage.Int64(),
 		Logger:     logger.With("component", "jetstream"),
 	}
+	streamLimits(&jc, cfg)
 	switch cfg.Sync {
 	case conf.SyncInterval:
 		jc.Sync = jetstore.SyncInterval
@@ -38,9 +39,17 @@ func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (
 	if jc.Sync != jetstore.SyncAlways {
 		logger.Warn("stream sync policy is not 'always': acknowledged messages can be lost on power failure", "sync", cfg.Sync)
 	}
-	js, err := jetstore.Open(srv.InProc("$JETSTREAM"), jc)
+	ip := srv.InProc("$JETSTREAM")
+	js, err := jetstore.Open(ip, jc)
 	if err != nil {
-		return nil, err
+		// Core NATS is served all the same; monitoring says why streams
+		// are not.
+		ip.Close()
+		reason := err.Error()
+		logger.Error("stream layer cannot open; serving core NATS without streams", "error", reason)
+		srv.SetStreamReport(func() any { return map[string]string{"error": reason} })
+		srv.SetHealthCheck(func() error { return fmt.Errorf("stream layer unavailable: %s", reason) })
+		return nil, nil
 	}
 	srv.SetStreamReport(func() any { return js.Report() })
 	srv.SetHealthCheck(js.Health)

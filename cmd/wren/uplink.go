@@ -21,6 +21,7 @@ type uplink struct {
 	node     *leaf.Node
 	mu       sync.Mutex
 	forwards []*jetstore.Forwarder
+	pulls    []*jetstore.Puller
 }
 
 // leafRemotes turns the leafnodes section into the links' settings,
@@ -62,6 +63,10 @@ func leafRemotes(l conf.Leafnodes) ([]leaf.Remote, error) {
 			}
 			r.TLS = cfg
 		}
+		// What a pull brings in arrives through it alone.
+		for _, p := range l.Pulls {
+			r.DenyImports = append(r.DenyImports, p.Filter)
+		}
 		if err := r.Validate(); err != nil {
 			return nil, fmt.Errorf("leafnodes.remotes[%d]: %w", i, err)
 		}
@@ -90,6 +95,9 @@ func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, n
 			for _, f := range u.forwards {
 				f.Kick()
 			}
+			for _, p := range u.pulls {
+				p.Kick()
+			}
 		}})
 	u.node.Start()
 	srv.SetMonitorRoute("/leafz", func(q url.Values) any { return u.node.Leafz(q.Get("subs") == "1" || q.Get("subs") == "true") })
@@ -108,6 +116,25 @@ func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, n
 		u.forwards = append(u.forwards, f)
 		u.mu.Unlock()
 	}
+	for _, pc := range l.Pulls {
+		if js == nil {
+			u.close()
+			return nil, errors.New("leafnodes.pulls need jetstream.enabled")
+		}
+		consumer := pc.Consumer
+		if consumer == "" {
+			consumer = name
+		}
+		p, err := js.Pull(jetstore.PullConfig{Stream: pc.Stream, HubStream: pc.HubStream, HubDomain: pc.HubDomain,
+			Consumer: consumer, Filter: pc.Filter, Batch: pc.Batch})
+		if err != nil {
+			u.close()
+			return nil, err
+		}
+		u.mu.Lock()
+		u.pulls = append(u.pulls, p)
+		u.mu.Unlock()
+	}
 	srv.SetMonitorRoute("/uplinkz", func(url.Values) any { return u.status() })
 	return u, nil
 }
@@ -116,14 +143,18 @@ func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, n
 type uplinkz struct {
 	Links    int                      `json:"links_connected"`
 	Forwards []jetstore.ForwardStatus `json:"forwards"`
+	Pulls    []jetstore.PullStatus    `json:"pulls"`
 }
 
 func (u *uplink) status() uplinkz {
-	z := uplinkz{Links: u.node.Connected(), Forwards: []jetstore.ForwardStatus{}}
+	z := uplinkz{Links: u.node.Connected(), Forwards: []jetstore.ForwardStatus{}, Pulls: []jetstore.PullStatus{}}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, f := range u.forwards {
 		z.Forwards = append(z.Forwards, f.Status())
+	}
+	for _, p := range u.pulls {
+		z.Pulls = append(z.Pulls, p.Status())
 	}
 	return z
 }
@@ -135,6 +166,9 @@ func (u *uplink) close() {
 	}
 	for _, f := range u.forwards {
 		f.Close()
+	}
+	for _, p := range u.pulls {
+		p.Close()
 	}
 	u.node.Close()
 }

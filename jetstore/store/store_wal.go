@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tidwall/wal"
 )
@@ -20,7 +21,11 @@ import (
 // together, and no lock is held while a Scan callback runs.
 type walStore struct {
 	opts Options
-	log  *wal.Log
+	// log is nil while parked (store_wal_park.go); lmu guards it, and
+	// every use of it holds wmu or rmu besides, through useLog.
+	lmu     sync.Mutex
+	log     *wal.Log
+	lastUse atomic.Uint64
 
 	// wmu serialises the writers (Append, Delete, TruncateFront, the
 	// background fsync, Close) and guards w. Writers may read the fields
@@ -116,7 +121,7 @@ func openWAL(opts Options) (*walStore, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := repairTail(opts.Dir, opts.Logger); err != nil {
+	if err := repairTailFor(opts.Dir, opts.Logger, opts.Sync); err != nil {
 		return nil, err
 	}
 	l, err := wal.Open(opts.Dir, walOptions(opts))
@@ -141,6 +146,10 @@ func openWAL(opts Options) (*walStore, error) {
 		s.syncDone = make(chan struct{})
 		go s.syncLoop()
 	}
+	s.lastUse.Store(useTick.Add(1))
+	s.lmu.Lock()
+	logs.opened(s)
+	s.lmu.Unlock()
 	return s, nil
 }
 
@@ -169,7 +178,11 @@ func (s *walStore) readBlock(widx uint64) (*blockRecords, error) {
 		s.rmu.Unlock()
 		return r, nil
 	}
-	data, err := s.log.Read(widx)
+	l, err := s.useLog()
+	var data []byte
+	if err == nil {
+		data, err = l.Read(widx)
+	}
 	s.rmu.Unlock()
 	switch {
 	case err == nil:
@@ -327,6 +340,12 @@ func (s *walStore) Close() error {
 	defer s.wmu.Unlock()
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	logs.closed(s)
+	if s.log == nil {
+		return nil // parked: closed already, nothing unsynced
+	}
 	if err := s.log.Close(); err != nil {
 		return fmt.Errorf("jetstore: close: %w", err)
 	}

@@ -48,7 +48,7 @@ func (s *walStore) Recover() error {
 		}
 		s.w.torn = false
 	}
-	if err := repairTail(s.opts.Dir, s.opts.Logger); err != nil {
+	if err := repairTailFor(s.opts.Dir, s.opts.Logger, s.opts.Sync); err != nil {
 		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
 	}
 	l, err := wal.Open(s.opts.Dir, walOptions(s.opts))
@@ -68,12 +68,18 @@ func (s *walStore) Recover() error {
 		return fmt.Errorf("jetstore: recover %s: fsync dir: %w", s.opts.Dir, err)
 	}
 	s.rmu.Lock()
+	s.lmu.Lock()
 	old := s.log
 	s.log = l
+	s.lastUse.Store(useTick.Add(1))
+	logs.opened(s)
+	s.lmu.Unlock()
 	s.rmu.Unlock()
 	// The old log's files are the new one's now; its close may report the
 	// same failure again, and nothing depends on it.
-	old.Close()
+	if old != nil {
+		old.Close()
+	}
 	if err := s.readSegments(); err != nil {
 		return s.fail("list segments", err)
 	}

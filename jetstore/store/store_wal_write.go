@@ -103,7 +103,11 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 		}
 		return ferr
 	}
-	if err := s.injected("write", s.log.Write(widx, entry)); err != nil {
+	l, err := s.useLog()
+	if err == nil {
+		err = l.Write(widx, entry)
+	}
+	if err := s.injected("write", err); err != nil {
 		return failed("write", err)
 	}
 	s.w.dirty = true
@@ -113,7 +117,7 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 		}
 	}
 	if s.opts.Sync == SyncAlways || force {
-		if err := s.injected("fsync", timedSync(s.log.Sync)); err != nil {
+		if err := s.injected("fsync", timedSync(l.Sync)); err != nil {
 			return failed("fsync", err)
 		}
 		s.w.dirty = false
@@ -389,7 +393,11 @@ func (s *walStore) compact() {
 	s.mu.Lock()
 	s.idx.push(s.st.last+1, 0)
 	s.mu.Unlock()
-	if err := s.injected("truncate log front", s.log.TruncateFront(s.idx.base)); err != nil {
+	l, err := s.useLog()
+	if err == nil {
+		err = l.TruncateFront(s.idx.base)
+	}
+	if err := s.injected("truncate log front", err); err != nil {
 		s.fail("truncate log front", err)
 		return
 	}
@@ -413,8 +421,12 @@ func (s *walStore) syncLoop() {
 			return
 		case <-t.C:
 			s.wmu.Lock()
-			if s.w.dirty && s.w.failed == nil {
-				if err := s.injected("background fsync", timedSync(s.log.Sync)); err != nil {
+			// A log with unsynced writes is never parked.
+			s.lmu.Lock()
+			l := s.log
+			s.lmu.Unlock()
+			if s.w.dirty && s.w.failed == nil && l != nil {
+				if err := s.injected("background fsync", timedSync(l.Sync)); err != nil {
 					// Nobody waits for this one: say it here. What the
 					// interval wrote may not be on disk; the next write
 					// returns the failure.

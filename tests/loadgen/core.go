@@ -90,6 +90,7 @@ var scenarios = []scenario{
 	jsBatchScenario{},
 	jsFetchScenario{},
 	jsConsumeScenario{},
+	jsAPIScenario{},
 	natsBenchPub{id: "nb-pub-16", size: 16},
 	natsBenchPubSub{id: "nb-pubsub-16", size: 16},
 	natsBenchPubSub{id: "nb-pubsub-1k", size: 1024},

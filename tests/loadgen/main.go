@@ -149,6 +149,13 @@ func mainErr() int {
 		}
 	}
 
+	if ctx.Err() == nil && slices.ContainsFunc(selected, func(s scenario) bool { return s.needsStore() }) {
+		if f, err := measureFloor(workDir, 2000); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: measuring the machine's floor:", err)
+		} else {
+			rep.Floor = &f
+		}
+	}
 	rep.printTable(os.Stdout)
 	if *jsonOut != "" {
 		if err := writeJSONFile(rep, *jsonOut); err != nil {

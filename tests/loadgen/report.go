@@ -66,6 +66,7 @@ type report struct {
 	Versions map[string]string `json:"versions"`
 	Config   map[string]any    `json:"config"`
 	Rows     []*row            `json:"rows"`
+	Floor    *floor            `json:"floor,omitempty"`
 }
 
 func (s *serverSummary) ok() []serverRun {
@@ -198,6 +199,9 @@ func (rep *report) printTable(w io.Writer) {
 	}
 	tw.Flush()
 	rep.printLatency(w)
+	if rep.Floor != nil {
+		rep.Floor.print(w)
+	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")
 		for _, n := range notes {

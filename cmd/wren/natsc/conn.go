@@ -379,14 +379,14 @@ func (c *Conn) readMsg(headers bool, args []string) (*Msg, string, error) {
 		return nil, "", err
 	}
 	if headers {
-		m.Header, m.Status, m.Desc = parseHeader(buf[:hdr])
+		m.Header, m.Status, m.Desc = ParseHeader(buf[:hdr])
 	}
 	m.Data = buf[hdr:total]
 	return m, sid, nil
 }
 
-// parseHeader parses "NATS/1.0[ status[ desc]]\r\nKey: value\r\n...".
-func parseHeader(b []byte) (Header, string, string) {
+// ParseHeader parses "NATS/1.0[ status[ desc]]\r\nKey: value\r\n...".
+func ParseHeader(b []byte) (Header, string, string) {
 	lines := strings.Split(string(b), "\r\n")
 	h := Header{}
 	var status, desc string

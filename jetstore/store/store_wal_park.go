@@ -1,0 +1,141 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tidwall/wal"
+)
+
+// An open log holds a file descriptor (its newest segment) and up to two
+// segments' worth of memory. A gateway with many streams, most of them
+// idle, would run out of descriptors if every log stayed open, so the
+// logs open at once are bounded: past the budget, opening one parks the
+// least recently used idle log (closes it; its in-memory index stays) and
+// the next read or write of a parked log opens it again. A log with
+// writes not yet fsynced, or a failed one, is never parked.
+
+// openLogs is the set of open logs and their budget.
+type openLogs struct {
+	mu  sync.Mutex
+	set map[*walStore]struct{}
+	// n and max mirror len(set) and the budget (0: no bound) for the
+	// check on every use, made without mu.
+	n, max atomic.Int64
+}
+
+var (
+	logs    = &openLogs{set: map[*walStore]struct{}{}}
+	useTick atomic.Uint64 // orders the logs' uses
+)
+
+// SetOpenLogBudget bounds the logs kept open at once; 0 lifts the bound.
+// The stream layer sets it from the file descriptor limit.
+func SetOpenLogBudget(n int) {
+	logs.max.Store(int64(max(n, 0)))
+}
+
+// OpenLogs returns how many logs are open.
+func OpenLogs() int { return int(logs.n.Load()) }
+
+// over reports whether more logs are open than the budget allows.
+func (o *openLogs) over() bool {
+	m := o.max.Load()
+	return m > 0 && o.n.Load() > m
+}
+
+// opened counts s's log as open and parks others past the budget.
+func (o *openLogs) opened(s *walStore) {
+	o.mu.Lock()
+	o.set[s] = struct{}{}
+	o.n.Store(int64(len(o.set)))
+	o.mu.Unlock()
+	if o.over() {
+		o.trim(s)
+	}
+}
+
+// trim parks the least recently used idle logs other than s until the
+// budget holds or every other log is busy. The caller holds s.lmu and
+// s.wmu or s.rmu; other logs are only tried, never waited for, so no lock
+// order between stores arises.
+func (o *openLogs) trim(s *walStore) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := int(o.max.Load())
+	if m <= 0 || len(o.set) <= m {
+		return
+	}
+	cands := make([]*walStore, 0, len(o.set))
+	for c := range o.set {
+		if c != s {
+			cands = append(cands, c)
+		}
+	}
+	slices.SortFunc(cands, func(a, b *walStore) int { return cmp.Compare(a.lastUse.Load(), b.lastUse.Load()) })
+	for _, c := range cands {
+		if len(o.set) <= m {
+			break
+		}
+		if c.tryPark() {
+			delete(o.set, c)
+		}
+	}
+	o.n.Store(int64(len(o.set)))
+}
+
+// closed forgets s's log.
+func (o *openLogs) closed(s *walStore) {
+	o.mu.Lock()
+	delete(o.set, s)
+	o.n.Store(int64(len(o.set)))
+	o.mu.Unlock()
+}
+
+// tryPark closes s's log if nothing uses it and nothing of it waits for an
+// fsync. logs.mu is held.
+func (s *walStore) tryPark() bool {
+	if !s.wmu.TryLock() {
+		return false
+	}
+	defer s.wmu.Unlock()
+	if !s.rmu.TryLock() {
+		return false
+	}
+	defer s.rmu.Unlock()
+	if !s.lmu.TryLock() {
+		return false
+	}
+	defer s.lmu.Unlock()
+	if s.log == nil || s.w.dirty || s.w.failed != nil || s.w.torn {
+		return false
+	}
+	if err := s.log.Close(); err != nil {
+		return false
+	}
+	s.log = nil
+	return true
+}
+
+// useLog returns s's log, opening it again if it was parked. The caller
+// holds s.wmu or s.rmu, which keeps it from being parked while in use.
+func (s *walStore) useLog() (*wal.Log, error) {
+	s.lastUse.Store(useTick.Add(1))
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if s.log != nil {
+		if logs.over() {
+			logs.trim(s)
+		}
+		return s.log, nil
+	}
+	l, err := wal.Open(s.opts.Dir, walOptions(s.opts))
+	if err != nil {
+		return nil, err
+	}
+	s.log = l
+	logs.opened(s)
+	return l, nil
+}

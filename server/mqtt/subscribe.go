@@ -1,0 +1,157 @@
+package mqtt
+
+import (
+	"errors"
+	"time"
+
+	"github.com/wrenmq/wren/protocol/mqtt"
+	"github.com/wrenmq/wren/server"
+)
+
+// subscribe handles SUBSCRIBE: each filter becomes broker subscriptions
+// (its parent too for "a/#", a queue group for "$share/<group>/..."), the
+// SUBACK grants min(requested, 2) or refuses, and retained messages follow
+// as the Retain Handling option says.
+func (c *conn) subscribe(p *mqtt.Subscribe) error {
+	subID := p.Props.Num(mqtt.PropSubscriptionID, 0)
+	codes := make([]byte, len(p.Topics))
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var replay []*msub
+	for i, t := range p.Topics {
+		ms, isNew, code := s.addSubLocked(c, t, subID)
+		if code >= 0x80 && c.v != mqtt.V5 {
+			code = mqtt.SubackFailure311
+		}
+		codes[i] = code
+		if ms != nil && ms.group == "" {
+			if rh := t.RetainHandling(); rh == 0 || rh == 1 && isNew {
+				replay = append(replay, ms)
+			}
+		}
+	}
+	s.saveLocked()
+	c.send(&mqtt.Suback{ID: p.ID, Codes: codes})
+	now := time.Now()
+	for _, ms := range replay {
+		s.replayRetainedLocked(c, ms, now)
+	}
+	return nil
+}
+
+// addSubLocked adds or replaces one subscription; it returns the reason
+// code for the SUBACK.
+func (s *session) addSubLocked(c *conn, t mqtt.Subscription, subID uint32) (*msub, bool, byte) {
+	ms, code := newMsub(t.Filter, t.Opts, subID)
+	if code != 0 {
+		return nil, false, code
+	}
+	key := ms.filter
+	for _, subj := range ms.nats {
+		if reserved([]byte(subj)) {
+			return nil, false, mqtt.NotAuthorized
+		}
+	}
+	old := s.subs[key]
+	if old != nil {
+		for _, u := range old.unsubs {
+			u()
+		}
+		delete(s.subs, key)
+	}
+	if err := s.subscribeLocked(ms); err != nil {
+		if errors.Is(err, server.ErrPermission) {
+			return nil, false, mqtt.NotAuthorized
+		}
+		return nil, false, mqtt.UnspecifiedError
+	}
+	s.subs[key] = ms
+	return ms, old == nil, min(t.QoS(), 2)
+}
+
+// newMsub checks an MQTT filter and works out the broker subscriptions it
+// needs; a non-zero code refuses it.
+func newMsub(f []byte, opts byte, subID uint32) (*msub, byte) {
+	group, filter, shared, err := mqtt.ShareGroup(f)
+	if err != nil {
+		return nil, mqtt.TopicFilterInvalid
+	}
+	if shared && opts&4 != 0 {
+		return nil, mqtt.TopicFilterInvalid // [MQTT-3.8.3-4]: no No Local on shared subscriptions
+	}
+	subj, err := mqtt.FilterToSubject(nil, filter)
+	if err != nil {
+		return nil, mqtt.TopicFilterInvalid
+	}
+	ms := &msub{filter: string(f), opts: opts, subID: subID, group: string(group), nats: []string{string(subj)}}
+	if mqtt.NeedsParent(subj) {
+		ms.nats = append(ms.nats, string(subj[:len(subj)-2]))
+	}
+	return ms, 0
+}
+
+// subscribeLocked makes ms's broker subscriptions on the session's broker
+// session, replacing any it had.
+func (s *session) subscribeLocked(ms *msub) error {
+	for _, u := range ms.unsubs {
+		u()
+	}
+	ms.unsubs = ms.unsubs[:0]
+	h := s.handler(ms)
+	for i, subj := range ms.nats {
+		u, err := s.bs.Subscribe(subj, ms.group, ms.opts&4 != 0, h)
+		if err != nil && i > 0 && errors.Is(err, server.ErrPermission) {
+			continue // "a/#" allowed on a.> but not on a: only a.>
+		}
+		if err != nil {
+			for _, u := range ms.unsubs {
+				u()
+			}
+			ms.unsubs = nil
+			if s.subs[ms.filter] == ms {
+				delete(s.subs, ms.filter)
+			}
+			return err
+		}
+		ms.unsubs = append(ms.unsubs, u)
+	}
+	return nil
+}
+
+// replayRetainedLocked sends the retained messages ms matches that the
+// session's user may receive, with the retain flag set.
+func (s *session) replayRetainedLocked(c *conn, ms *msub, now time.Time) {
+	var found []*message
+	for _, subj := range ms.nats {
+		s.l.ret.match([]byte(subj), func(m *message) { found = append(found, m) })
+	}
+	for _, m := range found {
+		if !c.bs.MayReceive(m.subject) {
+			continue
+		}
+		s.deliverLocked(m, min(m.qos, ms.qos()), ms.subID, true, now)
+	}
+}
+
+// unsubscribe handles UNSUBSCRIBE.
+func (c *conn) unsubscribe(p *mqtt.Unsubscribe) error {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	codes := make([]byte, len(p.Filters))
+	for i, f := range p.Filters {
+		ms := s.subs[string(f)]
+		if ms == nil {
+			codes[i] = mqtt.NoSubscriptionExisted
+			continue
+		}
+		for _, u := range ms.unsubs {
+			u()
+		}
+		delete(s.subs, string(f))
+	}
+	s.saveLocked()
+	c.send(&mqtt.Unsuback{ID: p.ID, Codes: codes})
+	return nil
+}
