@@ -65,6 +65,8 @@ func preflight(f *flags, cfg *conf.Config) error {
 	}{
 		{"port", cfg.Host, cfg.Port, true},
 		{"monitor.port", cfg.Monitor.Host, cfg.Monitor.Port, cfg.Monitor.Enabled()},
+		{"mqtt.port", cfg.MQTT.Host, cfg.MQTT.Port, cfg.MQTT.Enabled()},
+		{"websocket.port", cfg.WebSocket.Host, cfg.WebSocket.Port, cfg.WebSocket.Enabled()},
 	} {
 		if !l.on || l.port <= 0 {
 			continue // off, or a free port picked at start
