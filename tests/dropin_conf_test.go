@@ -68,6 +68,15 @@ func TestDropinConfCheckProvesStoreAndPorts(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, "store", ".wren-check-*")); len(left) != 0 {
 		t.Fatalf("--check left %v behind", left)
 	}
+
+	// Checking the file of the daemon that runs is no port conflict.
+	p := startWren(t, "-a", "127.0.0.1", "-p", "0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(p.url, "nats://"))
+	live := writeFile(t, dir, "live.toml", "host = \"127.0.0.1\"\nport = "+port+"\n")
+	_, stderr, code = runWren(t, dir, "--check", "-c", live)
+	if code != 0 || !strings.Contains(stderr, "in use by a running wren") {
+		t.Fatalf("checking the running daemon's file: exit %d\n%s", code, stderr)
+	}
 }
 
 // TestDropinConfReloadNamesKeys: a reload that changes a key needing a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wrenmq/wren/conf"
 )
@@ -45,6 +47,7 @@ func logTempStore(log *slog.Logger, dir string) {
 // free. Every problem is reported, each at its key.
 func preflight(f *flags, cfg *conf.Config) error {
 	var errs conf.ErrorList
+	var notes []string
 	add := func(key string, err error) {
 		file := f.configFile
 		if file == "" {
@@ -74,10 +77,19 @@ func preflight(f *flags, cfg *conf.Config) error {
 		addr := net.JoinHostPort(l.host, strconv.Itoa(l.port))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
+			if l.key == "port" && runningWren(addr) {
+				// Checking the file of the daemon that runs: its own
+				// port is no conflict.
+				notes = append(notes, fmt.Sprintf("port %d is in use by a running wren", l.port))
+				continue
+			}
 			add(l.key, fmt.Errorf("not free: %w", err))
 			continue
 		}
 		ln.Close()
+	}
+	for _, n := range notes {
+		fmt.Fprintln(os.Stderr, "note:", n)
 	}
 	if f.configFile != "" && len(errs) > 0 {
 		if data, err := os.ReadFile(f.configFile); err == nil {
@@ -88,6 +100,23 @@ func preflight(f *flags, cfg *conf.Config) error {
 		return errs
 	}
 	return nil
+}
+
+// runningWren reports whether a Wren daemon answers on addr (its INFO
+// carries wren_version).
+func runningWren(addr string) bool {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	line, err := bufio.NewReaderSize(c, 4096).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "INFO ") && strings.Contains(line, `"wren_version"`)
 }
 
 // writableDir creates dir if needed and proves a file can be written and
