@@ -62,6 +62,8 @@ type subscription struct {
 	// noLocal: not delivered what its own connection publishes (a
 	// session's MQTT 5 No Local).
 	noLocal bool
+
+	node *sublistNode // where the subject index holds it; guarded by Sublist.mu
 }
 
 // client is one connection: a socket with its read and write loops, or an

@@ -12,6 +12,9 @@
 // The subject index lock (Sublist.mu) is never held while a client
 // lock is taken, the locks inside auth's Checker and ReplyTracker are leaves,
 // and no lock is ever held across socket I/O or an in-process handler call.
+// The monitoring server's lock (httpServer.mu) and the /metrics hooks' lock
+// are leaves; /healthz takes no lock at all (its check is an atomic
+// pointer), so no client can hold it up.
 // A traced message's msgTrace.mu is a leaf too: it is taken only to append
 // an event, never while taking another lock.
 //

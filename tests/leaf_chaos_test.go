@@ -38,38 +38,34 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 		fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
 	nc := connectNATS(t, gw.srv)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		rng := rand.New(rand.NewSource(17))
-		for i := 0; i < 12; i++ {
-			select {
-			case <-time.After(time.Duration(50+rng.Intn(200)) * time.Millisecond):
-			case <-time.After(testTimeout):
-			}
-			switch rng.Intn(4) {
-			case 0:
-				proxy.cut()
-			case 1:
-				proxy.mode.Store(proxyBlackhole)
-			case 2:
-				proxy.mode.Store(proxyDropDown)
-			case 3:
-				proxy.mode.Store(proxyPass)
-			}
+	// Each round sets the link's trouble, then publishes 1,000 messages
+	// into it, so the trouble always meets messages in flight.
+	rng := rand.New(rand.NewSource(17))
+	for round := 0; round < 8; round++ {
+		switch rng.Intn(4) {
+		case 0:
+			proxy.cut()
+		case 1:
+			proxy.mode.Store(proxyBlackhole)
+		case 2:
+			proxy.mode.Store(proxyDropDown)
+		case 3:
+			proxy.mode.Store(proxyPass)
 		}
-		// One blackhole that outlasts the duplicate window.
-		proxy.mode.Store(proxyBlackhole)
-		time.Sleep(2500 * time.Millisecond)
-		proxy.mode.Store(proxyPass)
-		proxy.cut()
-	}()
-	publishSensors(t, nc, 0, 10000)
-	<-done
+		publishSensors(t, nc, round*1000, 1000)
+		time.Sleep(time.Duration(100+rng.Intn(300)) * time.Millisecond)
+	}
+	// The last 2,000 go into a blackhole that outlasts the duplicate
+	// window and every ack wait.
+	proxy.mode.Store(proxyBlackhole)
+	publishSensors(t, nc, 8000, 2000)
+	time.Sleep(2500 * time.Millisecond)
+	proxy.mode.Store(proxyPass)
+	proxy.cut()
 	checkHubHolds(t, hjs, "gw17", 10000)
 	s := gw.fwd.Status()
 	t.Logf("forward after the chaos: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
-	if s.Resends == 0 {
+	if s.Resends == 0 || s.HubSyncs < 2 {
 		t.Fatalf("the link troubles never made the forward send again: %+v", s)
 	}
 }

@@ -224,6 +224,8 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	changed = append(changed, changedKeys("monitor", run.Monitor, next.Monitor)...)
 	changed = append(changed, changedKeys("jetstream", run.JetStream, next.JetStream)...)
 	changed = append(changed, changedKeys("msg_trace", run.MsgTrace, next.MsgTrace)...)
+	changed = append(changed, changedKeys("mqtt", run.MQTT, next.MQTT)...)
+	changed = append(changed, changedKeys("websocket", run.WebSocket, next.WebSocket)...)
 	if !leafnodesEqual(run.Leafnodes, next.Leafnodes) {
 		changed = append(changed, changedKeys("leafnodes", run.Leafnodes, next.Leafnodes)...)
 	}
@@ -238,6 +240,8 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	next.JetStream = run.JetStream
 	next.MsgTrace = run.MsgTrace
 	next.Leafnodes = run.Leafnodes
+	next.MQTT = run.MQTT
+	next.WebSocket = run.WebSocket
 	return &next
 }
 

@@ -208,7 +208,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	nc.SetDeadline(time.Time{})
 
-	opts := server.LeafOptions{Name: info.Name, PingInterval: l.r.PingInterval, MaxPingsOut: l.r.MaxPingsOut}
+	opts := server.LeafOptions{Name: info.Name, PingInterval: l.r.PingInterval, MaxPingsOut: l.r.MaxPingsOut, MaxPayload: info.MaxPayload}
 	deny := l.r.DenyImports
 	opts.Announce = func(subject string) bool { return !deniedFilter(subject, deny) }
 	if ex := l.r.DenyExports; len(ex) > 0 {
