@@ -15,7 +15,8 @@ import (
 // The system account, as nats-server has it: the users named in
 // Options.SystemUsers may ask the server about itself on
 // $SYS.REQ.SERVER.PING[.<what>] and $SYS.REQ.SERVER.<server id>.<what>
-// (what: VARZ, CONNZ, SUBSZ, JSZ, HEALTHZ, STATSZ, IDZ, LEAFZ), with the same JSON
+// (what: VARZ, CONNZ, SUBSZ, JSZ, HEALTHZ, STATSZ, IDZ, LEAFZ, ACCOUNTZ),
+// with the same JSON
 // as the monitoring endpoints inside nats-server's {"server":…,"data":…}
 // envelope, and hear $SYS.ACCOUNT.<account>.CONNECT and DISCONNECT events.
 // So the nats CLI's server commands work with no HTTP port open.
@@ -234,7 +235,7 @@ func (s *Server) sysRequest(subject string) (string, bool) {
 		what = "STATSZ"
 	}
 	switch what {
-	case "VARZ", "CONNZ", "SUBSZ", "JSZ", "HEALTHZ", "STATSZ", "IDZ", "LEAFZ":
+	case "VARZ", "CONNZ", "SUBSZ", "JSZ", "HEALTHZ", "STATSZ", "IDZ", "LEAFZ", "ACCOUNTZ":
 		return what, true
 	}
 	return "", false
@@ -366,6 +367,10 @@ func (s *Server) answerSys(what, subject, reply string, body []byte) {
 		data = s.Connz(o.Offset, o.Limit, o.Subs)
 	case "SUBSZ":
 		data = s.Subsz()
+	case "ACCOUNTZ":
+		// The application's account and the system account: the only two.
+		data = map[string]any{"server_id": s.id, "now": time.Now().UTC(), "system_account": s.sys.name,
+			"accounts": []string{globalAccount, s.sys.name}}
 	case "LEAFZ":
 		s.extra.mu.Lock()
 		f := s.extra.routes["/leafz"]

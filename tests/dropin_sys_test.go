@@ -83,6 +83,9 @@ func TestDropinSysRequests(t *testing.T) {
 	if !accounts["SYS"] || !accounts["$G"] {
 		t.Fatalf("CONNZ accounts = %v; want SYS and $G", accounts)
 	}
+	if az := sysRequest(t, nc, "$SYS.REQ.SERVER.PING.ACCOUNTZ").Data; az["system_account"] != "SYS" || len(az["accounts"].([]any)) != 2 {
+		t.Fatalf("ACCOUNTZ data = %v; want $G and SYS", az)
+	}
 	if sz := sysRequest(t, nc, "$SYS.REQ.SERVER.PING.SUBSZ").Data; sz["num_subscriptions"] == nil {
 		t.Fatalf("SUBSZ data = %v", sz)
 	}
@@ -203,6 +206,7 @@ func TestDropinSysCLI(t *testing.T) {
 	mustNATS(t, admin, []string{"Health Report", "ok (200)"}, "server", "report", "health")
 	mustNATS(t, admin, []string{"Leafnode Report"}, "server", "report", "leafnodes")
 	mustNATS(t, admin, []string{"OK gw1"}, "server", "check", "server", "--name", "gw1")
+	mustNATS(t, admin, []string{`"system_account":"SYS"`, `"accounts":["$G","SYS"]`}, "server", "request", "accounts")
 	// Any account may ask about itself, as nats-server imports
 	// $SYS.REQ.ACCOUNT.PING.STATZ and CONNZ into each account: the
 	// application user sees its own connections, not the system user's.
