@@ -110,6 +110,9 @@ func verifiedChain(st *tls.ConnectionState) []*x509.Certificate {
 func (c *client) setIdentity(creds auth.ConnectCreds, id *auth.Identity) {
 	c.mu.Lock()
 	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, timed: c.auth.timed, started: c.auth.started, creds: creds, user: id.Name}
+	if c.srv.sys != nil {
+		c.sys.Store(c.srv.isSystemUser(id))
+	}
 	hasSubs := len(c.subs) > 0
 	old := c.perms.Swap(id.Perms)
 	c.mu.Unlock()

@@ -99,6 +99,10 @@ type Server struct {
 	mem      memRelease      // guarded by mu
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
+	sys      *sysAccount // nil unless Options.SystemAccount is set
+
+	internalOnce sync.Once // opens internalIP, for trace events
+	internalIP   *InProc
 }
 
 // New returns a server with the given options; Start makes it listen.
@@ -121,6 +125,7 @@ func New(opts Options) (*Server, error) {
 	s.live.Store(limitsOf(&o))
 	s.tlsLive.Store(tlsSettingsOf(&o))
 	s.auth.cur.Store(o.Auth)
+	s.newSysAccount(&o)
 	return s, nil
 }
 
