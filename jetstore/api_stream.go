@@ -139,6 +139,9 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 		js.fail(reply, e)
 		return
 	}
+	if cur := js.lookup(name); cur != nil {
+		keepDeadLetter(&cfg, cur.cfg(), data)
+	}
 	st, old, e := js.checkStreamUpdate(name, cfg)
 	if e != nil {
 		js.fail(reply, e)

@@ -43,6 +43,13 @@
 //     of its own, so that its goroutine can be stopped.
 //   - The WAL store under SyncInterval has a background fsync goroutine
 //     (jetstore/store).
+//   - Each forward (forward*.go) has a goroutine that reads its stream's
+//     store, publishes to the hub, takes PubAcks and keeps the window, and
+//     one that writes its cursor file. Each pull (pull.go) has one
+//     goroutine that asks the hub for batches and stores each message
+//     through the stream's ingest queue before acking it upstream. Their
+//     bus handlers only copy and queue, as above. A forward or pull is
+//     closed (by its owner, before Close) with its own Close.
 //
 // Close stops them in order: the API subscription and the consumer layer,
 // then the API and replay loops, then each stream (writer, consumers,

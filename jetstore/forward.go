@@ -63,8 +63,14 @@ type Forwarder struct {
 	waitTill time.Time
 
 	kicked atomic.Bool
-	hdr    []byte // scratch for the run goroutine
-	reply  []byte
+
+	// The cursor writer (see saver).
+	toSave    chan cursorFile
+	flushReq  chan chan struct{}
+	saverQuit chan struct{}
+	saverDone chan struct{}
+	hdr       []byte // scratch for the run goroutine
+	reply     []byte
 
 	st fwdStats
 }
@@ -126,15 +132,19 @@ func (js *JetStream) Forward(cfg ForwardConfig) (*Forwarder, error) {
 	var rb [8]byte
 	rand.Read(rb[:])
 	f := &Forwarder{
-		js:       js,
-		cfg:      cfg,
-		file:     forwardFile(js.dir, cfg),
-		inbox:    "_INBOX.fwd." + hex.EncodeToString(rb[:]) + ".",
-		poke:     make(chan struct{}, 1),
-		acks:     make(chan ackMsg, 4*cfg.Window),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
-		needSync: true,
+		js:        js,
+		cfg:       cfg,
+		file:      forwardFile(js.dir, cfg),
+		inbox:     "_INBOX.fwd." + hex.EncodeToString(rb[:]) + ".",
+		poke:      make(chan struct{}, 1),
+		acks:      make(chan ackMsg, 4*cfg.Window),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		needSync:  true,
+		toSave:    make(chan cursorFile, 1),
+		flushReq:  make(chan chan struct{}),
+		saverQuit: make(chan struct{}),
+		saverDone: make(chan struct{}),
 	}
 	f.st.state = "starting"
 	unsub, err := js.bus.Subscribe(f.inbox+"*", "", f.onAck)
@@ -145,6 +155,7 @@ func (js *JetStream) Forward(cfg ForwardConfig) (*Forwarder, error) {
 	if unsub, err = js.bus.Subscribe(cfg.Subject, "", func(*protocol.Msg) { f.wake() }); err == nil {
 		f.unsub = append(f.unsub, unsub)
 	}
+	go f.saver()
 	go f.run()
 	return f, nil
 }
@@ -157,6 +168,8 @@ func (f *Forwarder) Close() {
 		close(f.quit)
 	}
 	<-f.done
+	close(f.saverQuit)
+	<-f.saverDone
 	for _, u := range f.unsub {
 		u()
 	}

@@ -47,8 +47,9 @@ func (f *Forwarder) load() (uint64, bool) {
 // asked what it holds (or deduplicates within its window).
 const persistEvery = 200 * time.Millisecond
 
-// persist writes the cursor when it moved (at most every persistEvery
-// unless now).
+// persist hands the cursor to the writer goroutine when it moved (at most
+// every persistEvery unless now), so the fsyncs of keeping it never hold
+// up the window. With now it waits until the cursor is on disk.
 func (f *Forwarder) persist(now bool) {
 	if f.cursor == f.saved || f.epoch == "" {
 		return
@@ -56,16 +57,48 @@ func (f *Forwarder) persist(now bool) {
 	if !now && time.Since(f.savedAt) < persistEvery {
 		return
 	}
-	b, _ := json.Marshal(cursorFile{Stream: f.cfg.Stream, Upstream: f.cfg.Upstream, Epoch: f.epoch, Cursor: f.cursor})
-	if err := os.MkdirAll(filepath.Dir(f.file), 0o750); err != nil {
-		f.setErr("keeping the cursor: %v", err)
-		return
-	}
-	if err := store.WriteFileAtomic(f.file, b); err != nil {
-		f.setErr("keeping the cursor: %v", err)
-		return
-	}
+	c := cursorFile{Stream: f.cfg.Stream, Upstream: f.cfg.Upstream, Epoch: f.epoch, Cursor: f.cursor}
 	f.saved, f.savedAt = f.cursor, time.Now()
+	select {
+	case <-f.toSave: // replace a cursor not written yet
+	default:
+	}
+	f.toSave <- c
+	if now {
+		done := make(chan struct{})
+		f.flushReq <- done
+		<-done
+	}
+}
+
+// saver writes the cursors persist hands it; it ends with the forwarder.
+func (f *Forwarder) saver() {
+	defer close(f.saverDone)
+	write := func(c cursorFile) {
+		b, _ := json.Marshal(c)
+		if err := os.MkdirAll(filepath.Dir(f.file), 0o750); err != nil {
+			f.setErr("keeping the cursor: %v", err)
+			return
+		}
+		if err := store.WriteFileAtomic(f.file, b); err != nil {
+			f.setErr("keeping the cursor: %v", err)
+		}
+	}
+	for {
+		select {
+		case c := <-f.toSave:
+			write(c)
+		case done := <-f.flushReq:
+			select {
+			case c := <-f.toSave:
+				write(c)
+			default:
+			}
+			close(done)
+		case <-f.saverQuit:
+			return
+		}
+	}
 }
 
 // ForwardStatus is one forward in /uplinkz.

@@ -29,6 +29,10 @@ type LeafOptions struct {
 	// pings may go unanswered before it is closed as stale.
 	PingInterval time.Duration
 	MaxPingsOut  int
+	// MaxPayload is the hub's max_payload: a message whose header and
+	// payload are larger is not sent (the hub would close the link for
+	// it) but counted and logged. 0 is no limit.
+	MaxPayload int
 }
 
 // LeafConn is the broker's side of a leaf-node link whose handshake the
@@ -43,6 +47,7 @@ type LeafConn struct {
 
 	pingTmr  *time.Timer
 	pingsOut atomic.Int32
+	tooBig   atomic.Int64
 	rtt      atomic.Int64
 	pingSent atomic.Int64
 	closed   chan struct{}
@@ -180,6 +185,8 @@ func (l *LeafConn) Msg(subject, reply []byte, queues [][]byte, header, payload [
 	l.p.queues = queues
 	if i := jsAckDeliverAt(reply); i > 0 {
 		l.p.publishAs(subject, reply[i+1:], reply[:i], header, payload)
+	} else if len(header) > 0 && c.srv.mayTrace(header) {
+		l.p.tracedPublish(subject, reply, header, payload)
 	} else {
 		l.p.publish(subject, reply, header, payload)
 	}
@@ -271,6 +278,7 @@ type LeafStats struct {
 	OutBytes      int64
 	Subscriptions int
 	Pending       int
+	TooBig        int64 // messages not sent for being over the hub's max_payload
 	Subs          []string
 }
 
@@ -278,7 +286,7 @@ type LeafStats struct {
 func (l *LeafConn) Stats(subs bool) LeafStats {
 	c := l.c
 	st := LeafStats{Cid: c.cid, Start: c.start, RTT: time.Duration(l.rtt.Load()),
-		InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load()}
+		InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), TooBig: l.tooBig.Load()}
 	c.mu.Lock()
 	st.OutMsgs, st.OutBytes = c.outMsgs, c.outBytes
 	st.Subscriptions = len(c.subs)
@@ -347,6 +355,15 @@ func (p *producer) sendLeafTargets(subject, reply, header, payload []byte) {
 			continue
 		}
 		size := int64(len(header) + len(payload))
+		if mp := sc.leaf.opts.MaxPayload; mp > 0 && size > int64(mp) {
+			if sc.leaf.tooBig.Add(1) == 1 {
+				sc.srv.log.Warn("leafnode link: a message larger than the hub's max_payload is not sent (logged once per link)",
+					"remote", sc.leaf.opts.Name, "subject", string(subject), "size", size, "max_payload", mp)
+			}
+			t.queues = t.queues[:0]
+			t.plain = false
+			continue
+		}
 		sc.mu.Lock()
 		if !sc.closed {
 			ck := sc.out.tail(len(subject) + len(reply) + len(shown) + len(t.queues) + len(header) + len(payload) + msgOverhead)

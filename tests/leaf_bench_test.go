@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 // benchBacklog is how many 128-byte messages wait at the edge.
 const benchBacklog = 100000
 
+var benchWindow = 1024
+
 // BenchmarkForwardBacklog measures how fast a backlog of 128-byte
 // messages stored at the edge reaches a hub stream once the link is up,
 // with the same hub, side by side: a Wren gateway's forward, and
@@ -26,6 +29,10 @@ const benchBacklog = 100000
 //
 //	go test ./tests/ -run '^$' -bench ForwardBacklog -benchtime 1x
 func BenchmarkForwardBacklog(b *testing.B) {
+	// The links log to the default logger; keep the result lines whole.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	b.Cleanup(func() { slog.SetDefault(prev) })
 	payload := make([]byte, 128)
 	b.Run("wren", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
@@ -34,7 +41,9 @@ func BenchmarkForwardBacklog(b *testing.B) {
 			hjs := hubStream(b, hub, 1, 2*time.Minute)
 			proxy := startProxy(b, fmt.Sprintf("127.0.0.1:%d", ho.LeafNode.Port))
 			proxy.mode.Store(proxyRefuse)
-			gw := startFwdGateway(b, "gw17", b.TempDir(), fastForward,
+			fc := fastForward
+			fc.Window = benchWindow
+			gw := startFwdGateway(b, "gw17", b.TempDir(), fc,
 				fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
 			nc := connectNATS(b, gw.srv)
 			preload(b, nc, "sensors.a", payload)
@@ -135,9 +144,20 @@ func waitHolds(b *testing.B, js jetstream.JetStream, stream string, n uint64) {
 //
 //	go test ./tests/ -run '^$' -bench ForwardOutageBuffer -benchtime 1x
 func BenchmarkForwardOutageBuffer(b *testing.B) {
+	b.Run("forward", func(b *testing.B) { outageBuffer(b, true) })
+	// The same messages in a stream nothing forwards, for comparison.
+	b.Run("stream-only", func(b *testing.B) { outageBuffer(b, false) })
+}
+
+func outageBuffer(b *testing.B, forward bool) {
 	for i := 0; i < b.N; i++ {
 		base := b.TempDir()
 		cfg := uplinkConfig(b, base, "gw17", "nats-leaf://"+freeAddr(b), freePort(b))
+		if !forward {
+			text, _ := os.ReadFile(cfg)
+			plain := string(text[:strings.Index(string(text), "[leafnodes]")])
+			os.WriteFile(cfg, []byte(plain), 0o644)
+		}
 		gw := startUplinkDaemon(b, cfg)
 		nc := localSensors(b, gw.url)
 		payload := make([]byte, 128)

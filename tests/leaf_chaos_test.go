@@ -38,38 +38,34 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 		fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
 	nc := connectNATS(t, gw.srv)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		rng := rand.New(rand.NewSource(17))
-		for i := 0; i < 12; i++ {
-			select {
-			case <-time.After(time.Duration(50+rng.Intn(200)) * time.Millisecond):
-			case <-time.After(testTimeout):
-			}
-			switch rng.Intn(4) {
-			case 0:
-				proxy.cut()
-			case 1:
-				proxy.mode.Store(proxyBlackhole)
-			case 2:
-				proxy.mode.Store(proxyDropDown)
-			case 3:
-				proxy.mode.Store(proxyPass)
-			}
+	// Each round sets the link's trouble, then publishes 1,000 messages
+	// into it, so the trouble always meets messages in flight.
+	rng := rand.New(rand.NewSource(17))
+	for round := 0; round < 8; round++ {
+		switch rng.Intn(4) {
+		case 0:
+			proxy.cut()
+		case 1:
+			proxy.mode.Store(proxyBlackhole)
+		case 2:
+			proxy.mode.Store(proxyDropDown)
+		case 3:
+			proxy.mode.Store(proxyPass)
 		}
-		// One blackhole that outlasts the duplicate window.
-		proxy.mode.Store(proxyBlackhole)
-		time.Sleep(2500 * time.Millisecond)
-		proxy.mode.Store(proxyPass)
-		proxy.cut()
-	}()
-	publishSensors(t, nc, 0, 10000)
-	<-done
-	checkHubHolds(t, hjs, "gw17", 10000)
+		publishSensors(t, nc, round*1000, 1000)
+		time.Sleep(time.Duration(100+rng.Intn(300)) * time.Millisecond)
+	}
+	// The last 2,000 go into a blackhole that outlasts the duplicate
+	// window and every ack wait.
+	proxy.mode.Store(proxyBlackhole)
+	publishSensors(t, nc, 8000, 2000)
+	time.Sleep(2500 * time.Millisecond)
+	proxy.mode.Store(proxyPass)
+	proxy.cut()
+	checkHubHoldsDiag(t, hjs, "gw17", 10000, func() string { return fmt.Sprintf("forward %+v", gw.fwd.Status()) })
 	s := gw.fwd.Status()
 	t.Logf("forward after the chaos: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
-	if s.Resends == 0 {
+	if s.Resends == 0 || s.HubSyncs < 2 {
 		t.Fatalf("the link troubles never made the forward send again: %+v", s)
 	}
 }
@@ -111,13 +107,21 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 	}
 	nc := connectHub(t, hubs[0])
 	hjs, _ := jetstream.New(nc)
-	waitUntil(t, func() error {
+	// A fresh cluster elects its JetStream leader first; on a loaded
+	// machine that can take longer than one testTimeout.
+	for deadline := time.Now().Add(4 * testTimeout); ; {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
 		_, err := hjs.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "SITES", Subjects: []string{"site.>"},
 			Replicas: 3, Duplicates: 2 * time.Second})
-		return err
-	})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub cluster took no R3 stream within %v: %v", 4*testTimeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	gw := startFwdGateway(t, "gw17", t.TempDir(), fastForward, fastRemote(leafURLs...))
 	local := connectNATS(t, gw.srv)
 	killed := make(chan int, 1)
@@ -159,5 +163,7 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 		}
 	}
 	sjs, _ := jetstream.New(connectHub(t, survivor))
-	checkHubHolds(t, sjs, "gw17", 10000)
+	checkHubHoldsDiag(t, sjs, "gw17", 10000, func() string {
+		return fmt.Sprintf("forward %+v; links %+v", gw.fwd.Status(), gw.node.Leafz(false).Leafs)
+	})
 }

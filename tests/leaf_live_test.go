@@ -316,3 +316,34 @@ func freeAddr(t testing.TB) string {
 	ln.Close()
 	return a
 }
+
+// A message larger than the hub's max_payload is held back (the hub would
+// close the link for it) and counted; the link stays up for the rest.
+func TestLeafOverHubMaxPayload(t *testing.T) {
+	o := hubOpts(t, "hub", "")
+	o.MaxPayload = 1024
+	hub := startHub(t, o)
+	gw := startGateway(t, "gw17", leaf.Remote{URLs: []*url.URL{hubLeafURL(t, hub)}})
+	gw.waitLinked(t, 1)
+	local := connectNATS(t, gw.srv)
+	remote := connectHub(t, hub)
+	sub, _ := remote.SubscribeSync("big.>")
+	flushNATS(t, remote)
+	waitUntil(t, func() error {
+		if !hasLeafSub(gw, "big.>") {
+			return fmt.Errorf("gateway has no hub interest in big.>")
+		}
+		return nil
+	})
+	local.Publish("big.one", make([]byte, 2000))
+	local.Publish("big.two", []byte("small"))
+	flushNATS(t, local)
+	m, err := sub.NextMsg(testTimeout)
+	if err != nil || m.Subject != "big.two" {
+		t.Fatalf("hub got %v %v; want big.two", m, err)
+	}
+	lz := gw.node.Leafz(false).Leafs[0]
+	if !lz.Connected || lz.OverMaxPayload != 1 || lz.Reconnects != 0 {
+		t.Fatalf("link after the big message: %+v", lz)
+	}
+}

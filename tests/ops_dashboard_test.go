@@ -129,8 +129,21 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 
+	// The screenshot is taken while messages flow, so the chart has a line.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				pub.Publish("core.x", []byte("hello"))
+			}
+		}
+	}()
 	shot := filepath.Join(t.ArtifactDir(), "dashboard-phone.png")
 	chromium(t, bin, d.mon+"/", "--screenshot="+shot, "--window-size=412,1400", "--hide-scrollbars")
+	close(stop)
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10<<10 {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}

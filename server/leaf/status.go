@@ -23,6 +23,7 @@ type LeafInfo struct {
 	NumSubs        int      `json:"subscriptions"`
 	Subs           []string `json:"subscriptions_list,omitempty"`
 	PendingBytes   int      `json:"pending_bytes"`
+	OverMaxPayload int64    `json:"over_max_payload,omitempty"`
 	Reconnects     int64    `json:"reconnects"`
 	FailedConnects int64    `json:"failed_connects"`
 	LastError      string   `json:"last_error,omitempty"`
@@ -60,7 +61,7 @@ func (n *Node) Leafz(subs bool) *Leafz {
 		if lc != nil {
 			st := lc.Stats(subs)
 			li.ID, li.InMsgs, li.OutMsgs, li.InBytes, li.OutBytes = st.Cid, st.InMsgs, st.OutMsgs, st.InBytes, st.OutBytes
-			li.NumSubs, li.Subs, li.PendingBytes = st.Subscriptions, st.Subs, st.Pending
+			li.NumSubs, li.Subs, li.PendingBytes, li.OverMaxPayload = st.Subscriptions, st.Subs, st.Pending, st.TooBig
 			li.RTT = st.RTT.String()
 			li.Since = since.UTC().Format(time.RFC3339Nano)
 			if li.Connected {
