@@ -51,6 +51,9 @@ type User struct {
 	// Permissions limit what this user may do. Nil means
 	// Authorization.DefaultPermissions.
 	Permissions *Permissions `toml:"permissions,omitempty"`
+	// Account is empty for the application's users, or the name in
+	// system_account for a user of the system account.
+	Account string `toml:"account,omitempty"`
 }
 
 // Permissions limit the subjects a user may publish and subscribe to.

@@ -21,6 +21,10 @@ type Config struct {
 	// INFO.connect_urls instead of the listen address, for a server behind
 	// NAT or a proxy. Default empty: advertise nothing extra.
 	ClientAdvertise string `toml:"client_advertise"`
+	// SystemAccount names the system account, whose users (the
+	// authorization.users entries with this account) may query the
+	// server over $SYS (see system.go). Default empty: none.
+	SystemAccount string `toml:"system_account"`
 
 	Limits        Limits        `toml:"limits"`
 	Log           Log           `toml:"log"`
@@ -32,6 +36,7 @@ type Config struct {
 	Shutdown      Shutdown      `toml:"shutdown"`
 	MQTT          MQTT          `toml:"mqtt"`
 	WebSocket     WebSocket     `toml:"websocket"`
+	MsgTrace      MsgTrace      `toml:"msg_trace"`
 }
 
 // MaxPayloadLimit is the hard maximum of Limits.MaxPayload.
@@ -274,5 +279,6 @@ func Default() *Config {
 		Shutdown:  defaultShutdown(),
 		MQTT:      defaultMQTT(),
 		WebSocket: defaultWebSocket(),
+		MsgTrace:  MsgTrace{Sampling: 100},
 	}
 }

@@ -32,8 +32,9 @@ func Load(path string) (*Config, error) {
 // type, or a value that Validate rejects is an error. The error is an
 // ErrorList with one Error per problem, each placed at the file's line and
 // column ("wren.toml:12:15: limits.max_payload: …"). A syntax error stops
-// parsing, so it is reported alone; otherwise every decoding error is
-// reported, or, if there are none, every validation error, up to 20.
+// parsing, so it is reported alone; otherwise every decoding error and
+// every validation error of the keys that decoded is reported, up to 20,
+// so one run names every mistake.
 func Parse(name string, data []byte) (*Config, error) {
 	// go-toml checks the document is valid TOML: its grammar, and the rules
 	// about defining keys and tables once.
@@ -48,22 +49,33 @@ func Parse(name string, data []byte) (*Config, error) {
 	c := Default()
 	d := &decoder{file: name, index: index{}}
 	d.decode(reflect.ValueOf(c).Elem(), root, "")
-	if len(d.errs) > 0 {
-		d.errs.sortByPosition()
-		return nil, d.errs.truncate()
-	}
-	errs := c.check()
-	for _, e := range errs {
+	errs := d.errs
+	for _, e := range c.check() {
+		if decodeFailed(d.errs, e.Key) {
+			continue // the key keeps its default; its own error is reported
+		}
 		e.File = name
 		if p, ok := d.index.lookup(e.Key); ok {
 			e.Line, e.Column = p.line, p.col
 		}
+		errs = append(errs, e)
 	}
 	if len(errs) > 0 {
 		errs.sortByPosition()
 		return nil, errs.truncate()
 	}
 	return c, nil
+}
+
+// decodeFailed reports whether key, or a table it is in, had a decoding
+// error among errs.
+func decodeFailed(errs ErrorList, key string) bool {
+	for _, e := range errs {
+		if e.Key == key || strings.HasPrefix(key, e.Key+".") || strings.HasPrefix(key, e.Key+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // syntaxError converts an error of go-toml into an Error.

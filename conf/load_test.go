@@ -196,8 +196,12 @@ func TestParseErrors(t *testing.T) {
 			file(`wren.toml:1:8: port: 70000 is out of range; expected 0 to 65535`,
 				`wren.toml:3:15: limits.max_payload: "9MB" exceeds the hard maximum of 8MB`,
 				`wren.toml:5:8: jetstream.sync: unknown sync policy "sometimes"; expected always, interval or never`)},
-		{"decoding errors hide validation errors", file("port = 70000", "[log]", "time = 1"),
-			`wren.toml:3:8: log.time: expected true or false, got integer 1`},
+		{"decoding and validation errors in one run", file("port = 70000", "[log]", "time = 1", "[jetstream]", `sync = "sometimes"`),
+			file(`wren.toml:1:8: port: 70000 is out of range; expected 0 to 65535`,
+				`wren.toml:3:8: log.time: expected true or false, got integer 1`,
+				`wren.toml:5:8: jetstream.sync: unknown sync policy "sometimes"; expected always, interval or never`)},
+		{"a key that did not decode is reported once", file("[limits]", `max_payload = "lots"`),
+			`wren.toml:2:15: limits.max_payload: invalid size "lots": expected a size such as "64MB", "512KB" or "4096"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,6 +48,8 @@ func (c *Config) check() ErrorList {
 	v.shutdown(&c.Shutdown)
 	v.mqtt(c)
 	v.websocket(c)
+	v.systemAccount(c)
+	v.msgTrace(&c.MsgTrace)
 	return v.errs
 }
 

@@ -21,11 +21,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Memory budgets, in bytes of resident set (VmRSS).
+// Memory budgets, in bytes of resident set (VmRSS), except idle.
+//
+// Idle is judged on its anonymous part (heap, stacks, runtime): that is
+// what the daemon itself holds when nothing happens. The rest of an idle
+// VmRSS is the binary's own clean, file-backed pages, and a current kernel
+// (6.x, large page-cache folios) maps nearly all of an executable's file
+// at start: a hello-world Go binary of 1.34 MB shows 1.30 MB of RssFile.
+// Idle VmRSS is therefore the binary's size plus the anonymous part, and
+// the binary's size has its own budget (cross build); VmRSS is reported.
 const (
-	budgetIdle   = 8 * MB
-	budgetConns  = 20 * MB
-	budgetStream = 32 * MB
+	budgetIdleAnon = 2 * MB
+	budgetConns    = 20 * MB
+	budgetStream   = 32 * MB
 )
 
 type rssOpts struct {
@@ -56,6 +64,7 @@ type workload struct {
 	key    string // as named on the command line
 	name   string
 	budget int64
+	anon   bool // the budget bounds RssAnon rather than VmRSS
 	run    func(o *rssOpts, s contender) sample
 }
 
@@ -102,9 +111,9 @@ func runRSS(args []string, w io.Writer) error {
 		fmt.Fprintln(w, "note: nats-server not found, measuring wren only")
 	}
 	all := []workload{
-		{"idle", "idle", budgetIdle, measureIdle},
-		{"conns", fmt.Sprintf("%d idle connections, 1 sub each", o.conns), budgetConns, measureConns},
-		{"stream", fmt.Sprintf("1 stream, %d msg/s x %d B for %s", o.rate, o.size, o.duration), budgetStream, measureStream},
+		{"idle", "idle", budgetIdleAnon, true, measureIdle},
+		{"conns", fmt.Sprintf("%d idle connections, 1 sub each", o.conns), budgetConns, false, measureConns},
+		{"stream", fmt.Sprintf("1 stream, %d msg/s x %d B for %s", o.rate, o.size, o.duration), budgetStream, false, measureStream},
 	}
 	ws, err := pickWorkloads(all, o.workloads)
 	if err != nil {
@@ -130,7 +139,11 @@ func runRSS(args []string, w io.Writer) error {
 		for _, e := range enforced {
 			enforce = enforce || e.key == wl.key
 		}
-		line := fmt.Sprintf("| %s | %s |", wl.name, mb(wl.budget))
+		budget := mb(wl.budget)
+		if wl.anon {
+			budget = "anon " + budget
+		}
+		line := fmt.Sprintf("| %s | %s |", wl.name, budget)
 		verdict := "ok"
 		for i, s := range servers {
 			r := wl.run(&o, s)
@@ -146,12 +159,16 @@ func runRSS(args []string, w io.Writer) error {
 			if r.note != "" {
 				notes = append(notes, r.note)
 			}
-			if i == 0 && r.rss > wl.budget {
+			measured, what := r.rss, ""
+			if wl.anon {
+				measured, what = r.anon, "anon "
+			}
+			if i == 0 && measured > wl.budget {
 				verdict = "OVER"
 				if !enforce {
 					verdict += " (not enforced)"
 				} else {
-					over = append(over, fmt.Sprintf("%s: %s > %s", wl.name, mb(r.rss), mb(wl.budget)))
+					over = append(over, fmt.Sprintf("%s: %s%s > %s", wl.name, what, mb(measured), mb(wl.budget)))
 				}
 			}
 		}
@@ -162,6 +179,7 @@ func runRSS(args []string, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "\nRSS is the largest VmRSS sampled once the workload is in place, with its RssAnon")
 	fmt.Fprintln(w, "(heap and stacks; the rest is the binary's mapped code and data); peak is VmHWM.")
+	fmt.Fprintln(w, "Idle is judged on RssAnon: its file-backed rest is the binary, which has its own size budget.")
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

@@ -139,13 +139,18 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 		js.fail(reply, e)
 		return
 	}
+	if cur := js.lookup(name); cur != nil {
+		keepDeadLetter(&cfg, cur.cfg(), data)
+	}
 	st, old, e := js.checkStreamUpdate(name, cfg)
 	if e != nil {
 		js.fail(reply, e)
 		return
 	}
 	var uerr error
-	st.do(func() {
+	// Requests run concurrently: the stream may have been deleted since
+	// it was looked up, and then its writer runs nothing more.
+	ran := st.do(func() {
 		st.mu.Lock()
 		st.config = cfg
 		st.mu.Unlock()
@@ -168,6 +173,10 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 		st.trimFront(cfg)
 		st.notifyConsumers()
 	})
+	if !ran {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
 	if uerr != nil {
 		js.log.Error("update stream", "stream", name, "error", uerr)
 		js.fail(reply, errStreamUpdate(clientError(uerr)))
@@ -283,10 +292,13 @@ func (js *JetStream) apiStreamPurge(reply, name string, data []byte) {
 	}
 	var n uint64
 	var err error
-	st.do(func() {
+	if !st.do(func() {
 		n, err = st.purge(req)
 		st.notifyConsumers()
-	})
+	}) {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
 	if err != nil {
 		js.fail(reply, errStreamPurge(err))
 		return
@@ -428,7 +440,10 @@ func (js *JetStream) apiMsgDelete(reply, name string, data []byte) {
 	}
 	var n uint64
 	var err error
-	st.do(func() { n, err = st.deleteSeqs([]uint64{req.Seq}) })
+	if !st.do(func() { n, err = st.deleteSeqs([]uint64{req.Seq}) }) {
+		js.fail(reply, errStreamNotFound())
+		return
+	}
 	switch {
 	case err != nil:
 		js.fail(reply, errMsgDelete(err))

@@ -47,6 +47,14 @@ type Deliverer interface {
 	PublishAs(route, subject, reply string, header, data []byte) error
 }
 
+// TracingSubscriber is offered by a broker that traces messages
+// (Nats-Trace-Dest): SubscribeTraced is Subscribe for a subscriber that
+// reads Msg.Trace, so it is handed trace-only messages to report on
+// rather than act on. Streams subscribe this way when the bus offers it.
+type TracingSubscriber interface {
+	SubscribeTraced(subject, queue string, h func(m *protocol.Msg)) (unsubscribe func(), err error)
+}
+
 // InterestChecker says whether anyone listens on a subject: HasInterest
 // reports whether a subscription matches the literal subject. Push
 // consumers deliver only while their deliver subject has a subscriber,

@@ -103,7 +103,7 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 	case n == 3 && (tok[1] == "NAMES" || tok[1] == "LIST"):
 		js.apiConsumerList(reply, tok[2], tok[1] == "NAMES", m.Data)
 	case n == 5 && tok[1] == "MSG" && tok[2] == "NEXT":
-		js.apiNext(reply, tok[3], tok[4], m.Data)
+		js.apiNext(reply, tok[3], tok[4], m.Data, m.Sender)
 	default:
 		js.fail(reply, errUnknownAPI(string(m.Subject)))
 	}
@@ -502,7 +502,7 @@ func (js *JetStream) apiConsumerList(reply, streamName string, namesOnly bool, d
 }
 
 // apiNext hands a pull request to its consumer.
-func (js *JetStream) apiNext(reply, streamName, name string, data []byte) {
+func (js *JetStream) apiNext(reply, streamName, name string, data []byte, sender protocol.Sender) {
 	var c *consumer
 	if st := js.lookup(streamName); st != nil {
 		c = st.consumer(name)
@@ -521,6 +521,7 @@ func (js *JetStream) apiNext(reply, streamName, name string, data []byte) {
 		js.bus.Publish(reply, "", h, nil)
 		return
 	}
+	r.sender = sender
 	c.in.addRequest(r)
 }
 

@@ -56,8 +56,7 @@ func (c *consumer) persistState(replies []string, now time.Time) []string {
 	}
 	// Whatever these records say, the rewrite takes from memory; and the
 	// old log is not fsynced again.
-	c.log.buf = c.log.buf[:0]
-	c.log.dirty = false
+	c.log.dropBuffered()
 	if now.Before(f.retryAt) {
 		return nil
 	}

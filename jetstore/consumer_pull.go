@@ -50,6 +50,11 @@ type pullRequest struct {
 	nextHB    int64
 	sent      int   // messages delivered to it
 	seen      int64 // the round its reply subject last had a subscriber
+	// sender is the client that made the request (nil: the server). Its
+	// reply subject must stay one the server may publish to for it: the
+	// broker checked it when the request came, and every round checks it
+	// again, in case someone else has subscribed to it since.
+	sender protocol.Sender
 }
 
 // parsePullRequest reads a MSG.NEXT body: JSON, a bare batch size, or
@@ -217,7 +222,7 @@ func (c *consumer) deliver(now time.Time) bool {
 		if r.seen != round {
 			// A client that went away leaves its request behind: drop it
 			// rather than deliver into the void.
-			if !c.js.bus.HasInterest(r.reply) {
+			if !c.js.bus.HasInterest(r.reply) || (r.sender != nil && !r.sender.MayPublish(r.reply)) {
 				c.popRequest()
 				continue
 			}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wrenmq/wren/jetstore/store"
@@ -65,8 +67,13 @@ type consumerSnapshot struct {
 
 // stateLog is a consumer's open log.
 type stateLog struct {
-	dir      string
+	dir string
+	// fmu guards f, parked and dirty against closing an idle file
+	// (consumer_state_files.go); f is nil while parked.
+	fmu      sync.Mutex
 	f        *os.File
+	parked   bool
+	lastUse  atomic.Uint64
 	gen      uint64
 	buf      []byte
 	size     int64
@@ -106,8 +113,17 @@ func (l *stateLog) syncInterval() time.Duration {
 // flush writes the buffered records; it fsyncs when an ack confirmation
 // waits (under SyncAlways) or the sync interval has passed.
 func (l *stateLog) flush(confirm bool, now time.Time) error {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	if len(l.buf) == 0 && !l.dirty {
+		return nil
+	}
+	f, err := l.file()
+	if err != nil {
+		return err
+	}
 	if len(l.buf) > 0 {
-		n, err := l.f.Write(l.buf)
+		n, err := f.Write(l.buf)
 		l.size += int64(n)
 		if err != nil {
 			return err
@@ -122,7 +138,7 @@ func (l *stateLog) flush(confirm bool, now time.Time) error {
 		return nil
 	}
 	if (confirm && l.policy == SyncAlways) || now.Sub(l.lastSync) >= l.syncInterval() {
-		if err := l.f.Sync(); err != nil {
+		if err := f.Sync(); err != nil {
 			return err
 		}
 		l.dirty = false
@@ -143,34 +159,59 @@ func (l *stateLog) needsCompaction() bool { return l.size > compactAt }
 
 // close writes, fsyncs and closes the log.
 func (l *stateLog) close() error {
-	if l.f == nil {
-		return nil
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	openStateFiles.closed(l)
+	f := l.f
+	if f == nil {
+		if !l.parked || len(l.buf) == 0 {
+			// Parked with nothing unsynced, or closed already.
+			l.parked = false
+			return nil
+		}
+		var err error
+		if f, err = os.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
+			return err
+		}
 	}
 	var first error
 	if len(l.buf) > 0 {
-		if _, err := l.f.Write(l.buf); err != nil {
+		if _, err := f.Write(l.buf); err != nil {
 			first = err
 		}
 		l.buf = nil
 	}
-	if err := l.f.Sync(); err != nil && first == nil {
+	if err := f.Sync(); err != nil && first == nil {
 		first = err
 	}
-	if err := l.f.Close(); err != nil && first == nil {
+	if err := f.Close(); err != nil && first == nil {
 		first = err
 	}
-	l.f = nil
+	l.f, l.parked = nil, false
 	return first
 }
 
 // abandon closes the log without writing what it buffered: a newer
 // snapshot covers it, or the log's tail is in doubt after a failure.
 func (l *stateLog) abandon() {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	openStateFiles.closed(l)
 	if l.f != nil {
 		l.f.Close()
 		l.f = nil
 	}
+	l.parked = false
 	l.buf = nil
+}
+
+// dropBuffered forgets the records not yet written and any fsync they
+// wait for: a rewrite of the whole state replaces them.
+func (l *stateLog) dropBuffered() {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	l.buf = l.buf[:0]
+	l.dirty = false
 }
 
 // startLog replaces the log with an empty one of generation gen.
@@ -187,7 +228,10 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	if err != nil {
 		return nil, err
 	}
+	l.fmu.Lock()
 	l.f = f
+	openStateFiles.opened(l)
+	l.fmu.Unlock()
 	return l, nil
 }
 
@@ -316,7 +360,11 @@ func (c *consumer) loadState() error {
 		f.Close()
 		return err
 	}
-	c.log = &stateLog{dir: c.dir, f: f, gen: gen, size: good, policy: c.js.cfg.Sync, every: c.js.cfg.SyncEvery, lastSync: time.Now()}
+	l := &stateLog{dir: c.dir, f: f, gen: gen, size: good, policy: c.js.cfg.Sync, every: c.js.cfg.SyncEvery, lastSync: time.Now()}
+	l.fmu.Lock()
+	openStateFiles.opened(l)
+	l.fmu.Unlock()
+	c.log = l
 	return nil
 }
 

@@ -221,4 +221,5 @@ func setLogBudget() {
 	if n := fdLimit(); n > 0 {
 		store.SetOpenLogBudget(max(n/logShareDen, 16))
 	}
+	setStateFileBudget()
 }

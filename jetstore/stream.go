@@ -194,8 +194,12 @@ func (st *stream) start() error {
 }
 
 func (st *stream) subscribe(subjects []string) error {
+	subscribe := st.js.bus.Subscribe
+	if tb, ok := st.js.bus.(TracingSubscriber); ok {
+		subscribe = tb.SubscribeTraced
+	}
 	for _, s := range subjects {
-		unsub, err := st.js.bus.Subscribe(s, "", st.onMsg)
+		unsub, err := subscribe(s, "", st.onMsg)
 		if err != nil {
 			st.unsubscribe()
 			return err
@@ -222,14 +226,35 @@ func (st *stream) cfg() StreamConfig {
 // onMsg runs on the publisher's goroutine: it copies the message and queues
 // it for the writer.
 func (st *stream) onMsg(m *protocol.Msg) {
+	if t := m.Trace; t != nil && (t.Only() || isBatchMsg(m)) {
+		// Traced only: the stream says it would take it, stores nothing.
+		// (A traced message of an atomic batch is reported at once.)
+		t.JetStream(st.name, string(m.Subject), false, "")
+		if t.Only() {
+			return
+		}
+	}
 	cm := m.Clone()
 	if cm.Sender != nil {
 		cm.Header, cm.Sender = clientHeader(cm.Header), nil
+	}
+	if cm.Trace != nil {
+		if isBatchMsg(m) {
+			cm.Trace = nil
+		} else {
+			cm.Trace.Hold() // Done once the write is answered (sendAcksWith)
+		}
+		// Deliveries of the stored copy are not traced again.
+		cm.Header = traceDisabled(cm.Header)
 	}
 	if !st.in.push(cm) {
 		if len(m.Reply) > 0 {
 			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
 			st.js.bus.Publish(string(m.Reply), "", nil, b)
+		}
+		if cm.Trace != nil {
+			cm.Trace.JetStream(st.name, string(cm.Subject), false, "stream ingest queue is full")
+			cm.Trace.Done()
 		}
 	}
 }

@@ -95,7 +95,10 @@ func (st *stream) admit(a *admission, msgs []*protocol.Msg) {
 
 // admitOne decides one message: refused, a duplicate, or admitted.
 func (a *admission) admitOne(m *protocol.Msg) {
-	r := ingestResult{reply: string(m.Reply)}
+	r := ingestResult{reply: string(m.Reply), trace: m.Trace}
+	if m.Trace != nil {
+		r.traceSub = string(m.Subject)
+	}
 	subj := string(m.Subject)
 	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	var h pubHeaders

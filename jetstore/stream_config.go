@@ -159,6 +159,9 @@ func normalize(in StreamConfig) (StreamConfig, *APIError) {
 			}
 		}
 	}
+	if e := syncDeadLetter(&c); e != nil {
+		return c, e
+	}
 	if c.DeadLetter != "" {
 		if !validName(c.DeadLetter) {
 			return c, errStreamConfig("invalid dead letter stream name %q", c.DeadLetter)

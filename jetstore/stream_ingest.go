@@ -82,6 +82,9 @@ type ingestResult struct {
 	// batch and count answer the commit of an atomic batch.
 	batch string
 	count int
+	// trace, when the message is traced, is told how the write went.
+	trace    protocol.Tracer
+	traceSub string
 }
 
 // drainIngest stores what is queued now, one group commit per batch, and
@@ -192,6 +195,15 @@ func (st *stream) sendAcks(results []ingestResult) {
 func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, reply string, header, data []byte) error) {
 	for i := range results {
 		r := &results[i]
+		if r.trace != nil {
+			var e string
+			if r.err != nil {
+				e = r.err.Description
+			}
+			r.trace.JetStream(st.name, r.traceSub, false, e)
+			r.trace.Done()
+			r.trace = nil
+		}
 		if r.reply == "" {
 			continue
 		}

@@ -7,6 +7,8 @@ type Msg struct {
 	Reply   []byte
 	Header  []byte // the NATS/1.0 header block, or nil
 	Data    []byte
+	// Trace is set while the message is being traced (see Tracer).
+	Trace Tracer
 	// Sender is the client that published the message when a client did
 	// (a socket connection), nil when the server itself did. A subscriber
 	// that publishes somewhere on the client's behalf asks it first.
@@ -25,7 +27,7 @@ type Sender interface {
 // Clone returns a copy of m that owns its bytes, in one allocation.
 func (m *Msg) Clone() *Msg {
 	buf := make([]byte, 0, len(m.Subject)+len(m.Reply)+len(m.Header)+len(m.Data))
-	c := &Msg{Sender: m.Sender}
+	c := &Msg{Trace: m.Trace, Sender: m.Sender}
 	buf = append(buf, m.Subject...)
 	c.Subject = buf[:len(m.Subject):len(m.Subject)]
 	buf = append(buf, m.Reply...)

@@ -53,6 +53,7 @@ type subscription struct {
 	queue   string
 	sid     string
 	handler func(*protocol.Msg) // set for in-process subscriptions
+	traced  bool                // an in-process subscriber that takes part in tracing
 
 	max    atomic.Int64 // auto-unsubscribe after this many deliveries; 0 is none
 	nm     atomic.Int64 // deliveries so far
@@ -61,6 +62,8 @@ type subscription struct {
 	// noLocal: not delivered what its own connection publishes (a
 	// session's MQTT 5 No Local).
 	noLocal bool
+
+	node *sublistNode // where the subject index holds it; guarded by Sublist.mu
 }
 
 // client is one connection: a socket with its read and write loops, or an
@@ -91,6 +94,7 @@ type client struct {
 	inMsgs, inBytes atomic.Int64
 
 	perms atomic.Pointer[auth.Checker] // nil: unrestricted
+	sys   atomic.Bool                  // a user of the system account
 
 	mu        sync.Mutex
 	opts      connectOpts
@@ -315,12 +319,16 @@ func (c *client) Connect(js []byte) error {
 	}
 	c.mu.Lock()
 	c.opts = opts
+	first := !c.connected
 	c.connected = true
 	c.mu.Unlock()
 	if c.authTmr != nil {
 		c.authTmr.Stop()
 	}
 	c.okIfVerbose()
+	if first && c.srv.sys != nil {
+		c.srv.connectEvent(c)
+	}
 	return nil
 }
 
@@ -341,6 +349,22 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 		return nil
 	}
 	if !c.permitPub(subject) || !c.permitReply(subject, reply) {
+		return nil
+	}
+	if len(subject) > 4 && subject[0] == '$' && isSysSubject(subject) {
+		switch {
+		case c.srv.sys != nil:
+			c.sysPublish(subject, reply, header, payload)
+			c.okIfVerbose()
+			return nil
+		case c.accountPublish(subject, reply, payload):
+			c.okIfVerbose()
+			return nil
+		}
+	}
+	if len(header) > 0 && c.srv.mayTrace(header) {
+		c.pc.tracedPublish(subject, reply, header, payload)
+		c.okIfVerbose()
 		return nil
 	}
 	c.pc.publish(subject, reply, header, payload)
@@ -578,4 +602,7 @@ func (c *client) teardown() {
 	c.srv.noteSubsRemoved(len(removed))
 	c.srv.removeClient(c)
 	c.logClosed()
+	if c.srv.sys != nil { // checked here: nothing of the system account runs while it is off
+		c.srv.disconnectEvent(c)
+	}
 }

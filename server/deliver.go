@@ -23,6 +23,8 @@ type producer struct {
 	// shown, when set, is the subject deliveries carry instead of the
 	// one they were routed by (see publishAs).
 	shown []byte
+	// trace is set while a traced message is published (msgtrace.go).
+	trace *msgTrace
 
 	outMsgs, outBytes int64
 
@@ -60,10 +62,10 @@ func (p *producer) touch(sc *client) {
 // batch's counts to the server's.
 func (p *producer) flush() { p.flushWith(false) }
 
-// flushNow is flush at the end of a read buffer or a batch: a short queue
-// whose writer is idle is written at once (see signalNow). A single
-// in-process publish uses flush, so that a run of them is coalesced by the
-// write loop instead of costing a write each.
+// flushNow is flush at the end of a read buffer: a short queue whose
+// writer is idle is written at once (see signalNow). In-process publishes
+// use flush, so that a run of them is coalesced by the write loop instead
+// of costing a write each.
 func (p *producer) flushNow() { p.flushWith(true) }
 
 func (p *producer) flushWith(now bool) {
@@ -168,6 +170,9 @@ func (p *producer) publish(subject, reply, header, payload []byte) {
 		}
 	}
 	if len(p.lt) > 0 {
+		if p.trace != nil {
+			header = p.traceLeaves(header)
+		}
 		p.sendLeafTargets(subject, reply, header, payload)
 	}
 	if !delivered && len(reply) > 0 && c.opts.NoResponders {
@@ -231,6 +236,9 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	}
 	if sub.filter.Load() && sub.client.deliveryDenied(subject, sub) {
 		return false
+	}
+	if p.trace != nil && p.traceDeliver(sub, subject, reply, header, payload) {
+		return true
 	}
 	n := sub.nm.Add(1)
 	if max := sub.max.Load(); max > 0 {
@@ -296,6 +304,10 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 // sent a request to: a 503 status on its reply subject.
 func (p *producer) noResponders(subject, reply []byte) {
 	c := p.c
+	if t := p.trace; t != nil {
+		p.trace = nil // the status is no delivery of the traced message
+		defer func() { p.trace = t }()
+	}
 	p.hdr = protocol.NoRespondersHeader(p.hdr[:0], subject)
 	r := p.match(reply)
 	for _, sub := range r.psubs {

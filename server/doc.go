@@ -15,4 +15,14 @@
 // The monitoring server's lock (httpServer.mu) and the /metrics hooks' lock
 // are leaves; /healthz takes no lock at all (its check is an atomic
 // pointer), so no client can hold it up.
+// A traced message's msgTrace.mu is a leaf too: it is taken only to append
+// an event, never while taking another lock.
+//
+// The system account (sysaccount.go) and message tracing (msgtrace.go)
+// cost nothing while off: Server.sys is nil and no header asks for a
+// trace, and the connection paths test that before calling into them.
+// While the system account is on, $SYS subjects are its own: other
+// clients' publishes there reach nobody (but their requests about their
+// own account are answered), and what the server publishes there reaches
+// only system users.
 package server

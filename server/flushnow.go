@@ -93,10 +93,26 @@ func (c *client) signalNow() {
 	clear(bufs)
 	c.out.bufs = bufs[:0]
 	c.doneWriting(chunks)
-	c.out.writing.Store(false)
-	// Something queued meanwhile found the role taken and left it to us.
+	// Something queued or a close meanwhile found the role taken and left
+	// it to us.
 	c.mu.Lock()
-	more := len(c.out.chunks) > 0 || c.closed
+	closed, more := c.closed, len(c.out.chunks) > 0
+	c.mu.Unlock()
+	switch {
+	case closed && !more:
+		// What the write loop does last; the role stays taken, so no
+		// loop starts after this (nor from a goroutine the server does
+		// not wait for, once it is shutting down).
+		c.nc.Close()
+		return
+	case more:
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+		return
+	}
+	c.out.writing.Store(false)
+	c.mu.Lock()
+	more = len(c.out.chunks) > 0 || c.closed
 	c.mu.Unlock()
 	if more && c.out.writing.CompareAndSwap(false, true) {
 		c.srv.wg.Add(1)

@@ -48,6 +48,10 @@ func (s *Server) InProc(name string) *InProc {
 // one member of the group gets each message. It returns a function that
 // ends the subscription.
 func (ip *InProc) Subscribe(subject, queue string, h func(m *protocol.Msg)) (unsubscribe func(), err error) {
+	return ip.subscribe(subject, queue, h, false)
+}
+
+func (ip *InProc) subscribe(subject, queue string, h func(m *protocol.Msg), traced bool) (unsubscribe func(), err error) {
 	if h == nil {
 		return nil, errors.New("nil handler")
 	}
@@ -55,7 +59,7 @@ func (ip *InProc) Subscribe(subject, queue string, h func(m *protocol.Msg)) (uns
 		return nil, ErrInvalidSubject
 	}
 	sid := strconv.FormatUint(ip.sid.Add(1), 10)
-	sub := &subscription{client: ip.c, subject: subject, queue: queue, sid: sid, handler: h}
+	sub := &subscription{client: ip.c, subject: subject, queue: queue, sid: sid, handler: h, traced: traced}
 	if err := ip.c.addSub(sub); err != nil {
 		if err == errClosing {
 			return nil, ErrClosed
@@ -84,7 +88,7 @@ func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, heade
 	fn(func(subject, reply string, header, data []byte) error {
 		return ip.publishWith(p, subject, reply, header, data)
 	})
-	p.flushNow()
+	p.flush()
 	ip.pool.Put(p)
 }
 

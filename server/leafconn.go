@@ -185,6 +185,8 @@ func (l *LeafConn) Msg(subject, reply []byte, queues [][]byte, header, payload [
 	l.p.queues = queues
 	if i := jsAckDeliverAt(reply); i > 0 {
 		l.p.publishAs(subject, reply[i+1:], reply[:i], header, payload)
+	} else if len(header) > 0 && c.srv.mayTrace(header) {
+		l.p.tracedPublish(subject, reply, header, payload)
 	} else {
 		l.p.publish(subject, reply, header, payload)
 	}

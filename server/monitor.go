@@ -51,6 +51,8 @@ type Varz struct {
 	JetStream        any       `json:"jetstream,omitempty"`
 	LameDuckMode     bool      `json:"lame_duck_mode,omitempty"`
 	AuthFailures     int64     `json:"auth_failures"`
+	SystemAccount    string    `json:"system_account,omitempty"`
+	AuthRequired     bool      `json:"auth_required,omitempty"`
 }
 
 // ConnInfo is one connection in /connz.
@@ -70,6 +72,7 @@ type ConnInfo struct {
 	Name          string    `json:"name,omitempty"`
 	Lang          string    `json:"lang,omitempty"`
 	Version       string    `json:"version,omitempty"`
+	Account       string    `json:"account,omitempty"`
 	TLS           bool      `json:"tls,omitempty"`
 	Subs          []string  `json:"subscriptions_list,omitempty"`
 }
@@ -169,13 +172,17 @@ func (s *Server) Varz() *Varz {
 		OutBytes:         st.OutBytes,
 		SlowConsumers:    st.SlowConsumers,
 		Subscriptions:    st.Subscriptions,
-		JetStream:        s.streamReport(),
+		JetStream:        jetStreamVarz(s.streamReport()),
 		LameDuckMode:     s.InLameDuckMode(),
 		AuthFailures:     s.stats.authFailures.Load(),
 	}
 	if a, ok := s.Addr().(*net.TCPAddr); ok {
 		v.Port = a.Port
 	}
+	if s.sys != nil {
+		v.SystemAccount = s.sys.name
+	}
+	v.AuthRequired = s.authRequired()
 	return v
 }
 
@@ -209,7 +216,7 @@ func (s *Server) Connz(offset, limit int, subs bool) *Connz {
 			Uptime: now.Sub(c.start).Round(time.Second).String(), PendingBytes: c.out.pending(),
 			InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), OutMsgs: c.outMsgs, OutBytes: c.outBytes,
 			Subscriptions: len(c.subs), Name: c.opts.Name, Lang: c.opts.Lang, Version: c.opts.Version,
-			TLS: c.tlsState != nil,
+			TLS: c.tlsState != nil, Account: c.account(),
 		}
 		if subs {
 			for _, sub := range c.subs {

@@ -61,6 +61,18 @@ type Options struct {
 	// sent to them, at debug level (see trace.go). Reload may change it.
 	Trace bool
 
+	// SystemAccount, when set, turns on the system account under this
+	// name (see sysaccount.go); SystemUsers are the names (user name, or
+	// public nkey for an nkey user without one) of the users in it.
+	SystemAccount string
+	SystemUsers   []string
+
+	// TraceDest, when set, is where messages that carry a sampled W3C
+	// traceparent header (and no Nats-Trace-Dest) are traced to, for
+	// TraceSampling percent of them (0 or 100: all); see msgtrace.go.
+	TraceDest     string
+	TraceSampling int
+
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }

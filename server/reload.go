@@ -82,6 +82,7 @@ func (s *Server) Reload(opts Options) error {
 	}
 	s.mu.Unlock()
 	s.noteFixed(&o)
+	s.reloadSystem(&o)
 
 	s.live.Store(limitsOf(&o))
 	s.reloadTLS(&o)
@@ -198,6 +199,9 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 		return false
 	}
 	c.auth.user = id.Name
+	if s.sys != nil {
+		c.sys.Store(s.isSystemUser(id))
+	}
 	old := c.perms.Swap(id.Perms)
 	c.mu.Unlock()
 	if old != id.Perms {
@@ -222,13 +226,17 @@ func (s *Server) reauthUnconnected(c *client, a *auth.Authenticator) bool {
 		c.mu.Unlock()
 		return true
 	}
-	timed := c.auth.timed
+	timed, started := c.auth.timed, c.auth.started
 	tmr := c.authTmr
 	if !required {
 		c.auth.timed = false
 	}
 	c.mu.Unlock()
 	switch {
+	case !started:
+		// Still in its TLS setup: its loops start under the new
+		// configuration (with an auth timeout if it requires one).
+		return true
 	case !required:
 		if tmr != nil {
 			tmr.Stop()

@@ -99,6 +99,10 @@ type Server struct {
 	mem      memRelease      // guarded by mu
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
+	sys      *sysAccount // nil unless Options.SystemAccount is set
+
+	internalOnce sync.Once // opens internalIP, for trace events
+	internalIP   *InProc
 }
 
 // New returns a server with the given options; Start makes it listen.
@@ -121,6 +125,7 @@ func New(opts Options) (*Server, error) {
 	s.live.Store(limitsOf(&o))
 	s.tlsLive.Store(tlsSettingsOf(&o))
 	s.auth.cur.Store(o.Auth)
+	s.newSysAccount(&o)
 	return s, nil
 }
 
@@ -260,12 +265,13 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 		c.out.add(protocol.AppendInfo(nil, s.infoJSON(c)))
 	}
 	lim := s.lim()
+	c.mu.Lock()
+	c.auth.started = true
 	if s.authRequired() {
-		c.mu.Lock()
 		c.auth.timed = true
 		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)

@@ -40,12 +40,17 @@ var emptyResult = &matchResult{}
 type sublistLevel struct {
 	nodes    map[string]*sublistNode
 	pwc, fwc *sublistNode
+	up       *sublistNode // the node this level hangs from; nil for the root
 }
 
 type sublistNode struct {
 	next  *sublistLevel
 	psubs map[*subscription]struct{}
 	qsubs map[string]map[*subscription]struct{}
+	// up and token locate the node for pruning: the level holding it and
+	// its key there ("*" and ">" for the wildcard nodes).
+	up    *sublistLevel
+	token string
 }
 
 func (n *sublistNode) isEmpty() bool {
@@ -104,12 +109,12 @@ func (s *Sublist) Insert(sub *subscription) error {
 		switch {
 		case t == "*":
 			if l.pwc == nil {
-				l.pwc = &sublistNode{}
+				l.pwc = &sublistNode{up: l, token: "*"}
 			}
 			n = l.pwc
 		case t == ">" && i == len(toks)-1:
 			if l.fwc == nil {
-				l.fwc = &sublistNode{}
+				l.fwc = &sublistNode{up: l, token: ">"}
 			}
 			n = l.fwc
 		default:
@@ -118,13 +123,13 @@ func (s *Sublist) Insert(sub *subscription) error {
 			}
 			n = l.nodes[t]
 			if n == nil {
-				n = &sublistNode{}
+				n = &sublistNode{up: l, token: t}
 				l.nodes[t] = n
 			}
 		}
 		if i < len(toks)-1 {
 			if n.next == nil {
-				n.next = &sublistLevel{}
+				n.next = &sublistLevel{up: n}
 			}
 			l = n.next
 		}
@@ -149,6 +154,7 @@ func (s *Sublist) Insert(sub *subscription) error {
 		return nil
 	}
 	set[sub] = struct{}{}
+	sub.node = n
 	s.count++
 	s.inserts.Add(1)
 	s.invalidate(sub.subject)
@@ -201,35 +207,12 @@ func (s *Sublist) RemoveBatch(subs []*subscription) []*subscription {
 }
 
 // removeLocked takes sub out of the trie; s.mu is held. The caller
-// invalidates the cache.
+// invalidates the cache. It starts from the node sub was inserted at and
+// prunes upwards, so it costs no walk from the root.
 func (s *Sublist) removeLocked(sub *subscription) bool {
-	var tb [maxTokens]string
-	toks := tokenize(sub.subject, &tb)
-	// The path from the root, for pruning: on the stack unless the subject
-	// is unusually deep.
-	var lb [maxTokens]*sublistLevel
-	var nb [maxTokens]*sublistNode
-	levels, nodes := lb[:0], nb[:0]
-
-	l := s.root
-	var n *sublistNode
-	for i, t := range toks {
-		if l == nil {
-			return false
-		}
-		switch {
-		case t == "*":
-			n = l.pwc
-		case t == ">" && i == len(toks)-1:
-			n = l.fwc
-		default:
-			n = l.nodes[t]
-		}
-		if n == nil {
-			return false
-		}
-		levels, nodes = append(levels, l), append(nodes, n)
-		l = n.next
+	n := sub.node
+	if n == nil {
+		return false
 	}
 	if sub.queue == "" {
 		if _, ok := n.psubs[sub]; !ok {
@@ -246,23 +229,25 @@ func (s *Sublist) removeLocked(sub *subscription) bool {
 			delete(n.qsubs, sub.queue)
 		}
 	}
+	sub.node = nil
 	// Prune empty nodes and levels bottom-up.
-	for d := len(nodes) - 1; d >= 0; d-- {
-		lv, nd := levels[d], nodes[d]
+	for nd := n; nd != nil; {
 		if nd.next != nil && nd.next.isEmpty() {
 			nd.next = nil
 		}
 		if !nd.isEmpty() {
 			break
 		}
+		lv := nd.up
 		switch nd {
 		case lv.pwc:
 			lv.pwc = nil
 		case lv.fwc:
 			lv.fwc = nil
 		default:
-			delete(lv.nodes, toks[d])
+			delete(lv.nodes, nd.token)
 		}
+		nd = lv.up
 	}
 	s.count--
 	s.removes.Add(1)

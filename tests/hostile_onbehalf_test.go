@@ -80,6 +80,37 @@ func TestHostilePublishOnBehalf(t *testing.T) {
 	mal.PublishRequest("mine.src.b", "victim.puback", []byte("x"))
 	wantViolation(t, mal, violation("victim.puback"))
 
+	// A pull request whose reply nobody listens on is taken, but once
+	// someone else subscribes there it is dropped instead of served.
+	mustConsumer(t, src, jetstream.ConsumerConfig{Durable: "late", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy})
+	mal.PublishRequest("$JS.API.CONSUMER.MSG.NEXT.SRC.late", "victim2.late", []byte(`{"batch":1,"expires":30000000000}`))
+	if err := mal.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() error {
+		ci, err := src.Consumer(jsCtx(t), "late")
+		if err != nil {
+			return err
+		}
+		if n := ci.CachedInfo().NumWaiting; n != 1 {
+			return fmt.Errorf("consumer late has %d waiting requests; want mallory's", n)
+		}
+		return nil
+	})
+	lateSub, err := admin.SubscribeSync("victim2.late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ajs.Publish(jsCtx(t), "mine.src.late", []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := lateSub.NextMsg(500 * time.Millisecond); err == nil {
+		t.Errorf("admin's subscription on the pull request's reply got %q; want nothing once another client listens there", m.Data)
+	}
+
 	// A push consumer delivering into VICTIM.
 	r := rawAPI(t, mal, "CONSUMER.CREATE.SRC.push", `{"stream_name":"SRC","config":{"durable_name":"push","deliver_subject":"victim.push","ack_policy":"none"}}`)
 	if r.Error == nil || !strings.Contains(r.Error.Description, `permissions violation for publish to deliver subject "victim.push"`) {
@@ -155,7 +186,14 @@ func TestHostilePublishOnBehalf(t *testing.T) {
 	}
 	waitMsgs(t, keepDLQ, 1, 1, 1)
 
-	// Mallory's own inbox-based use works: pull, direct get, PubAck.
+	// Mallory's own inbox-based use works: pull, direct get, PubAck, also
+	// while an operator watches everything.
+	if _, err := admin.SubscribeSync(">"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	mc, err := mjs.Consumer(jsCtx(t), "SRC", "pull")
 	if err != nil {
 		t.Fatal(err)

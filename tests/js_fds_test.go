@@ -19,10 +19,11 @@ func fdLimited(n int) func(bin string, args ...string) *exec.Cmd {
 }
 
 // TestJSManyStreamsUnderFDLimit runs the daemon with 96 file
-// descriptors and creates 160 file streams, each holding a message: new
-// clients still connect and get INFO, every stream takes publishes, and
-// after SIGKILL the daemon starts again under the same limit with every
-// stream and message.
+// descriptors and creates 160 file streams, each holding a message, and
+// on every other one a durable consumer that acks it: new clients still
+// connect and get INFO, every stream takes publishes, and after SIGKILL
+// the daemon starts again under the same limit with every stream,
+// message and ack.
 func TestJSManyStreamsUnderFDLimit(t *testing.T) {
 	needTool(t, "sh", "apt-get install -y dash")
 	const streams, limit = 160, 96
@@ -37,6 +38,23 @@ func TestJSManyStreamsUnderFDLimit(t *testing.T) {
 		}
 		if _, err := js.Publish(ctx, "f."+n, []byte(n)); err != nil {
 			t.Fatalf("publish to stream %d: %v", i+1, err)
+		}
+		if i%2 == 0 {
+			s, err := js.Stream(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "D", AckPolicy: jetstream.AckExplicitPolicy})
+			if err != nil {
+				t.Fatalf("consumer on stream %d: %v", i+1, err)
+			}
+			m, err := c.Next(jetstream.FetchMaxWait(testTimeout))
+			if err != nil {
+				t.Fatalf("next on stream %d: %v", i+1, err)
+			}
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Fatalf("ack on stream %d: %v", i+1, err)
+			}
 		}
 	}
 	for i := range 5 {
@@ -69,6 +87,15 @@ func TestJSManyStreamsUnderFDLimit(t *testing.T) {
 		m, err := s.GetLastMsgForSubject(ctx, "f."+n)
 		if err != nil || string(m.Data) != n || m.Sequence != 2 {
 			t.Fatalf("%s after restart: %+v, %v; want its second message", n, m, err)
+		}
+		if i%2 == 0 {
+			c, err := s.Consumer(ctx, "D")
+			if err != nil {
+				t.Fatalf("%s consumer after restart: %v", n, err)
+			}
+			if ci := c.CachedInfo(); ci.AckFloor.Stream != 1 {
+				t.Fatalf("%s consumer after restart: ack floor %d; want 1", n, ci.AckFloor.Stream)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +100,36 @@ func TestWebSocketMQTT(t *testing.T) {
 	if m, err := sub.NextMsg(testTimeout); err != nil || m.Subject != "room.hall.light" {
 		t.Fatalf("NATS got %v %v", m, err)
 	}
+}
+
+// wss://: the WebSocket listener's own TLS, with the client port's TLS not
+// offered on top (INFO says no TLS to the WebSocket client).
+func TestWebSocketTLS(t *testing.T) {
+	pki := newTestPKI(t, "ws-ca")
+	// The client port requires TLS of its own; WebSocket clients are not
+	// asked for it again inside wss://.
+	srv := startCoreServer(t, server.Options{TLS: pki.serverConfig(false), TLSRequired: true})
+	wl := websocket.New(websocket.Options{Host: "127.0.0.1", TLS: pki.serverConfig(false), NATS: srv.ServeWebSocket})
+	if err := wl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wl.Close() })
+	wsc, err := nats.Connect("wss://localhost:"+portOf(wl.Addr().String()), nats.RootCAs(pki.caFile), nats.NoReconnect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wsc.Close()
+	sub, _ := wsc.SubscribeSync("secure.>")
+	wsc.Flush()
+	ip := srv.InProc("test")
+	defer ip.Close()
+	ip.Publish("secure.x", "", nil, []byte("ok"))
+	if m, err := sub.NextMsg(testTimeout); err != nil || string(m.Data) != "ok" {
+		t.Fatalf("over wss: %v %v", m, err)
+	}
+}
+
+func portOf(addr string) string {
+	_, p, _ := strings.Cut(addr, "127.0.0.1:")
+	return p
 }

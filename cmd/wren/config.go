@@ -75,6 +75,10 @@ func buildOptions(f *flags, cfg *conf.Config) (server.Options, error) {
 		AuthTimeout:      cfg.Authorization.Timeout.Duration(),
 		JetStream:        cfg.JetStream.Enabled,
 		Trace:            cfg.Log.Trace,
+		SystemAccount:    cfg.SystemAccount,
+		SystemUsers:      cfg.SystemUsers(),
+		TraceDest:        cfg.MsgTrace.Dest,
+		TraceSampling:    cfg.MsgTrace.Sampling,
 	}
 	if o.ServerName == "" {
 		if h, err := os.Hostname(); err == nil && !strings.ContainsAny(h, " \t\r\n") {

@@ -14,4 +14,6 @@ var (
 	_ jetstore.BatchPublisher  = (*server.InProc)(nil)
 	_ jetstore.Deliverer       = (*server.InProc)(nil)
 	_ jetstore.InterestChecker = (*server.InProc)(nil)
+	// Optional: streams take part in message tracing through it.
+	_ jetstore.TracingSubscriber = (*server.InProc)(nil)
 )

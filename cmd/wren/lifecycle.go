@@ -13,15 +13,23 @@ import (
 	"syscall"
 )
 
+// notifySignals starts catching the signals the daemon answers. It is
+// called before the daemon says it started, so a SIGHUP sent as soon as
+// it has (systemctl reload right after start) reloads rather than kills
+// it.
+func notifySignals() chan os.Signal {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	return sigs
+}
+
 // serveSignals runs the daemon until it is told to stop, and stops it:
 //
 //	SIGHUP          reload the configuration file
 //	SIGUSR1         reopen the log file (after logrotate moved it)
 //	SIGUSR2         lame-duck mode, then stop (exit 0)
 //	SIGINT, SIGTERM graceful stop within shutdown.drain_timeout
-func (d *daemon) serveSignals() error {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+func (d *daemon) serveSignals(sigs chan os.Signal) error {
 	defer signal.Stop(sigs)
 	for sig := range sigs {
 		switch sig {

@@ -50,11 +50,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tempStore := useTempStore(f, cfg)
+	if tempStore {
+		cfg.JetStream.StoreDir = tempStoreDir()
+	}
 	if f.check {
 		if _, err := buildOptions(f, cfg); err != nil {
 			return err
 		}
 		if _, err := leafRemotes(cfg.Leafnodes); err != nil {
+			return err
+		}
+		if err := preflight(f, cfg); err != nil {
 			return err
 		}
 		name := f.configFile
@@ -72,6 +79,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeLog()
+	if tempStore {
+		logTempStore(d.log, cfg.JetStream.StoreDir)
+	}
 	opts, err := buildOptions(f, cfg)
 	if err != nil {
 		return err
@@ -105,9 +115,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		d.shutdown()
 		return err
 	}
+	sigs := notifySignals()
 	d.log.Info("wren started", "version", server.Version, "server_id", d.srv.ID(), "url", d.srv.ClientURL(), "config", f.configFile)
 
-	return d.serveSignals()
+	return d.serveSignals(sigs)
 }
 
 // startServices starts what runs beside the broker: monitoring and the
@@ -196,22 +207,42 @@ func (d *daemon) reload() {
 			setMemoryLimit(cfg.Limits.GoMemLimit, d.log)
 		}
 	}
-	for _, c := range []struct {
-		key     string
-		changed bool
-	}{
-		{"log.file", cfg.Log.File != d.cfg.Log.File},
-		{"log.format", cfg.Log.Format != d.cfg.Log.Format},
-		{"log.time", cfg.Log.Time != d.cfg.Log.Time},
-		{"monitor", cfg.Monitor != d.cfg.Monitor},
-		{"jetstream", cfg.JetStream != d.cfg.JetStream},
-		{"leafnodes", !leafnodesEqual(cfg.Leafnodes, d.cfg.Leafnodes)},
-	} {
-		if c.changed {
-			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", c.key)
-		}
+	d.cfg = d.keepRunning(cfg)
+}
+
+// keepRunning warns about each key of cfg that only a restart can change
+// and that differs from what runs, naming it by its full path with both
+// values, and returns cfg with the running values of those keys: the
+// next reload compares with what runs, not with the previous file.
+func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
+	run := d.cfg
+	next := *cfg
+	logNext := next.Log
+	logNext.Level, logNext.Trace = run.Log.Level, run.Log.Trace // reloaded
+	var changed [][3]string
+	changed = append(changed, changedKeys("log", run.Log, logNext)...)
+	changed = append(changed, changedKeys("monitor", run.Monitor, next.Monitor)...)
+	changed = append(changed, changedKeys("jetstream", run.JetStream, next.JetStream)...)
+	changed = append(changed, changedKeys("msg_trace", run.MsgTrace, next.MsgTrace)...)
+	changed = append(changed, changedKeys("mqtt", run.MQTT, next.MQTT)...)
+	changed = append(changed, changedKeys("websocket", run.WebSocket, next.WebSocket)...)
+	if !leafnodesEqual(run.Leafnodes, next.Leafnodes) {
+		changed = append(changed, changedKeys("leafnodes", run.Leafnodes, next.Leafnodes)...)
 	}
-	d.cfg = cfg
+	for _, c := range changed {
+		d.log.Warn("configuration change needs a restart to take effect; keeping the running value",
+			"option", c[0], "running", c[1], "configured", c[2])
+	}
+	level, trace := next.Log.Level, next.Log.Trace
+	next.Log = run.Log
+	next.Log.Level, next.Log.Trace = level, trace
+	next.Monitor = run.Monitor
+	next.JetStream = run.JetStream
+	next.MsgTrace = run.MsgTrace
+	next.Leafnodes = run.Leafnodes
+	next.MQTT = run.MQTT
+	next.WebSocket = run.WebSocket
+	return &next
 }
 
 // setMemoryLimit applies limits.gomemlimit; 0 leaves the runtime alone.

@@ -53,43 +53,37 @@ type propSpec struct {
 	packets uint16 // bit per packet type that may carry it
 }
 
-func pk(types ...byte) uint16 {
-	var m uint16
-	for _, t := range types {
-		m |= 1 << t
-	}
-	return m
-}
-
-// propInfo says what type each property has and which packets may carry it.
+// propInfo says what type each property has and which packets may carry
+// it. It is built from constants only, so it is static data in the binary:
+// nothing runs at start-up for a listener that is off.
 var propInfo = [0x2B]propSpec{
-	PropPayloadFormat:      {tByte, pk(PUBLISH, willProps)},
-	PropMessageExpiry:      {tFour, pk(PUBLISH, willProps)},
-	PropContentType:        {tString, pk(PUBLISH, willProps)},
-	PropResponseTopic:      {tString, pk(PUBLISH, willProps)},
-	PropCorrelationData:    {tBinary, pk(PUBLISH, willProps)},
-	PropSubscriptionID:     {tVarint, pk(PUBLISH, SUBSCRIBE)},
-	PropSessionExpiry:      {tFour, pk(CONNECT, CONNACK, DISCONNECT)},
-	PropAssignedClientID:   {tString, pk(CONNACK)},
-	PropServerKeepAlive:    {tTwo, pk(CONNACK)},
-	PropAuthMethod:         {tString, pk(CONNECT, CONNACK, AUTH)},
-	PropAuthData:           {tBinary, pk(CONNECT, CONNACK, AUTH)},
-	PropRequestProblemInfo: {tByte, pk(CONNECT)},
-	PropWillDelay:          {tFour, pk(willProps)},
-	PropRequestRespInfo:    {tByte, pk(CONNECT)},
-	PropResponseInfo:       {tString, pk(CONNACK)},
-	PropServerReference:    {tString, pk(CONNACK, DISCONNECT)},
-	PropReasonString:       {tString, pk(CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH)},
-	PropReceiveMaximum:     {tTwo, pk(CONNECT, CONNACK)},
-	PropTopicAliasMaximum:  {tTwo, pk(CONNECT, CONNACK)},
-	PropTopicAlias:         {tTwo, pk(PUBLISH)},
-	PropMaximumQoS:         {tByte, pk(CONNACK)},
-	PropRetainAvailable:    {tByte, pk(CONNACK)},
+	PropPayloadFormat:      {tByte, 1<<PUBLISH | 1<<willProps},
+	PropMessageExpiry:      {tFour, 1<<PUBLISH | 1<<willProps},
+	PropContentType:        {tString, 1<<PUBLISH | 1<<willProps},
+	PropResponseTopic:      {tString, 1<<PUBLISH | 1<<willProps},
+	PropCorrelationData:    {tBinary, 1<<PUBLISH | 1<<willProps},
+	PropSubscriptionID:     {tVarint, 1<<PUBLISH | 1<<SUBSCRIBE},
+	PropSessionExpiry:      {tFour, 1<<CONNECT | 1<<CONNACK | 1<<DISCONNECT},
+	PropAssignedClientID:   {tString, 1 << CONNACK},
+	PropServerKeepAlive:    {tTwo, 1 << CONNACK},
+	PropAuthMethod:         {tString, 1<<CONNECT | 1<<CONNACK | 1<<AUTH},
+	PropAuthData:           {tBinary, 1<<CONNECT | 1<<CONNACK | 1<<AUTH},
+	PropRequestProblemInfo: {tByte, 1 << CONNECT},
+	PropWillDelay:          {tFour, 1 << willProps},
+	PropRequestRespInfo:    {tByte, 1 << CONNECT},
+	PropResponseInfo:       {tString, 1 << CONNACK},
+	PropServerReference:    {tString, 1<<CONNACK | 1<<DISCONNECT},
+	PropReasonString:       {tString, 1<<CONNACK | 1<<PUBACK | 1<<PUBREC | 1<<PUBREL | 1<<PUBCOMP | 1<<SUBACK | 1<<UNSUBACK | 1<<DISCONNECT | 1<<AUTH},
+	PropReceiveMaximum:     {tTwo, 1<<CONNECT | 1<<CONNACK},
+	PropTopicAliasMaximum:  {tTwo, 1<<CONNECT | 1<<CONNACK},
+	PropTopicAlias:         {tTwo, 1 << PUBLISH},
+	PropMaximumQoS:         {tByte, 1 << CONNACK},
+	PropRetainAvailable:    {tByte, 1 << CONNACK},
 	PropUserProperty:       {tPair, 0xFFFF},
-	PropMaximumPacketSize:  {tFour, pk(CONNECT, CONNACK)},
-	PropWildcardAvailable:  {tByte, pk(CONNACK)},
-	PropSubIDAvailable:     {tByte, pk(CONNACK)},
-	PropSharedAvailable:    {tByte, pk(CONNACK)},
+	PropMaximumPacketSize:  {tFour, 1<<CONNECT | 1<<CONNACK},
+	PropWildcardAvailable:  {tByte, 1 << CONNACK},
+	PropSubIDAvailable:     {tByte, 1 << CONNACK},
+	PropSharedAvailable:    {tByte, 1 << CONNACK},
 }
 
 // Prop is one property. Numeric properties use Num; strings and binary

@@ -191,7 +191,10 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		nc = tc
 		br = bufio.NewReaderSize(nc, 32<<10)
 	}
-	cn := leafConnect{Version: server.Version, ID: l.n.srv.ID(), Name: l.n.name, Headers: true, Proto: 1,
+	// Protocol 3 tells the hub the gateway takes part in message tracing
+	// (nats-server's MsgTraceProto): it forwards traced messages, trace-only
+	// ones included, and the gateway reports its own trace event.
+	cn := leafConnect{Version: server.Version, ID: l.n.srv.ID(), Name: l.n.name, Headers: true, Proto: 3,
 		DenyPub: l.r.DenyImports}
 	if err := l.r.credentials(&cn, u, []byte(info.Nonce)); err != nil {
 		nc.Close()

@@ -33,6 +33,8 @@ type conn struct {
 	window    int // outbound QoS 1/2 in flight, at most
 	aliases   map[uint16][]byte
 	will      *will
+	replies   replies // open requests with correlation data (reqreply.go)
+
 	// shed asks the read loop to go on on a fresh goroutine (see readLoop).
 	shed bool
 

@@ -82,6 +82,9 @@ func (c *conn) publish(p *mqtt.Publish) error {
 	if code != 0 {
 		return &mqtt.Error{Code: code, Msg: "response topic is not a valid topic name"}
 	}
+	if corr, ok := correlation(p); ok && m.reply != nil {
+		m.reply = c.replySubject(m.reply, corr)
+	}
 	p0 := c.l.puts.Load()
 	if err := c.l.route(c.bs, m); err != nil {
 		if errors.Is(err, server.ErrClosed) {

@@ -153,9 +153,12 @@ func (s *session) detach(c *conn) {
 	s.mu.Lock()
 	if s.c != c || s.ended {
 		// Taken over: the new connection's broker session has the
-		// subscriptions; this one only sends the will.
+		// subscriptions; this one only sends the will, unless it has a
+		// delay and the session goes on: the new connection came within
+		// it [MQTT-3.1.3-9].
+		ended := s.ended
 		s.mu.Unlock()
-		if w != nil {
+		if w != nil && (w.delay == 0 || ended) {
 			s.l.publishWill(c.bs, w)
 		}
 		c.bs.Close()

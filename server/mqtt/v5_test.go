@@ -378,3 +378,42 @@ func TestMQTT5ReceiveMaximumAndPacketSize(t *testing.T) {
 		t.Fatalf("after one PUBACK: %#v", pp)
 	}
 }
+
+// An MQTT 5 request with correlation data, answered by a NATS service that
+// knows nothing of MQTT, comes back on the response topic with its
+// correlation data; and an MQTT 5 responder gets the correlation data and
+// the response topic to answer on.
+func TestMQTT5CorrelationData(t *testing.T) {
+	b := startBroker(t, server0(), Options{})
+	nc := b.nats(t)
+	nc.Subscribe("svc.echo", func(m *nats.Msg) { m.Respond(append([]byte("echo:"), m.Data...)) })
+	nc.Flush()
+	dev := b.client5(t, "dev", nil)
+	dev.sub(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "replies/dev", QoS: 1}}})
+	for _, corr := range []string{"req-1", "req-2"} {
+		dev.pub(t, &paho.Publish{Topic: "svc/echo", QoS: 1, Payload: []byte(corr),
+			Properties: &paho.PublishProperties{ResponseTopic: "replies/dev", CorrelationData: []byte(corr)}})
+	}
+	got := dev.waitN(t, 2)
+	for _, r := range got {
+		if r.Topic != "replies/dev" || r.Properties == nil || "echo:"+string(r.Properties.CorrelationData) != string(r.Payload) {
+			t.Fatalf("reply %s %q correlation %+v", r.Topic, r.Payload, r.Properties)
+		}
+	}
+
+	// An MQTT 5 responder echoes the correlation data it was given.
+	resp := b.client5(t, "responder", nil)
+	resp.sub(t, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "dev/rpc", QoS: 1}}})
+	dev.pub(t, &paho.Publish{Topic: "dev/rpc", QoS: 1, Payload: []byte("ping"),
+		Properties: &paho.PublishProperties{ResponseTopic: "replies/dev", CorrelationData: []byte("c-9")}})
+	req := resp.waitN(t, 1)[0]
+	if req.Properties == nil || string(req.Properties.CorrelationData) != "c-9" || req.Properties.ResponseTopic == "" {
+		t.Fatalf("request at the responder: %+v", req.Properties)
+	}
+	resp.pub(t, &paho.Publish{Topic: req.Properties.ResponseTopic, QoS: 1, Payload: []byte("pong"),
+		Properties: &paho.PublishProperties{CorrelationData: req.Properties.CorrelationData}})
+	r := dev.waitN(t, 3)[2]
+	if r.Topic != "replies/dev" || string(r.Payload) != "pong" || r.Properties == nil || string(r.Properties.CorrelationData) != "c-9" {
+		t.Fatalf("reply %s %q %+v", r.Topic, r.Payload, r.Properties)
+	}
+}
