@@ -38,10 +38,26 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 		fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
 	nc := connectNATS(t, gw.srv)
 
-	// Each round sets the link's trouble, then publishes 1,000 messages
-	// into it, so the trouble always meets messages in flight.
+	// First, once the forward is under way, the hub's answers are
+	// dropped while 1,000 messages go out: stored, never acknowledged.
+	waitUntil(t, func() error {
+		if s := gw.fwd.Status(); s.HubSyncs < 1 {
+			return fmt.Errorf("forward not under way: %+v", s)
+		}
+		return nil
+	})
+	proxy.mode.Store(proxyDropDown)
+	publishSensors(t, nc, 0, 1000)
+	waitUntil(t, func() error {
+		if s := gw.fwd.Status(); s.Resends < 1 {
+			return fmt.Errorf("the lost acks made no resend yet: %+v", s)
+		}
+		return nil
+	})
+	// Then each round sets the link's trouble and publishes 1,000
+	// messages into it.
 	rng := rand.New(rand.NewSource(17))
-	for round := 0; round < 8; round++ {
+	for round := 1; round < 8; round++ {
 		switch rng.Intn(4) {
 		case 0:
 			proxy.cut()
