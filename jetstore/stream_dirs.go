@@ -78,10 +78,15 @@ func removeEntries(dir string) error {
 	return first
 }
 
-// moveDir renames dir into side under a name no other move used, and
+// moveDir renames dir into side under a name no other move used (the
+// stream's name, cut short so that the suffix fits a file name), and
 // makes both directories' entries durable. It returns the new path.
 func (js *JetStream) moveDir(dir, side string) (string, error) {
-	to := filepath.Join(js.sideDir(side), filepath.Base(dir)+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
+	base := filepath.Base(dir)
+	if len(base) > 200 {
+		base = base[:200]
+	}
+	to := filepath.Join(js.sideDir(side), base+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err := os.Rename(dir, to); err != nil {
 		return "", err
 	}

@@ -120,10 +120,13 @@ func TestOpenSetsBrokenStreamsAside(t *testing.T) {
 func TestDeleteAndCreateGoThroughRenames(t *testing.T) {
 	dir := t.TempDir()
 	e := openAt(t, dir)
-	e.mustOK(t, "STREAM.CREATE.D", `{"name":"D","subjects":["d"]}`)
-	e.mustOK(t, "STREAM.DELETE.D", ``)
-	if _, err := os.Stat(filepath.Join(streamsDir(dir), "D")); !os.IsNotExist(err) {
-		t.Fatalf("deleted stream's directory: %v; want gone", err)
+	long := strings.Repeat("L", 255) // the longest name a stream may have
+	for _, n := range []string{"D", long} {
+		e.mustOK(t, "STREAM.CREATE."+n, `{"name":"`+n+`","subjects":["d.`+n+`"]}`)
+		e.mustOK(t, "STREAM.DELETE."+n, ``)
+		if _, err := os.Stat(filepath.Join(streamsDir(dir), n)); !os.IsNotExist(err) {
+			t.Fatalf("deleted stream's directory: %v; want gone", err)
+		}
 	}
 	e.js.Close()
 	// What a crash leaves: a half-built stream in tmp/, a deleted one in

@@ -27,11 +27,15 @@ type authState struct {
 // Reload can check the same credentials against a new configuration. It is
 // guarded by client.mu.
 type clientAuth struct {
-	done  bool   // CONNECT accepted
-	timed bool   // accepted while authentication was required: the auth timeout runs
-	gen   uint64 // bumped by each accepted CONNECT
-	creds auth.ConnectCreds
-	user  string
+	done  bool // CONNECT accepted
+	timed bool // accepted while authentication was required: the auth timeout runs
+	// started is set once the connection's loops run (after a TLS
+	// handshake, if any); before, it has done nothing and its socket
+	// belongs to the handshake.
+	started bool
+	gen     uint64 // bumped by each accepted CONNECT
+	creds   auth.ConnectCreds
+	user    string
 	// restored: a session opened as user without credentials (see
 	// RestoreSession); a reload looks the user up again.
 	restored bool
@@ -105,7 +109,7 @@ func verifiedChain(st *tls.ConnectionState) []*x509.Certificate {
 // checked again.
 func (c *client) setIdentity(creds auth.ConnectCreds, id *auth.Identity) {
 	c.mu.Lock()
-	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, timed: c.auth.timed, creds: creds, user: id.Name}
+	c.auth = clientAuth{done: true, gen: c.auth.gen + 1, timed: c.auth.timed, started: c.auth.started, creds: creds, user: id.Name}
 	if c.srv.sys != nil {
 		c.sys.Store(c.srv.isSystemUser(id))
 	}

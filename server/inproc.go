@@ -88,7 +88,7 @@ func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, heade
 	fn(func(subject, reply string, header, data []byte) error {
 		return ip.publishWith(p, subject, reply, header, data)
 	})
-	p.flushNow()
+	p.flush()
 	ip.pool.Put(p)
 }
 

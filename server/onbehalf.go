@@ -28,20 +28,22 @@ func (c *client) MayPublish(subject string) bool {
 }
 
 // mayReach reports whether c's publish permissions allow subject, or only
-// c's own subscriptions match it.
+// c's own subscriptions match it. A subscription to ">" alone does not
+// count: it receives everything anyway (an operator's `nats sub ">"`), and
+// it must not stop every restricted client's JetStream requests.
 func (c *client) mayReach(subject []byte) bool {
 	if c.perms.Load().PublishAllowed(subject) {
 		return true
 	}
 	r := c.srv.sl.matchBytes(subject)
 	for _, sub := range r.psubs {
-		if sub.client != c {
+		if sub.client != c && sub.subject != ">" {
 			return false
 		}
 	}
 	for i := range r.qsubs {
 		for _, sub := range r.qsubs[i].subs {
-			if sub.client != c {
+			if sub.client != c && sub.subject != ">" {
 				return false
 			}
 		}

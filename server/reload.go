@@ -226,13 +226,17 @@ func (s *Server) reauthUnconnected(c *client, a *auth.Authenticator) bool {
 		c.mu.Unlock()
 		return true
 	}
-	timed := c.auth.timed
+	timed, started := c.auth.timed, c.auth.started
 	tmr := c.authTmr
 	if !required {
 		c.auth.timed = false
 	}
 	c.mu.Unlock()
 	switch {
+	case !started:
+		// Still in its TLS setup: its loops start under the new
+		// configuration (with an auth timeout if it requires one).
+		return true
 	case !required:
 		if tmr != nil {
 			tmr.Stop()

@@ -265,12 +265,13 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 		c.out.add(protocol.AppendInfo(nil, s.infoJSON(c)))
 	}
 	lim := s.lim()
+	c.mu.Lock()
+	c.auth.started = true
 	if s.authRequired() {
-		c.mu.Lock()
 		c.auth.timed = true
 		c.authTmr = time.AfterFunc(lim.authTimeout, c.authTimeout)
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)

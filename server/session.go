@@ -103,6 +103,7 @@ func (s *Server) openSession(info SessionInfo, user string, restored bool) (*Ses
 	}
 	s.clients[c.cid] = c
 	s.nconns++
+	s.noteConns()
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 	c.setIdentity(info.Creds, id)

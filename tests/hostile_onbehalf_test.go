@@ -186,7 +186,14 @@ func TestHostilePublishOnBehalf(t *testing.T) {
 	}
 	waitMsgs(t, keepDLQ, 1, 1, 1)
 
-	// Mallory's own inbox-based use works: pull, direct get, PubAck.
+	// Mallory's own inbox-based use works: pull, direct get, PubAck, also
+	// while an operator watches everything.
+	if _, err := admin.SubscribeSync(">"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	mc, err := mjs.Consumer(jsCtx(t), "SRC", "pull")
 	if err != nil {
 		t.Fatal(err)

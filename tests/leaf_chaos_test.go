@@ -62,7 +62,7 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	proxy.mode.Store(proxyPass)
 	proxy.cut()
-	checkHubHolds(t, hjs, "gw17", 10000)
+	checkHubHoldsDiag(t, hjs, "gw17", 10000, func() string { return fmt.Sprintf("forward %+v", gw.fwd.Status()) })
 	s := gw.fwd.Status()
 	t.Logf("forward after the chaos: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
 	if s.Resends == 0 || s.HubSyncs < 2 {
@@ -107,13 +107,21 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 	}
 	nc := connectHub(t, hubs[0])
 	hjs, _ := jetstream.New(nc)
-	waitUntil(t, func() error {
+	// A fresh cluster elects its JetStream leader first; on a loaded
+	// machine that can take longer than one testTimeout.
+	for deadline := time.Now().Add(4 * testTimeout); ; {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
 		_, err := hjs.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "SITES", Subjects: []string{"site.>"},
 			Replicas: 3, Duplicates: 2 * time.Second})
-		return err
-	})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub cluster took no R3 stream within %v: %v", 4*testTimeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	gw := startFwdGateway(t, "gw17", t.TempDir(), fastForward, fastRemote(leafURLs...))
 	local := connectNATS(t, gw.srv)
 	killed := make(chan int, 1)
@@ -155,5 +163,7 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 		}
 	}
 	sjs, _ := jetstream.New(connectHub(t, survivor))
-	checkHubHolds(t, sjs, "gw17", 10000)
+	checkHubHoldsDiag(t, sjs, "gw17", 10000, func() string {
+		return fmt.Sprintf("forward %+v; links %+v", gw.fwd.Status(), gw.node.Leafz(false).Leafs)
+	})
 }

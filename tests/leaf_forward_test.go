@@ -109,31 +109,49 @@ func publishSensors(t testing.TB, nc *nats.Conn, first, n int) {
 // name, then checks they are exactly 0..n-1 in order, without duplicates.
 func checkHubHolds(t testing.TB, js jetstream.JetStream, name string, n int) {
 	t.Helper()
+	checkHubHoldsDiag(t, js, name, n, nil)
+}
+
+// checkHubHoldsDiag is checkHubHolds with diag's report in a failure.
+func checkHubHoldsDiag(t testing.TB, js jetstream.JetStream, name string, n int, diag func() string) {
+	t.Helper()
+	report := func() string {
+		if diag == nil {
+			return ""
+		}
+		return "; " + diag()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*testTimeout)
 	defer cancel()
 	deadline := time.Now().Add(6 * testTimeout)
 	var got uint64
+	var lastErr error
 	for {
-		st, err := js.Stream(ctx, "SITES")
+		// Each question gets its own short deadline: one lost while a
+		// hub cluster elects a leader must not use up the whole wait.
+		qctx, qcancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := js.Stream(qctx, "SITES")
 		if err == nil {
-			info, err := st.Info(ctx, jetstream.WithSubjectFilter("site."+name+".>"))
-			if err == nil {
+			var info *jetstream.StreamInfo
+			if info, err = st.Info(qctx, jetstream.WithSubjectFilter("site."+name+".>")); err == nil {
 				got = 0
 				for _, c := range info.State.Subjects {
 					got += c
 				}
-				if got >= uint64(n) {
-					break
-				}
 			}
 		}
+		qcancel()
+		lastErr = err
+		if err == nil && got >= uint64(n) {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("hub holds %d messages of %s, want %d", got, name, n)
+			t.Fatalf("hub holds %d messages of %s, want %d (last error %v)%s", got, name, n, lastErr, report())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if got != uint64(n) {
-		t.Fatalf("hub holds %d messages of %s, want exactly %d", got, name, n)
+		t.Fatalf("hub holds %d messages of %s, want exactly %d%s", got, name, n, report())
 	}
 	// Read them back in order; a consumer lost to a hub node going away
 	// is made again after the last message read.
@@ -143,13 +161,14 @@ func checkHubHolds(t testing.TB, js jetstream.JetStream, name string, n int) {
 		if time.Now().After(deadline.Add(testTimeout)) {
 			t.Fatalf("could not read the hub's messages past %d", i)
 		}
-		st, err := js.Stream(ctx, "SITES")
-		if err != nil {
-			time.Sleep(50 * time.Millisecond)
-			continue
+		qctx, qcancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := js.Stream(qctx, "SITES")
+		var c jetstream.Consumer
+		if err == nil {
+			c, err = st.OrderedConsumer(qctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"site." + name + ".>"},
+				DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next})
 		}
-		c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"site." + name + ".>"},
-			DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next})
+		qcancel()
 		if err != nil {
 			time.Sleep(50 * time.Millisecond)
 			continue

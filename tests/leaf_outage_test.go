@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wrenmq/wren/jetstore"
 )
 
 // uplinkDaemon runs the wren binary with an uplink configuration.
@@ -151,8 +153,8 @@ func TestForwardOutageExactlyOnce(t *testing.T) {
 	nc := localSensors(t, gw.url)
 	waitHubForwarder(t, hub)
 	waitUntil(t, func() error {
-		if z := uplinkz(t, mon); !strings.Contains(z, `"hub_syncs": 1`) {
-			return fmt.Errorf("the forward has not asked the hub yet:\n%s", z)
+		if z := uplinkzDoc(t, mon); len(z.Forwards) != 1 || z.Forwards[0].HubSyncs < 1 {
+			return fmt.Errorf("the forward has not asked the hub yet: %+v", z)
 		}
 		return nil
 	})
@@ -190,10 +192,13 @@ func TestForwardOutageExactlyOnce(t *testing.T) {
 	if !strings.Contains(gw.out.logText(), "already holds") {
 		t.Fatalf("the gateway never learnt from the hub what it held (it held %d of ours):\n%s", held, gw.out.logText())
 	}
-	z := uplinkz(t, mon)
-	if !strings.Contains(z, `"cursor": 10000`) || !strings.Contains(z, `"waiting_msgs": 0`) {
-		t.Fatalf("/uplinkz after the outage:\n%s", z)
-	}
+	waitUntil(t, func() error {
+		z := uplinkzDoc(t, mon)
+		if len(z.Forwards) != 1 || z.Forwards[0].Cursor != 10000 || z.Forwards[0].Waiting != 0 {
+			return fmt.Errorf("/uplinkz after the outage: %+v", z)
+		}
+		return nil
+	})
 }
 
 // hubStream0 connects to a restarted hub's existing SITES stream.
@@ -216,6 +221,17 @@ func uplinkz(t testing.TB, port int) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// uplinkzDoc fetches and decodes the gateway's /uplinkz.
+func uplinkzDoc(t testing.TB, port int) (z struct {
+	Forwards []jetstore.ForwardStatus `json:"forwards"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(uplinkz(t, port)), &z); err != nil {
+		t.Fatal(err)
+	}
+	return z
 }
 
 // freePort returns a loopback port nothing listens on.

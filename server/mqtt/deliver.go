@@ -17,7 +17,11 @@ func (s *session) handler(ms *msub) func(*protocol.Msg) {
 			return // [MQTT-4.7.2-1]
 		}
 		now := time.Now()
-		m := fromMsg(bm, s.l.durable, now)
+		var durable func([]byte) bool
+		if ms.qos() > 0 {
+			durable = s.l.durable // only a QoS 1/2 subscription asks
+		}
+		m := fromMsg(bm, durable, now)
 		qos := min(m.qos, ms.qos())
 		retain := m.retain && ms.opts&8 != 0 // Retain As Published
 		s.mu.Lock()
