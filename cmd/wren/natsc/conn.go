@@ -37,6 +37,7 @@ type Options struct {
 	Password string
 	Token    string
 	NkeySeed string // file holding an nkey seed (SU...)
+	Creds    string // .creds file: a user JWT and its nkey seed
 	TLSCert  string // client certificate (PEM)
 	TLSKey   string // its key
 	TLSCA    string // CAs that verify the server; default the system's
@@ -185,6 +186,16 @@ func (c *Conn) handshake(o Options, host string, wantTLS bool) error {
 	}
 	if o.Token != "" {
 		connect["auth_token"] = o.Token
+	}
+	if o.Creds != "" {
+		if o.NkeySeed != "" {
+			return errors.New("creds and nkey exclude each other: the creds file holds the seed")
+		}
+		jwt, sig, err := signCreds(o.Creds, c.info.Nonce)
+		if err != nil {
+			return err
+		}
+		connect["jwt"], connect["sig"] = jwt, sig
 	}
 	if o.NkeySeed != "" {
 		pub, sig, err := signNonce(o.NkeySeed, c.info.Nonce)
