@@ -77,8 +77,9 @@ type client struct {
 	host  string
 	port  int
 
-	parser protocol.Parser // read loop only
-	pc     producer        // read loop only
+	// *readState is the parser and producer of a connection with a read
+	// loop; a session, which has none, goes without (see readState).
+	*readState
 	// shed is set by the handlers whose calls run deep (CONNECT's JSON
 	// decoding and credential checks, SUB and UNSUB in the subject index).
 	// They grow the read loop's stack, and a parked goroutine's stack never
@@ -120,6 +121,15 @@ type client struct {
 	// raw is the socket of a plain TCP connection, set before its read
 	// loop starts; nil for every other (see flushnow.go).
 	raw syscall.RawConn
+}
+
+// readState is what only a read loop uses. It is apart from client
+// because sessions (an MQTT client's broker connection) publish through
+// producers of their own and never parse: each of thousands of idle
+// devices would otherwise carry a parser and a producer it never uses.
+type readState struct {
+	parser protocol.Parser // read loop only
+	pc     producer        // read loop only
 }
 
 // wireError is an error reported to the client with -ERR; fatal ones close
@@ -168,10 +178,13 @@ func newClient(s *Server, nc net.Conn, cid uint64, kind int) *client {
 		subs:  make(map[string]*subscription),
 	}
 	c.opts.Echo = true
-	lim := s.lim()
-	c.parser.MaxControlLine = lim.maxControlLine
-	c.parser.MaxPayload = lim.maxPayload
-	c.pc.init(c)
+	if kind != kindSession {
+		c.readState = &readState{}
+		lim := s.lim()
+		c.parser.MaxControlLine = lim.maxControlLine
+		c.parser.MaxPayload = lim.maxPayload
+		c.pc.init(c)
+	}
 	if nc != nil {
 		if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 			c.host, c.port = a.IP.String(), a.Port

@@ -136,7 +136,9 @@ func (c *client) queued(slow bool) {
 		c.slowConsumer()
 		return
 	}
-	c.pc.touch(c)
+	if c.readState != nil {
+		c.pc.touch(c)
+	}
 }
 
 // tail returns the chunk to append n more bytes to.

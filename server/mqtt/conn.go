@@ -1,10 +1,13 @@
 package mqtt
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wrenmq/wren/protocol/mqtt"
@@ -23,7 +26,8 @@ type conn struct {
 	l   *Listener
 	nc  net.Conn
 	id  uint64
-	v   byte // protocol level, set by CONNECT
+	raw syscall.RawConn // a plain TCP socket's, for reads without a buffer
+	v   byte            // protocol level, set by CONNECT
 	bs  *server.Session
 	s   *session
 	cid string // the MQTT client id, once known
@@ -67,6 +71,15 @@ func (c *conn) attrs(extra ...any) []any {
 	return append(a, extra...)
 }
 
+// debug logs a debug line with c's attributes. The attributes are built
+// only when debug logging is on: every connect would otherwise leave them
+// behind as garbage.
+func (c *conn) debug(msg string, extra ...any) {
+	if c.l.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.l.log.Debug(msg, c.attrs(extra...)...)
+	}
+}
+
 // errClose ends the read loop; the reason was sent already, if any.
 var errClose = errors.New("close")
 
@@ -75,34 +88,52 @@ func (c *conn) serve() {
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		tc.SetDeadline(time.Now().Add(c.l.opts.ConnectTimeout))
 		if err := tc.Handshake(); err != nil {
-			c.l.log.Debug("mqtt TLS handshake failed", c.attrs("error", err)...)
+			c.debug("mqtt TLS handshake failed", "error", err)
 			c.teardown()
 			c.l.wg.Done()
 			return
 		}
 		tc.SetDeadline(time.Time{})
 	}
+	c.raw = rawOf(c.nc)
 	c.nc.SetReadDeadline(time.Now().Add(c.l.opts.ConnectTimeout))
-	c.readLoop(make([]byte, minReadBuf), 0)
+	c.readLoop(nil, 0)
 }
 
 // readLoop reads and handles packets; buf[:n] holds bytes not yet handled.
-// After packets whose handling runs deep (CONNECT, SUBSCRIBE) it goes on
-// on a new goroutine: a parked goroutine keeps the largest stack it ever
-// had, and thousands of idle devices would each keep one.
+// On a plain socket with nothing pending it holds no buffer while it waits
+// (see readpool.go). After packets whose handling runs deep (CONNECT,
+// SUBSCRIBE) it goes on on a new goroutine: a parked goroutine keeps the
+// largest stack it ever had, and thousands of idle devices would each keep
+// one.
 func (c *conn) readLoop(buf []byte, n int) {
 	handedOver := false
+	var pooled *[]byte // the buffer of readPool buf is, while it is one
 	defer func() {
+		if pooled != nil {
+			readPool.Put(pooled)
+		}
 		if !handedOver {
 			c.teardown()
 			c.l.wg.Done()
 		}
 	}()
 	for {
-		if n == len(buf) {
-			buf = append(buf, make([]byte, len(buf))...)
+		var r int
+		var err error
+		if n == 0 && c.raw != nil {
+			pooled, r, err = readPooled(c.raw)
+			if pooled != nil {
+				buf = *pooled
+			}
+		} else {
+			if buf == nil {
+				buf = make([]byte, minReadBuf)
+			} else if n == len(buf) {
+				buf = append(buf, make([]byte, len(buf))...)
+			}
+			r, err = c.nc.Read(buf[n:])
 		}
-		r, err := c.nc.Read(buf[n:])
 		if r > 0 && c.keepAlive > 0 {
 			// [MQTT-3.1.2-24]: one and a half times the keep alive.
 			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
@@ -126,15 +157,32 @@ func (c *conn) readLoop(buf []byte, n int) {
 			}
 			off += size
 		}
-		n = copy(buf, buf[off:n])
-		if n == 0 && len(buf) > maxIdleBuf {
-			buf = make([]byte, minReadBuf)
+		switch {
+		case pooled != nil:
+			// The rest of a packet stays in a buffer of the connection's
+			// own; the pooled one goes back.
+			var own []byte
+			if off < n {
+				own = make([]byte, max(minReadBuf, 2*(n-off)))
+				copy(own, buf[off:n])
+			}
+			n -= off
+			buf = own
+			readPool.Put(pooled)
+			pooled = nil
+		default:
+			n = copy(buf, buf[off:n])
+			if n == 0 && c.raw != nil {
+				buf = nil
+			} else if n == 0 && len(buf) > maxIdleBuf {
+				buf = make([]byte, minReadBuf)
+			}
 		}
 		if err != nil {
 			if c.v != 0 && c.keepAlive > 0 {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
-					c.l.log.Debug("mqtt keep alive expired", c.attrs()...)
+					c.debug("mqtt keep alive expired")
 					c.shutdown(mqtt.KeepAliveTimeout)
 				}
 			}
@@ -158,7 +206,7 @@ func (c *conn) fail(err error) {
 	if errors.As(err, &me) {
 		code = me.Code
 	}
-	c.l.log.Debug("mqtt protocol error", c.attrs("error", err)...)
+	c.debug("mqtt protocol error", "error", err)
 	if c.v == 0 {
 		return
 	}

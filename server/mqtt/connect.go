@@ -47,7 +47,7 @@ func (c *conn) connect(pkt []byte) error {
 			c.v = mqtt.V5
 			c.refuse(me.Code)
 		}
-		c.l.log.Debug("mqtt malformed CONNECT", c.attrs("error", err)...)
+		c.debug("mqtt malformed CONNECT", "error", err)
 		return errClose
 	}
 	cp, ok := p.(*mqtt.Connect)
@@ -128,7 +128,7 @@ func (c *conn) connect(pkt []byte) error {
 		}
 	}
 	c.l.attach(c, id, cp.CleanStart, expiry, ack)
-	c.l.log.Debug("mqtt client connected", c.attrs("version", c.v, "user", bs.User(), "clean", cp.CleanStart, "expiry", expiry)...)
+	c.debug("mqtt client connected", "version", c.v, "user", bs.User(), "clean", cp.CleanStart, "expiry", expiry)
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
 	} else {

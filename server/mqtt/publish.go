@@ -68,7 +68,7 @@ func (c *conn) publish(p *mqtt.Publish) error {
 		}
 	}
 	if reserved(subj) || !c.bs.CanPublish(subj) {
-		c.l.log.Debug("mqtt publish not authorized", c.attrs("subject", string(subj))...)
+		c.debug("mqtt publish not authorized", "subject", string(subj))
 		if p.QoS > 0 {
 			code := byte(0)
 			if c.v == mqtt.V5 {

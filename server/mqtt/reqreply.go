@@ -103,7 +103,7 @@ func (c *conn) onReply(bm *protocol.Msg) {
 	})
 	h = protocol.AppendHeaderEnd(append(h, to.hdr...))
 	if err := c.bs.Publish(to.subject, bm.Reply, h, bm.Data); err != nil {
-		c.l.log.Debug("mqtt response not delivered to its response topic", c.attrs("subject", string(to.subject), "error", err)...)
+		c.debug("mqtt response not delivered to its response topic", "subject", string(to.subject), "error", err)
 	}
 }
 

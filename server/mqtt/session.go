@@ -136,7 +136,7 @@ func (l *Listener) attach(c *conn, id string, clean bool, expiry uint32, ack *mq
 	s.saveLocked()
 	s.mu.Unlock()
 	if old != nil {
-		l.log.Debug("mqtt session taken over", old.attrs("by", c.id)...)
+		old.debug("mqtt session taken over", "by", c.id)
 		old.shutdown(mqtt.SessionTakenOver)
 	}
 	if oldBS != nil && oldBS != c.bs && old == nil {

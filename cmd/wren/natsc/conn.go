@@ -27,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nkeys"
+	"github.com/wrenmq/wren/protocol/nkey"
 )
 
 // Options say where and as whom to connect. The names follow the nats CLI.
@@ -269,18 +269,12 @@ func signNonce(file, nonce string) (pub, sig string, err error) {
 	if seed == nil {
 		return "", "", fmt.Errorf("nkey: no user seed (SU...) in %s", file)
 	}
-	kp, err := nkeys.FromSeed(seed)
+	kp, err := nkey.FromSeed(seed)
 	if err != nil {
 		return "", "", fmt.Errorf("nkey: %w", err)
 	}
-	if pub, err = kp.PublicKey(); err != nil {
-		return "", "", err
-	}
-	s, err := kp.Sign([]byte(nonce))
-	if err != nil {
-		return "", "", err
-	}
-	return pub, base64.RawURLEncoding.EncodeToString(s), nil
+	defer kp.Wipe()
+	return kp.PublicKey(), base64.RawURLEncoding.EncodeToString(kp.Sign([]byte(nonce))), nil
 }
 
 func (c *Conn) readLine() (string, error) {
