@@ -1,12 +1,11 @@
 package auth
 
 import (
+	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/nats-io/nkeys"
 )
 
 // ErrAuthorizationViolation is returned, wrapped with the reason, by every
@@ -90,7 +89,7 @@ type Identity struct {
 type user struct {
 	name     string
 	password string
-	kp       nkeys.KeyPair // nkey users only
+	kp       ed25519.PublicKey // nkey users only
 	pol      *policy
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nats-io/nkeys"
+	"crypto/ed25519"
+
+	"github.com/wrenmq/wren/protocol/nkey"
 )
 
 // nonceRawLen is the number of random bytes in a nonce; base64 RawURL turns
@@ -33,16 +35,17 @@ func newNonce() []byte {
 
 // parseUserNkey checks that key is a valid public user nkey (U...) and
 // returns its key pair for verifying signatures.
-func parseUserNkey(key string) (nkeys.KeyPair, error) {
-	if !nkeys.IsValidPublicUserKey(key) {
+func parseUserNkey(key string) (ed25519.PublicKey, error) {
+	pub, err := nkey.DecodePublic(nkey.PrefixUser, key)
+	if err != nil {
 		return nil, fmt.Errorf("nkey %q is not a valid public user key", clip(key))
 	}
-	return nkeys.FromPublicKey(key)
+	return pub, nil
 }
 
 // verifyNonceSig checks that sig, base64 RawURL (or standard base64), is the
 // signature of nonce by kp.
-func verifyNonceSig(kp nkeys.KeyPair, nonce []byte, sig string) error {
+func verifyNonceSig(kp ed25519.PublicKey, nonce []byte, sig string) error {
 	if len(nonce) == 0 {
 		return errors.New("no nonce was issued")
 	}
@@ -56,7 +59,7 @@ func verifyNonceSig(kp nkeys.KeyPair, nonce []byte, sig string) error {
 			return errors.New("signature is not base64")
 		}
 	}
-	if err := kp.Verify(nonce, raw); err != nil {
+	if err := nkey.Verify(kp, nonce, raw); err != nil {
 		return errors.New("signature does not verify")
 	}
 	return nil

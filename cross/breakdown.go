@@ -25,7 +25,7 @@ func printBreakdown(w io.Writer, root, version, commit string) error {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "wren")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags(version, commit, false), "-o", bin, "./cmd/wren")
+	cmd := exec.Command("go", goBuild(bin, ldflags(version, commit, false))...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), t.env()...)
 	if msg, err := cmd.CombinedOutput(); err != nil {

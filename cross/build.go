@@ -108,6 +108,24 @@ func runBuild(args []string, w io.Writer) error {
 	return nil
 }
 
+// coldInline turns inlining off in the packages that run once or only at
+// an operator's command (flags, config, wiring, the CLI and its client):
+// their speed does not matter and inlined copies cost the binary bytes.
+// The broker, the auth layer and the stream layer keep the compiler's
+// default.
+var coldInline = []string{
+	"-gcflags", "github.com/wrenmq/wren/cmd/...=-l",
+	"-gcflags", "github.com/wrenmq/wren/conf=-l",
+}
+
+// goBuild is the go build command line for ./cmd/wren into bin, with
+// the release binary's compiler and linker flags.
+func goBuild(bin, ldflags string) []string {
+	a := []string{"build", "-trimpath", "-buildvcs=false"}
+	a = append(a, coldInline...)
+	return append(a, "-ldflags", ldflags, "-o", bin, "./cmd/wren")
+}
+
 // ldflags strips the symbol table and DWARF and stamps the version.
 func ldflags(version, commit string, strip bool) string {
 	f := []string{
@@ -124,8 +142,7 @@ func ldflags(version, commit string, strip bool) string {
 func buildOne(root, out string, t target, version, commit string) (built, error) {
 	b := built{t: t, path: filepath.Join(out, t.file(version))}
 	start := time.Now()
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags", ldflags(version, commit, true), "-o", b.path, "./cmd/wren")
+	cmd := exec.Command("go", goBuild(b.path, ldflags(version, commit, true))...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), t.env()...)
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -135,3 +135,25 @@ func TestBuildStaticStripped(t *testing.T) {
 		}
 	}
 }
+
+// TestColdInlineSparesHotPackages checks that the release build turns
+// inlining off only in the CLI, wiring and config packages.
+func TestColdInlineSparesHotPackages(t *testing.T) {
+	args := strings.Join(goBuild("/tmp/wren", ldflags("1", "c", true)), " ")
+	for _, want := range []string{"-gcflags github.com/wrenmq/wren/cmd/...=-l", "-gcflags github.com/wrenmq/wren/conf=-l", "-o /tmp/wren ./cmd/wren"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("go %s lacks %q", args, want)
+		}
+	}
+	a := goBuild("/tmp/wren", "")
+	for i, v := range a {
+		if v != "-gcflags" || i+1 == len(a) {
+			continue
+		}
+		for _, hot := range []string{"/server", "/jetstore", "/protocol", "/auth", "all="} {
+			if strings.Contains(a[i+1], hot) {
+				t.Errorf("-gcflags %s turns off inlining in %s", a[i+1], hot)
+			}
+		}
+	}
+}

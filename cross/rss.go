@@ -225,7 +225,7 @@ func buildHost() (string, func(), error) {
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	bin := filepath.Join(tmp, "wren")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", bin, "./cmd/wren")
+	cmd := exec.Command("go", goBuild(bin, "-s -w")...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {

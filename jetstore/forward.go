@@ -65,12 +65,13 @@ type Forwarder struct {
 	kicked atomic.Bool
 
 	// The cursor writer (see saver).
-	toSave    chan cursorFile
-	flushReq  chan chan struct{}
-	saverQuit chan struct{}
-	saverDone chan struct{}
-	hdr       []byte // scratch for the run goroutine
-	reply     []byte
+	toSave     chan cursorFile
+	flushReq   chan chan struct{}
+	saverQuit  chan struct{}
+	saverDone  chan struct{}
+	hdr        []byte // scratch for the run goroutine
+	reply      []byte
+	droppedLog time.Time // when dropped messages were last logged
 
 	st fwdStats
 }

@@ -205,9 +205,15 @@ func (f *Forwarder) dropped(from, to uint64) {
 	n := to - from + 1
 	f.st.mu.Lock()
 	f.st.dropped += n
+	total := f.st.dropped
 	f.st.mu.Unlock()
-	f.js.log.Warn("stream forward: messages left the local stream before they were forwarded",
-		"stream", f.cfg.Stream, "from_seq", from, "to_seq", to, "count", n)
+	// Logged at most every 10s, with the count so far: a stream whose
+	// retention removes messages at once would otherwise log each.
+	if now := time.Now(); now.Sub(f.droppedLog) >= 10*time.Second {
+		f.droppedLog = now
+		f.js.log.Warn("stream forward: messages left the local stream before they were forwarded",
+			"stream", f.cfg.Stream, "from_seq", from, "to_seq", to, "count", n, "total", total)
+	}
 }
 
 // advance moves the cursor over the acknowledged front of the window.

@@ -132,7 +132,12 @@ func TestHTTPBusyConnectionsAreBoundedPerRemote(t *testing.T) {
 // own oldest idle one, not another remote's.
 func TestHTTPPerRemoteBoundClosesOwnIdle(t *testing.T) {
 	h, addr := startHTTP(t, nil)
-	mine := holdIdle(t, addr, "127.0.0.2", httpMaxPerRemote)
+	// One at a time, each idle before the next, so mine[0] is the oldest.
+	var mine []net.Conn
+	for i := range httpMaxPerRemote {
+		mine = append(mine, holdIdle(t, addr, "127.0.0.2", 1)...)
+		waitIdle(t, h, i+1)
+	}
 	other := holdIdle(t, addr, "127.0.0.3", 1)
 	waitIdle(t, h, httpMaxPerRemote+1)
 	if got := getOn(t, "127.0.0.2", addr, "/echo"); got != "HTTP/1.1 200 OK" {

@@ -122,7 +122,9 @@ func TestConfDaemonRefusesBadFile(t *testing.T) {
 
 func TestConfCheck(t *testing.T) {
 	dir := t.TempDir()
-	good := writeFile(t, dir, "good.toml", "port = 4333\n[limits]\nmax_payload = \"2MB\"\n")
+	// Port 0 everywhere: --check also proves the ports are free, and a
+	// fixed port may be taken on a shared machine.
+	good := writeFile(t, dir, "good.toml", "port = 0\n[limits]\nmax_payload = \"2MB\"\n")
 	example, err := filepath.Abs("../conf/wren.example.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +137,8 @@ func TestConfCheck(t *testing.T) {
 		wantStderr string
 	}{
 		{"good file", []string{"-c", good, "-t"}, 0, good + ": configuration is valid\n", ""},
-		{"example file", []string{"--config", example, "--check"}, 0, example + ": configuration is valid\n", ""},
-		{"no file", []string{"--check"}, 0, "built-in defaults: configuration is valid\n", ""},
+		{"example file", []string{"--config", example, "--check", "-p", "0"}, 0, example + ": configuration is valid\n", ""},
+		{"no file", []string{"--check", "-p", "0"}, 0, "built-in defaults: configuration is valid\n", ""},
 		{"flag over the limit", []string{"-c", good, "-t", "--max_payload", "10MB"}, 1, "",
 			"wren: command line: limits.max_payload: \"10MB\" exceeds the hard maximum of 8MB\n"},
 		{"flags conflict", []string{"-t", "--auth", "t", "--user", "u", "--pass", "p"}, 1, "",

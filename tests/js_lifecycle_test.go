@@ -3,7 +3,10 @@ package tests
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,7 +66,8 @@ func streamNames(t *testing.T, js jetstream.JetStream) []string {
 // TestJSDaemonSetsBrokenStreamsAside damages stream directories of a
 // stopped daemon (configuration missing, truncated, directory emptied)
 // and checks that it starts, serves the intact stream with its messages
-// and core NATS, logs each damaged stream and moves it into broken/.
+// and core NATS, logs each damaged stream, moves it into broken/, and
+// names it with its reason in /healthz (503) and /jsz.
 func TestJSDaemonSetsBrokenStreamsAside(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	d := startDaemon(t, dir)
@@ -92,9 +96,37 @@ func TestJSDaemonSetsBrokenStreamsAside(t *testing.T) {
 	os.RemoveAll(filepath.Join(sd, "EMPTY"))
 	os.Mkdir(filepath.Join(sd, "EMPTY"), 0o750)
 
-	d = startDaemon(t, dir)
+	// The monitoring port is picked here: the daemon does not log it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mport := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	d = startDaemonWith(t, dir, func(bin string, args ...string) *exec.Cmd {
+		return exec.Command(bin, append(args, "-m", fmt.Sprint(mport))...)
+	})
 	nc, js := daemonJS(t, d)
 	checkCorePubSub(t, nc)
+	base := fmt.Sprintf("http://127.0.0.1:%d", mport)
+	var health struct{ Status, Error string }
+	resp := getJSON(t, http.DefaultClient, base+"/healthz", &health)
+	var jsz struct {
+		Broken []struct{ Name, Reason string } `json:"broken_streams"`
+	}
+	getJSON(t, http.DefaultClient, base+"/jsz", &jsz)
+	for _, n := range names[1:] {
+		if resp.StatusCode != 503 || !strings.Contains(health.Error, `"`+n+`"`) {
+			t.Errorf("/healthz = %d %+v; want 503 naming %s", resp.StatusCode, health, n)
+		}
+		found := false
+		for _, b := range jsz.Broken {
+			found = found || (b.Name == n && b.Reason != "")
+		}
+		if !found {
+			t.Errorf("/jsz broken_streams %+v; want %s with its reason", jsz.Broken, n)
+		}
+	}
 	if got := streamNames(t, js); fmt.Sprint(got) != "[GOOD]" {
 		t.Fatalf("streams %v after restart; want [GOOD]", got)
 	}

@@ -38,10 +38,26 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 		fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
 	nc := connectNATS(t, gw.srv)
 
-	// Each round sets the link's trouble, then publishes 1,000 messages
-	// into it, so the trouble always meets messages in flight.
+	// First, once the forward is under way, the hub's answers are
+	// dropped while 1,000 messages go out: stored, never acknowledged.
+	waitUntil(t, func() error {
+		if s := gw.fwd.Status(); s.HubSyncs < 1 {
+			return fmt.Errorf("forward not under way: %+v", s)
+		}
+		return nil
+	})
+	proxy.mode.Store(proxyDropDown)
+	publishSensors(t, nc, 0, 1000)
+	waitUntil(t, func() error {
+		if s := gw.fwd.Status(); s.Resends < 1 {
+			return fmt.Errorf("the lost acks made no resend yet: %+v", s)
+		}
+		return nil
+	})
+	// Then each round sets the link's trouble and publishes 1,000
+	// messages into it.
 	rng := rand.New(rand.NewSource(17))
-	for round := 0; round < 8; round++ {
+	for round := 1; round < 8; round++ {
 		switch rng.Intn(4) {
 		case 0:
 			proxy.cut()
@@ -166,4 +182,40 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 	checkHubHoldsDiag(t, sjs, "gw17", 10000, func() string {
 		return fmt.Sprintf("forward %+v; links %+v", gw.fwd.Status(), gw.node.Leafz(false).Leafs)
 	})
+}
+
+// The local stream bounds what waits during an outage: with max_msgs 100
+// and 300 published while the hub is unreachable, the forward counts the
+// 200 the stream let go and the hub gets exactly the newest 100.
+func TestForwardOutageBoundedByLocalStream(t *testing.T) {
+	ho := hubOpts(t, "hub", t.TempDir())
+	hub := startHub(t, ho)
+	hjs := hubStream(t, hub, 1, 2*time.Second)
+	proxy := startProxy(t, fmt.Sprintf("127.0.0.1:%d", ho.LeafNode.Port))
+	proxy.mode.Store(proxyRefuse)
+	gw := startFwdGateway(t, "gw17", t.TempDir(), fastForward,
+		fastRemote(&url.URL{Scheme: "nats-leaf", Host: proxy.addr()}))
+	nc := connectNATS(t, gw.srv)
+	ljs, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if _, err := ljs.UpdateStream(ctx, jetstream.StreamConfig{Name: "SENSORS", Subjects: []string{"sensors.>"}, MaxMsgs: 100}); err != nil {
+		t.Fatal(err)
+	}
+	publishSensors(t, nc, 0, 300)
+	proxy.mode.Store(proxyPass)
+	waitUntil(t, func() error {
+		if s := gw.fwd.Status(); s.Cursor != 300 || s.Dropped != 200 || s.Forwarded != 100 {
+			return fmt.Errorf("forward %+v", s)
+		}
+		return nil
+	})
+	if n := hubHolds(hjs, "gw17"); n != 100 {
+		t.Fatalf("hub holds %d, want the newest 100", n)
+	}
+	st, _ := hjs.Stream(ctx, "SITES")
+	first, err := st.GetMsg(ctx, 1)
+	if err != nil || string(first.Data) != "200" {
+		t.Fatalf("hub's first message %v %q; want the 201st published", err, dataOfRaw(first))
+	}
 }

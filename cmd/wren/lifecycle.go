@@ -19,7 +19,7 @@ import (
 // it.
 func notifySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(sigs, append([]os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}, platformSignals...)...)
 	return sigs
 }
 
@@ -35,9 +35,9 @@ func (d *daemon) serveSignals(sigs chan os.Signal) error {
 		switch sig {
 		case syscall.SIGHUP:
 			d.reload()
-		case syscall.SIGUSR1:
+		case sigReopen:
 			d.reopenLog()
-		case syscall.SIGUSR2:
+		case sigLameDuck:
 			return d.lameDuck(sigs)
 		default:
 			d.log.Info("shutting down", "signal", sig.String())
@@ -65,7 +65,7 @@ func (d *daemon) lameDuck(sigs <-chan os.Signal) error {
 			return d.shutdown()
 		case sig := <-sigs:
 			switch sig {
-			case syscall.SIGUSR1:
+			case sigReopen:
 				d.reopenLog()
 			case syscall.SIGINT, syscall.SIGTERM:
 				d.log.Info("shutting down during lame duck mode", "signal", sig.String())
@@ -91,8 +91,8 @@ func (d *daemon) reopenLog() {
 
 // The signals wren --signal sends, by the names nats-server uses.
 var signalNames = map[string]syscall.Signal{
-	"ldm":    syscall.SIGUSR2,
-	"reopen": syscall.SIGUSR1,
+	"ldm":    sigLameDuck,
+	"reopen": sigReopen,
 	"reload": syscall.SIGHUP,
 	"stop":   syscall.SIGTERM,
 	"term":   syscall.SIGTERM,
@@ -136,7 +136,7 @@ Examples:
 	if err != nil {
 		return err
 	}
-	if err := syscall.Kill(pid, sig); err != nil {
+	if err := sendSignal(pid, sig); err != nil {
 		return fmt.Errorf("signal %s to pid %d: %w", name, pid, err)
 	}
 	fmt.Fprintf(stdout, "sent %s (%s) to pid %d\n", name, sig, pid)

@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/nats-io/nkeys"
+	"github.com/wrenmq/wren/protocol/nkey"
 )
 
 // runNkey implements "wren nkey": it makes a user nkey pair, writes the
@@ -40,19 +40,12 @@ Without --out the seed is printed first, then the public key.
 	if fs.NArg() > 0 {
 		return fmt.Errorf("nkey: unexpected argument %q", fs.Arg(0))
 	}
-	kp, err := nkeys.CreateUser()
+	kp, err := nkey.CreateUser()
 	if err != nil {
 		return fmt.Errorf("nkey: %w", err)
 	}
 	defer kp.Wipe()
-	seed, err := kp.Seed()
-	if err != nil {
-		return fmt.Errorf("nkey: %w", err)
-	}
-	pub, err := kp.PublicKey()
-	if err != nil {
-		return fmt.Errorf("nkey: %w", err)
-	}
+	seed, pub := kp.Seed(), kp.PublicKey()
 	if *out == "" {
 		fmt.Fprintf(stdout, "%s\n%s\n", seed, pub)
 		return nil

@@ -115,6 +115,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		d.shutdown()
 		return err
 	}
+	if d.up != nil {
+		d.srv.AddMetrics("uplink", d.up.metrics(cfg.Leafnodes))
+	}
 	sigs := notifySignals()
 	d.log.Info("wren started", "version", server.Version, "server_id", d.srv.ID(), "url", d.srv.ClientURL(), "config", f.configFile)
 

@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/nats-io/nkeys"
 	"github.com/wrenmq/wren/protocol"
+	"github.com/wrenmq/wren/protocol/nkey"
 )
 
 // Remote is one hub to link to, with nats-server's leafnodes.remotes
@@ -134,35 +134,26 @@ func (r *Remote) credentials(cn *leafConnect, u *url.URL, nonce []byte) error {
 		if err != nil {
 			return fmt.Errorf("credentials file: %w", err)
 		}
-		jwt, err := nkeys.ParseDecoratedJWT(b)
-		if err != nil {
-			return fmt.Errorf("credentials file %s: %w", r.CredsFile, err)
-		}
-		kp, err := nkeys.ParseDecoratedNKey(b)
+		jwt := nkey.ParseDecoratedJWT(b)
+		kp, err := nkey.ParseDecoratedSeed(b)
 		if err != nil {
 			return fmt.Errorf("credentials file %s: %w", r.CredsFile, err)
 		}
 		defer kp.Wipe()
-		sig, err := kp.Sign(nonce)
-		if err != nil {
-			return err
-		}
+		sig := kp.Sign(nonce)
 		cn.JWT, cn.Sig = jwt, base64.RawURLEncoding.EncodeToString(sig)
 	case r.NkeyFile != "":
 		b, err := os.ReadFile(r.NkeyFile)
 		if err != nil {
 			return fmt.Errorf("nkey seed file: %w", err)
 		}
-		kp, err := nkeys.ParseDecoratedNKey(b)
+		kp, err := nkey.ParseDecoratedSeed(b)
 		if err != nil {
 			return fmt.Errorf("nkey seed file %s: %w", r.NkeyFile, err)
 		}
 		defer kp.Wipe()
-		sig, err := kp.Sign(nonce)
-		if err != nil {
-			return err
-		}
-		pub, _ := kp.PublicKey()
+		sig := kp.Sign(nonce)
+		pub := kp.PublicKey()
 		cn.Nkey, cn.Sig = pub, base64.RawURLEncoding.EncodeToString(sig)
 	}
 	if ui := u.User; ui != nil {

@@ -27,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nkeys"
+	"github.com/wrenmq/wren/protocol/nkey"
 )
 
 // Options say where and as whom to connect. The names follow the nats CLI.
@@ -37,6 +37,7 @@ type Options struct {
 	Password string
 	Token    string
 	NkeySeed string // file holding an nkey seed (SU...)
+	Creds    string // .creds file: a user JWT and its nkey seed
 	TLSCert  string // client certificate (PEM)
 	TLSKey   string // its key
 	TLSCA    string // CAs that verify the server; default the system's
@@ -186,6 +187,16 @@ func (c *Conn) handshake(o Options, host string, wantTLS bool) error {
 	if o.Token != "" {
 		connect["auth_token"] = o.Token
 	}
+	if o.Creds != "" {
+		if o.NkeySeed != "" {
+			return errors.New("creds and nkey exclude each other: the creds file holds the seed")
+		}
+		jwt, sig, err := signCreds(o.Creds, c.info.Nonce)
+		if err != nil {
+			return err
+		}
+		connect["jwt"], connect["sig"] = jwt, sig
+	}
 	if o.NkeySeed != "" {
 		pub, sig, err := signNonce(o.NkeySeed, c.info.Nonce)
 		if err != nil {
@@ -258,18 +269,12 @@ func signNonce(file, nonce string) (pub, sig string, err error) {
 	if seed == nil {
 		return "", "", fmt.Errorf("nkey: no user seed (SU...) in %s", file)
 	}
-	kp, err := nkeys.FromSeed(seed)
+	kp, err := nkey.FromSeed(seed)
 	if err != nil {
 		return "", "", fmt.Errorf("nkey: %w", err)
 	}
-	if pub, err = kp.PublicKey(); err != nil {
-		return "", "", err
-	}
-	s, err := kp.Sign([]byte(nonce))
-	if err != nil {
-		return "", "", err
-	}
-	return pub, base64.RawURLEncoding.EncodeToString(s), nil
+	defer kp.Wipe()
+	return kp.PublicKey(), base64.RawURLEncoding.EncodeToString(kp.Sign([]byte(nonce))), nil
 }
 
 func (c *Conn) readLine() (string, error) {
