@@ -33,7 +33,7 @@ const parksIdle = true
 
 // idleGrace is how long a connection reads nothing before it parks: a busy
 // connection keeps its read loop and pays nothing for parking.
-const idleGrace = time.Second
+const idleGrace = 250 * time.Millisecond
 
 // usable starts the poller on first use and reports whether it runs.
 func (p *idlePoller) usable() bool {
