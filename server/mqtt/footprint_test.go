@@ -51,8 +51,9 @@ func idleMQTT(t *testing.T, addr string, n int) []net.Conn {
 // read loop, elsewhere: the write loop runs only while there is something
 // to write, and no read buffer is held while it waits. The bound guards
 // against regressions: today an idle connection with one subscription (two
-// broker subscriptions for "a/#") costs about 6.2 KiB of heap and under 1 KiB of stack
-// on Linux, measured here with this test's own client side included.
+// broker subscriptions for "a/#") costs about 6 KiB of heap and no
+// goroutine on Linux, measured here with this test's own client side
+// included.
 func TestIdleMQTTFootprint(t *testing.T) {
 	b := startBroker(t, server0(), Options{})
 	const n = 500
@@ -83,11 +84,14 @@ func TestIdleMQTTFootprint(t *testing.T) {
 	heap := float64(after.HeapInuse-before.HeapInuse) / n
 	stack := float64(after.StackInuse-before.StackInuse) / n
 	t.Logf("per idle connection (server and this test's client side): heap %.0f B, stacks %.0f B", heap, stack)
-	limit := 8 * 1024.0
-	if !parksIdle {
-		limit += 2 * 1024 // a parked read loop's stack
-	}
-	if heap+stack > limit {
-		t.Errorf("an idle MQTT connection costs %.0f B of heap and stack; want at most %.0f B", heap+stack, limit)
+	if parksIdle {
+		// No goroutine per connection (checked above); what the runtime
+		// keeps of the stacks of the goroutines that ended varies from run
+		// to run, so the heap alone is bounded.
+		if heap > 7<<10 {
+			t.Errorf("an idle MQTT connection costs %.0f B of heap; want at most 7 KiB", heap)
+		}
+	} else if heap+stack > 10<<10 {
+		t.Errorf("an idle MQTT connection costs %.0f B of heap and stack; want at most 10 KiB", heap+stack)
 	}
 }
