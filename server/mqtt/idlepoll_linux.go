@@ -4,6 +4,7 @@ package mqtt
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -21,6 +22,7 @@ import (
 type idlePoller struct {
 	once   sync.Once
 	ok     bool
+	live   atomic.Bool // ok and not closed: read on every read, so no lock
 	epfd   int
 	wake   [2]int // a pipe that stops the poller
 	mu     sync.Mutex
@@ -54,13 +56,14 @@ func (p *idlePoller) usable() bool {
 			syscall.Close(pp[1])
 			return
 		}
+		p.mu.Lock() // take and stop may look before the poller exists
 		p.epfd, p.wake, p.ok = fd, pp, true
 		p.parked = make(map[uint64]*conn)
+		p.mu.Unlock()
+		p.live.Store(true)
 		go p.run()
 	})
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ok && !p.closed
+	return p.live.Load()
 }
 
 // park hands c's socket to the poller. It returns false when c's read
@@ -137,6 +140,7 @@ func (p *idlePoller) run() {
 func (p *idlePoller) stopped() {
 	p.mu.Lock()
 	p.closed = true
+	p.live.Store(false)
 	cs := make([]*conn, 0, len(p.parked))
 	for id, c := range p.parked {
 		cs = append(cs, c)
