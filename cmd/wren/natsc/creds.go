@@ -28,7 +28,7 @@ func signCreds(file, nonce string) (userJWT, sig string, err error) {
 	}
 	defer kp.Wipe()
 	if kp.Prefix() != nkey.PrefixUser {
-		return "", "", fmt.Errorf("creds: %s: the seed is not a user seed (SU...)", file)
+		return "", "", fmt.Errorf("creds: %s holds no user seed (SU...)", file)
 	}
 	return userJWT, base64.RawURLEncoding.EncodeToString(kp.Sign([]byte(nonce))), nil
 }
