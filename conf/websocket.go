@@ -8,8 +8,7 @@ import (
 
 // WebSocket is the WebSocket listener: browsers speak the NATS protocol on
 // it (nats.ws, @nats-io/nats-core wsconnect), and MQTT clients MQTT on
-// /mqtt (subprotocol "mqtt") when [mqtt] is on. Messages are not
-// compressed.
+// /mqtt (subprotocol "mqtt") when [mqtt] is on.
 type WebSocket struct {
 	// Host is the address the WebSocket listener binds to. Default
 	// "0.0.0.0".
@@ -20,8 +19,12 @@ type WebSocket struct {
 	// AllowedOrigins lists the origins ("https://app.example.com") whose
 	// pages may connect; others are refused with 403. Default empty: any
 	// origin.
-	AllowedOrigins []string    `toml:"allowed_origins"`
-	TLS            ListenerTLS `toml:"tls"`
+	AllowedOrigins []string `toml:"allowed_origins"`
+	// Compression accepts permessage-deflate (RFC 7692) from clients that
+	// offer it, as browsers do: messages are compressed both ways, without
+	// context takeover. Default false, as in nats-server.
+	Compression bool        `toml:"compression"`
+	TLS         ListenerTLS `toml:"tls"`
 }
 
 // Enabled reports whether the WebSocket listener runs.

@@ -47,6 +47,25 @@ try {
 // Wren's WebSocket listener, from a page whose origin is allowed: it
 // subscribes, answers a message from a TCP client, and calls a service.
 func TestWebSocketBrowser(t *testing.T) {
+	wl := browserRoundTrip(t, websocket.Options{})
+	if s := wl.Stats(); s.CompressedConns != 0 || s.Inflated != 0 || s.Deflated != 0 {
+		t.Fatalf("compression is off, yet %+v", s)
+	}
+}
+
+// With compression on, Chromium (which offers permessage-deflate) gets it:
+// its messages arrive compressed and are inflated, the server's long ones
+// (INFO) go out compressed, and the same exchange works.
+func TestWebSocketBrowserCompressed(t *testing.T) {
+	wl := browserRoundTrip(t, websocket.Options{Compression: true, MaxMessage: 1 << 20})
+	if s := wl.Stats(); s.CompressedConns != 1 || s.Inflated == 0 || s.Deflated == 0 {
+		t.Fatalf("compression stats %+v; want 1 connection with messages compressed both ways", s)
+	}
+}
+
+// browserRoundTrip runs the page in Chromium against a listener with o
+// and returns the listener once the page is done.
+func browserRoundTrip(t *testing.T, o websocket.Options) *websocket.Listener {
 	chromium := needTool(t, "chromium", "apt-get install -y chromium")
 	if _, err := os.Stat(natsWSBundle); err != nil {
 		if os.Getenv("CI") != "" {
@@ -62,7 +81,8 @@ func TestWebSocketBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	origin := "http://" + hl.Addr().String()
-	wl := websocket.New(websocket.Options{Host: "127.0.0.1", AllowedOrigins: []string{origin}, NATS: srv.ServeWebSocket})
+	o.Host, o.AllowedOrigins, o.NATS = "127.0.0.1", []string{origin}, srv.ServeWebSocket
+	wl := websocket.New(o)
 	if err := wl.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,4 +150,5 @@ func TestWebSocketBrowser(t *testing.T) {
 	if !strings.HasPrefix(origin, "http://127.0.0.1:") {
 		t.Fatalf("origin %s", origin)
 	}
+	return wl
 }

@@ -16,9 +16,13 @@ func (d *daemon) startWebSocket() error {
 		return nil
 	}
 	o := websocket.Options{
-		Host:             w.Host,
-		Port:             max(w.Port, 0),
-		AllowedOrigins:   w.AllowedOrigins,
+		Host:           w.Host,
+		Port:           max(w.Port, 0),
+		AllowedOrigins: w.AllowedOrigins,
+		Compression:    w.Compression,
+		// A compressed message carries protocol lines and may batch a
+		// few messages; max_payload bounds each one again above.
+		MaxMessage:       2*d.cfg.Limits.MaxPayload.Int64() + 64<<10,
 		HandshakeTimeout: max(w.TLS.Timeout.Duration(), d.cfg.Authorization.Timeout.Duration()),
 		NATS:             d.srv.ServeWebSocket,
 		Logger:           d.log.With("component", "websocket"),

@@ -2,11 +2,13 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +26,7 @@ const (
 const (
 	closeNormal   = 1000
 	closeProtocol = 1002
+	closeBadData  = 1007
 	closeTooBig   = 1009
 )
 
@@ -33,13 +36,21 @@ const maxFrame = 1 << 30
 
 var errProtocol = errors.New("websocket: protocol error")
 
+var errTooBig = errors.New("websocket: compressed message inflates past the limit")
+
 // Conn is an upgraded WebSocket connection as a byte stream: Read returns
 // the payloads of the client's data frames in order, whatever their
 // boundaries; each Write is sent as one binary frame. Pings are answered and
-// a close frame ends the stream with io.EOF.
+// a close frame ends the stream with io.EOF. When permessage-deflate was
+// negotiated, compressed messages are inflated on read, and writes of
+// minDeflate bytes or more are sent compressed.
 type Conn struct {
 	nc net.Conn
 	br *bufio.Reader
+	st *stats
+
+	deflate bool   // permessage-deflate negotiated
+	maxMsg  uint64 // largest inflated message
 
 	// Read state, owned by the reader.
 	remain  uint64
@@ -47,25 +58,133 @@ type Conn struct {
 	maskPos int
 	rerr    error
 	ctl     [125]byte
+	inMsg   bool // a data message's last frame is still to come
+	fin     bool // the current data frame ends its message
+
+	// The compressed message being read: the inflater (nil when none)
+	// reading zsrc, and the bytes it has given.
+	zr   io.ReadCloser
+	zsrc msgSource
+	zn   uint64
 
 	wmu       sync.Mutex
 	hdr       [10]byte
 	closeSent bool
+	failed    atomic.Bool // a frame was refused: what follows is unread
 }
 
-func newConn(nc net.Conn, br *bufio.Reader) *Conn { return &Conn{nc: nc, br: br} }
+// discardStats counts for connections made without a listener.
+var discardStats stats
 
-// Read reads payload bytes of data frames.
+func newConn(nc net.Conn, br *bufio.Reader) *Conn {
+	return &Conn{nc: nc, br: br, st: &discardStats, maxMsg: maxFrame}
+}
+
+// Read reads payload bytes of data frames, inflated if compressed.
 func (c *Conn) Read(p []byte) (int, error) {
-	for c.remain == 0 {
+	for {
 		if c.rerr != nil {
 			return 0, c.rerr
+		}
+		if c.zr != nil {
+			return c.readInflated(p)
+		}
+		if c.remain > 0 {
+			return c.readRaw(p)
 		}
 		if err := c.nextFrame(); err != nil {
 			c.rerr = err
 			return 0, err
 		}
 	}
+}
+
+// readInflated reads from the compressed message being read, refusing it
+// with 1009 once it inflates past maxMsg, and with 1007 if it is not valid
+// DEFLATE data.
+func (c *Conn) readInflated(p []byte) (int, error) {
+	if left := c.maxMsg - c.zn + 1; uint64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := c.zr.Read(p)
+	c.zn += uint64(n)
+	if c.zn > c.maxMsg {
+		c.endInflate()
+		c.fail(closeTooBig)
+		c.rerr = errTooBig
+		return 0, c.rerr
+	}
+	switch {
+	case err == io.EOF:
+		c.endInflate()
+		c.st.inflated.Add(1)
+		err = nil
+	case err != nil:
+		c.endInflate()
+		if c.zsrc.err != nil {
+			err = c.zsrc.err
+		} else {
+			err = c.fail(closeBadData)
+		}
+		c.rerr = err
+	}
+	return n, err
+}
+
+// endInflate gives the inflater back to the pool.
+func (c *Conn) endInflate() {
+	flateReaders.Put(c.zr)
+	c.zr = nil
+}
+
+// msgSource reads a compressed message's payload across its frames, then
+// the tail that ends the DEFLATE stream.
+type msgSource struct {
+	c    *Conn
+	tail []byte
+	err  error // the error reading frames, not the data's
+}
+
+func (s *msgSource) Read(p []byte) (int, error) {
+	c := s.c
+	for c.remain == 0 {
+		if c.fin {
+			if len(s.tail) == 0 {
+				return 0, io.EOF
+			}
+			n := copy(p, s.tail)
+			s.tail = s.tail[n:]
+			return n, nil
+		}
+		if err := c.nextFrame(); err != nil {
+			s.err = err
+			return 0, err
+		}
+	}
+	n, err := c.readRaw(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// ReadByte makes msgSource a flate.Reader, so that the inflater reads no
+// further than the message and needs no buffer of its own.
+func (s *msgSource) ReadByte() (byte, error) {
+	var b [1]byte
+	for {
+		n, err := s.Read(b[:])
+		if n == 1 {
+			return b[0], nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// readRaw reads unmasked payload bytes of the current data frame.
+func (c *Conn) readRaw(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -94,7 +213,12 @@ func (c *Conn) nextFrame() error {
 	}
 	fin, rsv, op := h[0]&0x80 != 0, h[0]&0x70, h[0]&0x0f
 	masked, l7 := h[1]&0x80 != 0, uint64(h[1]&0x7f)
-	if rsv != 0 || !masked { // [RFC 6455 5.1]: client frames are masked
+	if !masked { // [RFC 6455 5.1]: client frames are masked
+		return c.fail(closeProtocol)
+	}
+	// RSV1 marks a compressed message's first frame [RFC 7692 6].
+	compressed := rsv == 0x40 && c.deflate && (op == opText || op == opBinary)
+	if rsv != 0 && !compressed {
 		return c.fail(closeProtocol)
 	}
 	n := l7
@@ -121,7 +245,15 @@ func (c *Conn) nextFrame() error {
 		if n > maxFrame {
 			return c.fail(closeTooBig)
 		}
-		c.remain = n
+		// A continuation continues a message; text and binary begin one.
+		if (op == opContinuation) != c.inMsg {
+			return c.fail(closeProtocol)
+		}
+		c.inMsg, c.fin, c.remain = !fin, fin, n
+		if compressed {
+			c.zsrc = msgSource{c: c, tail: deflateTail}
+			c.zr, c.zn = getInflater(&c.zsrc), 0
+		}
 		return nil
 	case opClose, opPing, opPong:
 		if !fin || n > 125 {
@@ -152,6 +284,7 @@ func (c *Conn) nextFrame() error {
 
 // fail sends a close frame with code and ends the stream.
 func (c *Conn) fail(code uint16) error {
+	c.failed.Store(true)
 	c.sendClose(code)
 	return errProtocol
 }
@@ -169,9 +302,41 @@ func (c *Conn) sendClose(code uint16) {
 	}
 }
 
-// Write sends p as one binary frame.
+// Write sends p as one binary frame, compressed when negotiated and p is
+// long enough for it to pay.
 func (c *Conn) Write(p []byte) (int, error) {
+	if c.deflate && len(p) >= minDeflate {
+		return c.writeDeflated(p)
+	}
 	if err := c.writeFrame(opBinary, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+var deflateBufs sync.Pool // *bytes.Buffer
+
+// writeDeflated compresses p and sends it as one frame with RSV1 set, or
+// plain if compression does not make it smaller.
+func (c *Conn) writeDeflated(p []byte) (int, error) {
+	buf, _ := deflateBufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			deflateBufs.Put(buf)
+		}
+	}()
+	op := byte(opBinary)
+	z := p
+	if deflateMessage(buf, p) == nil && buf.Len() < len(p) {
+		op |= 0x40
+		z = buf.Bytes()
+		c.st.deflated.Add(1)
+	}
+	if err := c.writeFrame(op, z); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -212,9 +377,28 @@ func (c *Conn) frameLocked(op byte, p []byte) error {
 	return err
 }
 
-// Close sends a normal close frame and closes the connection.
+// lingerRead bounds what is read and dropped after a refused frame.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 1 << 20
+)
+
+// Close sends a normal close frame and closes the connection. After a
+// refused frame the client may still be sending: closing at once would
+// answer with a TCP reset, which can destroy the close frame (and its
+// status code) before the client reads it, so the write side is shut and
+// what arrives is dropped for a moment first.
 func (c *Conn) Close() error {
 	c.sendClose(closeNormal)
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.failed.Load() {
+		cw.CloseWrite()
+		go func() {
+			c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+			io.CopyN(io.Discard, c.br, lingerBytes)
+			c.nc.Close()
+		}()
+		return nil
+	}
 	return c.nc.Close()
 }
 

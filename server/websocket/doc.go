@@ -7,6 +7,12 @@
 // It imports only the standard library, and not net/http: the handshake is
 // one request head, read with a size limit and a deadline, and the framing
 // is a few hundred lines, where an HTTP server and a WebSocket library would
-// cost the gateway binary far more. Messages are not compressed
-// (permessage-deflate is not offered; clients then send plain frames).
+// cost the gateway binary far more.
+//
+// With Options.Compression, permessage-deflate (RFC 7692) is accepted when
+// a client offers it, without context takeover either way: compress/flate
+// inflaters and compressors are pooled and held only while one message is
+// inflated or deflated, so an idle connection costs nothing more. A
+// compressed message that inflates past Options.MaxMessage closes the
+// connection with 1009, before more than that is inflated.
 package websocket

@@ -22,6 +22,7 @@ type request struct {
 	origin     string
 	key        string
 	protocols  []string
+	extensions []string // Sec-WebSocket-Extensions values
 	version    string
 	upgrade    bool
 	connection bool
@@ -95,6 +96,8 @@ func readRequest(br *bufio.Reader) (*request, error) {
 			r.key = value
 		case "sec-websocket-version":
 			r.version = value
+		case "sec-websocket-extensions":
+			r.extensions = append(r.extensions, value)
 		case "sec-websocket-protocol":
 			for _, p := range strings.Split(value, ",") {
 				if p = strings.TrimSpace(p); p != "" {
@@ -132,13 +135,18 @@ func acceptKey(key string) string {
 	return base64.StdEncoding.EncodeToString(h[:])
 }
 
-// response is the 101 answer; protocol is the subprotocol chosen, or "".
-func response(key, protocol string) []byte {
+// response is the 101 answer; protocol is the subprotocol chosen, or "",
+// ext the extension accepted, or "".
+func response(key, protocol, ext string) []byte {
 	b := []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
 	b = append(b, acceptKey(key)...)
 	if protocol != "" {
 		b = append(b, "\r\nSec-WebSocket-Protocol: "...)
 		b = append(b, protocol...)
+	}
+	if ext != "" {
+		b = append(b, "\r\nSec-WebSocket-Extensions: "...)
+		b = append(b, ext...)
 	}
 	return append(b, "\r\n\r\n"...)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,14 @@ type Options struct {
 	// HandshakeTimeout bounds the TLS handshake and the upgrade request.
 	// Default 5s.
 	HandshakeTimeout time.Duration
+	// Compression accepts permessage-deflate (RFC 7692) when a client
+	// offers it: compressed messages are inflated, and those the server
+	// sends of minDeflate bytes or more are compressed.
+	Compression bool
+	// MaxMessage bounds what one compressed message may inflate to; past
+	// it the connection is closed with 1009. Default 1 GB, the frame
+	// limit.
+	MaxMessage int64
 	// NATS serves the NATS client protocol on a connection (every path but
 	// /mqtt); MQTT serves MQTT (path /mqtt, subprotocol "mqtt"). A nil
 	// handler refuses its path with 404.
@@ -42,6 +51,8 @@ type Listener struct {
 	opts    Options
 	log     *slog.Logger
 	origins map[string]bool
+
+	st stats
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -70,6 +81,26 @@ func New(o Options) *Listener {
 // normalizeOrigin lowercases an origin and drops a trailing slash.
 func normalizeOrigin(s string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "/")
+}
+
+// stats counts compression on a listener's connections.
+type stats struct {
+	conns, inflated, deflated atomic.Uint64
+}
+
+// Stats are a listener's compression counters since it started.
+type Stats struct {
+	// CompressedConns counts the connections that negotiated
+	// permessage-deflate.
+	CompressedConns uint64
+	// Inflated and Deflated count the compressed messages received and
+	// sent.
+	Inflated, Deflated uint64
+}
+
+// Stats returns the listener's compression counters.
+func (l *Listener) Stats() Stats {
+	return Stats{CompressedConns: l.st.conns.Load(), Inflated: l.st.inflated.Load(), Deflated: l.st.deflated.Load()}
 }
 
 // Start listens on the configured address.
@@ -168,12 +199,27 @@ func (l *Listener) upgrade(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	if _, err := nc.Write(response(req.key, protocol)); err != nil {
+	ext := ""
+	if l.opts.Compression {
+		ext = negotiateDeflate(req.extensions)
+	}
+	if ext != "" {
+		l.st.conns.Add(1)
+	}
+	if _, err := nc.Write(response(req.key, protocol, ext)); err != nil {
 		nc.Close()
 		return
 	}
 	nc.SetDeadline(time.Time{})
-	serve(newConn(nc, br))
+	c := newConn(nc, br)
+	c.st = &l.st
+	if ext != "" {
+		c.deflate = true
+		if l.opts.MaxMessage > 0 {
+			c.maxMsg = uint64(l.opts.MaxMessage)
+		}
+	}
+	serve(c)
 }
 
 // route picks the protocol for a request, checking its origin.
