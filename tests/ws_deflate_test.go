@@ -1,8 +1,15 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/wrenmq/wren/server"
@@ -47,5 +54,44 @@ func TestWebSocketNATSCompressed(t *testing.T) {
 	}
 	if s := wl.Stats(); s.CompressedConns != 1 || s.Inflated == 0 || s.Deflated == 0 {
 		t.Fatalf("compression stats %+v; want 1 connection with messages compressed both ways", s)
+	}
+}
+
+var wsListening = regexp.MustCompile(`listening for WebSocket clients.*? addr=([0-9.:]+)`)
+
+// The daemon with websocket.compression = true answers a permessage-deflate
+// offer, and one with it left out does not.
+func TestWebSocketCompressionConfig(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		body := "host = \"127.0.0.1\"\nport = 0\n[websocket]\nhost = \"127.0.0.1\"\nport = -1\n"
+		if on {
+			body += "compression = true\n"
+		}
+		p := startWren(t, "-c", writeFile(t, t.TempDir(), "wren.toml", body))
+		var addr string
+		waitUntil(t, func() error {
+			m := wsListening.FindStringSubmatch(p.logText())
+			if m == nil {
+				return fmt.Errorf("no WebSocket address logged:\n%s", p.logText())
+			}
+			addr = m[1]
+			return nil
+		})
+		c, err := net.DialTimeout("tcp", addr, testTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(testTimeout))
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"+
+			"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		if got := resp.Header.Get("Sec-WebSocket-Extensions"); strings.HasPrefix(got, "permessage-deflate") != on {
+			t.Fatalf("compression %v: answered extensions %q", on, got)
+		}
 	}
 }
