@@ -20,6 +20,8 @@ import (
 // stream. Each carries Nats-Msg-Id "<Gateway>:<Stream>:<epoch>:<seq>"
 // (epoch tells apart a stream deleted and created again) and counts as
 // forwarded once the hub's PubAck says it is stored (a duplicate counts).
+// Publishes lost in flight while later ones of the window were stored are
+// sent again after those: they land out of place by less than a window.
 type ForwardConfig struct {
 	Gateway  string // the gateway's name
 	Stream   string
