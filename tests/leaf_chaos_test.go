@@ -190,6 +190,8 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 	checkHubHoldsDiag(t, sjs, "gw17", 10000, fwdWindow, func() string {
 		return fmt.Sprintf("forward %+v; links %+v", gw.fwd.Status(), gw.node.Leafz(false).Leafs)
 	})
+	s := gw.fwd.Status()
+	t.Logf("forward after the failover: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
 }
 
 // The local stream bounds what waits during an outage: with max_msgs 100
