@@ -109,13 +109,15 @@ func runBuild(args []string, w io.Writer) error {
 }
 
 // coldInline turns inlining off in the packages that run once or only at
-// an operator's command (flags, config, wiring, the CLI and its client):
-// their speed does not matter and inlined copies cost the binary bytes.
+// an operator's command (flags, config and its TOML parser, wiring, the
+// CLI and its client): their speed does not matter and inlined copies
+// cost the binary bytes.
 // The broker, the auth layer and the stream layer keep the compiler's
 // default.
 var coldInline = []string{
 	"-gcflags", "github.com/wrenmq/wren/cmd/...=-l",
 	"-gcflags", "github.com/wrenmq/wren/conf=-l",
+	"-gcflags", "github.com/pelletier/go-toml/v2/...=-l",
 }
 
 // goBuild is the go build command line for ./cmd/wren into bin, with

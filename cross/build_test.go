@@ -140,7 +140,7 @@ func TestBuildStaticStripped(t *testing.T) {
 // inlining off only in the CLI, wiring and config packages.
 func TestColdInlineSparesHotPackages(t *testing.T) {
 	args := strings.Join(goBuild("/tmp/wren", ldflags("1", "c", true)), " ")
-	for _, want := range []string{"-gcflags github.com/wrenmq/wren/cmd/...=-l", "-gcflags github.com/wrenmq/wren/conf=-l", "-o /tmp/wren ./cmd/wren"} {
+	for _, want := range []string{"-gcflags github.com/wrenmq/wren/cmd/...=-l", "-gcflags github.com/wrenmq/wren/conf=-l", "-gcflags github.com/pelletier/go-toml/v2/...=-l", "-o /tmp/wren ./cmd/wren"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("go %s lacks %q", args, want)
 		}

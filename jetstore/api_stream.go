@@ -162,8 +162,7 @@ func (js *JetStream) apiStreamUpdate(reply, name string, data []byte) {
 			return
 		}
 		if fmt.Sprint(old.Subjects) != fmt.Sprint(cfg.Subjects) {
-			st.unsubscribe()
-			if err := st.subscribe(cfg.Subjects); err != nil {
+			if err := st.resubscribe(cfg.Subjects); err != nil {
 				uerr = err
 			}
 		}

@@ -2,6 +2,7 @@ package jetstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,9 +45,12 @@ type stream struct {
 	ttls      ttlHeap
 	consumers map[string]*consumer
 
+	// life guards unsubs, started and the closing of quit: API workers
+	// that may run at once start a stream (create), resubscribe it
+	// (update) and stop it (delete).
+	life   sync.Mutex
 	unsubs []func()
 	// started is set once the writer runs: stop waits for it only then.
-	// Set and read by the goroutine that starts and stops the stream.
 	started bool
 	in      ingestQueue
 	rm      removalQueue
@@ -186,14 +190,40 @@ func (st *stream) saveMeta() error {
 	return store.WriteFileAtomic(filepath.Join(st.dir, "stream.json"), b)
 }
 
+// errStreamStopped is a start of a stream that was stopped (deleted)
+// before it could start.
+var errStreamStopped = errors.New("stream was deleted while it was being created")
+
 // start subscribes to the stream's subjects and starts its writer.
 func (st *stream) start() error {
+	st.life.Lock()
+	defer st.life.Unlock()
+	select {
+	case <-st.quit:
+		return errStreamStopped
+	default:
+	}
 	st.started = true
 	go st.run()
-	return st.subscribe(st.cfg().Subjects)
+	return st.subscribeLocked(st.cfg().Subjects)
 }
 
-func (st *stream) subscribe(subjects []string) error {
+// resubscribe moves the stream's subscriptions to subjects, unless it has
+// been stopped meanwhile.
+func (st *stream) resubscribe(subjects []string) error {
+	st.life.Lock()
+	defer st.life.Unlock()
+	select {
+	case <-st.quit:
+		return nil
+	default:
+	}
+	st.unsubscribeLocked()
+	return st.subscribeLocked(subjects)
+}
+
+// subscribeLocked subscribes to subjects; st.life is held.
+func (st *stream) subscribeLocked(subjects []string) error {
 	subscribe := st.js.bus.Subscribe
 	if tb, ok := st.js.bus.(TracingSubscriber); ok {
 		subscribe = tb.SubscribeTraced
@@ -201,7 +231,7 @@ func (st *stream) subscribe(subjects []string) error {
 	for _, s := range subjects {
 		unsub, err := subscribe(s, "", st.onMsg)
 		if err != nil {
-			st.unsubscribe()
+			st.unsubscribeLocked()
 			return err
 		}
 		st.unsubs = append(st.unsubs, unsub)
@@ -209,7 +239,8 @@ func (st *stream) subscribe(subjects []string) error {
 	return nil
 }
 
-func (st *stream) unsubscribe() {
+// unsubscribeLocked drops the stream's subscriptions; st.life is held.
+func (st *stream) unsubscribeLocked() {
 	for _, u := range st.unsubs {
 		u()
 	}
@@ -299,13 +330,16 @@ func (st *stream) run() {
 
 // stop ends the writer and the subscriptions; stored data is untouched.
 func (st *stream) stop() {
-	st.unsubscribe()
+	st.life.Lock()
+	st.unsubscribeLocked()
 	select {
 	case <-st.quit:
 	default:
 		close(st.quit)
 	}
-	if st.started {
+	started := st.started
+	st.life.Unlock()
+	if started {
 		<-st.done
 	}
 }

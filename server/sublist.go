@@ -45,7 +45,7 @@ type sublistLevel struct {
 
 type sublistNode struct {
 	next  *sublistLevel
-	psubs map[*subscription]struct{}
+	psubs subSet
 	qsubs map[string]map[*subscription]struct{}
 	// up and token locate the node for pruning: the level holding it and
 	// its key there ("*" and ">" for the wildcard nodes).
@@ -54,7 +54,7 @@ type sublistNode struct {
 }
 
 func (n *sublistNode) isEmpty() bool {
-	return len(n.psubs) == 0 && len(n.qsubs) == 0 && (n.next == nil || n.next.isEmpty())
+	return n.psubs.len() == 0 && len(n.qsubs) == 0 && (n.next == nil || n.next.isEmpty())
 }
 
 func (l *sublistLevel) isEmpty() bool {
@@ -134,26 +134,24 @@ func (s *Sublist) Insert(sub *subscription) error {
 			l = n.next
 		}
 	}
-	set := n.psubs
 	if sub.queue == "" {
-		if set == nil {
-			set = make(map[*subscription]struct{})
-			n.psubs = set
+		if !n.psubs.add(sub) {
+			return nil
 		}
 	} else {
 		if n.qsubs == nil {
 			n.qsubs = make(map[string]map[*subscription]struct{})
 		}
-		set = n.qsubs[sub.queue]
+		set := n.qsubs[sub.queue]
 		if set == nil {
 			set = make(map[*subscription]struct{})
 			n.qsubs[sub.queue] = set
 		}
+		if _, dup := set[sub]; dup {
+			return nil
+		}
+		set[sub] = struct{}{}
 	}
-	if _, dup := set[sub]; dup {
-		return nil
-	}
-	set[sub] = struct{}{}
 	sub.node = n
 	s.count++
 	s.inserts.Add(1)
@@ -215,10 +213,9 @@ func (s *Sublist) removeLocked(sub *subscription) bool {
 		return false
 	}
 	if sub.queue == "" {
-		if _, ok := n.psubs[sub]; !ok {
+		if !n.psubs.remove(sub) {
 			return false
 		}
-		delete(n.psubs, sub)
 	} else {
 		q := n.qsubs[sub.queue]
 		if _, ok := q[sub]; !ok {
@@ -422,9 +419,7 @@ func matchLevel(l *sublistLevel, toks []string, r *matchResult) {
 }
 
 func addNode(n *sublistNode, r *matchResult) {
-	for sub := range n.psubs {
-		r.psubs = append(r.psubs, sub)
-	}
+	r.psubs = n.psubs.appendTo(r.psubs)
 	for name, q := range n.qsubs {
 		gi := -1
 		for i := range r.qsubs {

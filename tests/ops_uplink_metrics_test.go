@@ -1,13 +1,16 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // /metrics with an uplink to a real nats-server hub: the link's state
@@ -37,34 +40,7 @@ hub_stream = "SITES"
 hub_domain = "hub"
 ack_wait = "1s"
 `, leafURL.String()))
-	scrape := func() promSamples {
-		t.Helper()
-		status, text := d.get("/metrics")
-		if status != 200 {
-			t.Fatalf("/metrics status %d", status)
-		}
-		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = strings.NewReader(text)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("promtool check metrics: %v\n%s\n---\n%s", err, out, text)
-		}
-		m, _ := parseProm(t, text)
-		return m
-	}
-	waitMetrics := func(want map[string]float64) promSamples {
-		t.Helper()
-		var m promSamples
-		waitUntil(t, func() error {
-			m = scrape()
-			for k, v := range want {
-				if got, ok := m[k]; !ok || got != v {
-					return fmt.Errorf("%s = %v (present %v); want %v", k, got, ok, v)
-				}
-			}
-			return nil
-		})
-		return m
-	}
+	scrape, waitMetrics := promScraper(t, d, promtool)
 	r := `{remote="` + remote + `"}`
 	fw := `{hub_stream="SITES",stream="SENSORS"}`
 
@@ -187,5 +163,88 @@ ack_wait = "1s"
 		"wren_forward_forwarded_messages_total" + fw: 35,
 		"wren_forward_error" + fw:                    0,
 		"wren_forward_connected" + fw:                1,
+	})
+}
+
+// promScraper returns a scrape of d's /metrics, checked by promtool, and
+// a wait for a scrape with the given series values.
+func promScraper(t *testing.T, d *opsDaemon, promtool string) (scrape func() promSamples, wait func(map[string]float64) promSamples) {
+	scrape = func() promSamples {
+		t.Helper()
+		status, text := d.get("/metrics")
+		if status != 200 {
+			t.Fatalf("/metrics status %d", status)
+		}
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(text)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("promtool check metrics: %v\n%s\n---\n%s", err, out, text)
+		}
+		m, _ := parseProm(t, text)
+		return m
+	}
+	wait = func(want map[string]float64) promSamples {
+		t.Helper()
+		var m promSamples
+		waitUntil(t, func() error {
+			m = scrape()
+			for k, v := range want {
+				if got, ok := m[k]; !ok || got != v {
+					return fmt.Errorf("%s = %v (present %v); want %v", k, got, ok, v)
+				}
+			}
+			return nil
+		})
+		return m
+	}
+	return scrape, wait
+}
+
+// A pull from a hub stream in /metrics: the messages it stored, and its
+// error state.
+func TestMetricsUplinkPull(t *testing.T) {
+	promtool := needTool(t, "promtool", "apt-get install -y prometheus")
+	hub := startHub(t, hubOpts(t, "hub", t.TempDir()))
+	hjs, _ := jetstream.New(connectHub(t, hub))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*testTimeout)
+	defer cancel()
+	if _, err := hjs.CreateStream(ctx, jetstream.StreamConfig{Name: "CMDS", Subjects: []string{"cmd.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		if _, err := hjs.Publish(ctx, "cmd.gw.valve", []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hjs.Publish(ctx, "cmd.other.valve", []byte("not ours"))
+	dir := t.TempDir()
+	d := startOps(t, dir, opsJSConfig(dir)+fmt.Sprintf(`
+[leafnodes]
+reconnect = "50ms"
+reconnect_max = "200ms"
+[[leafnodes.remotes]]
+urls = [%q]
+[[leafnodes.pulls]]
+hub_stream = "CMDS"
+hub_domain = "hub"
+consumer = "gw"
+filter = "cmd.gw.>"
+stream = "COMMANDS"
+`, hubLeafURL(t, hub).String()))
+	_, waitMetrics := promScraper(t, d, promtool)
+	nc, err := nats.Connect(d.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ljs, _ := jetstream.New(nc)
+	if _, err := ljs.CreateStream(ctx, jetstream.StreamConfig{Name: "COMMANDS", Subjects: []string{"cmd.gw.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := `{hub_stream="CMDS",stream="COMMANDS"}`
+	waitMetrics(map[string]float64{
+		"wren_pull_stored_messages_total" + p:     7,
+		"wren_pull_error" + p:                     0,
+		`wren_stream_messages{stream="COMMANDS"}`: 7,
 	})
 }

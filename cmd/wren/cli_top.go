@@ -106,7 +106,7 @@ func runTop(args []string, stdout, stderr io.Writer) error {
 
 A live view of a running daemon read from its monitoring port: message
 rates, connections, each stream's depth, each consumer's lag, dead
-letters, store health and the uplink. Ctrl-C quits.
+letters, store health and the uplink. q or Ctrl-C quits.
 
       --monitor <url>     monitoring address (env WREN_MONITOR; default http://127.0.0.1:8222)
       --token <token>     monitoring bearer token (env WREN_MONITOR_TOKEN)
@@ -130,6 +130,12 @@ Examples:
 	base := strings.TrimRight(*mon, "/")
 	sigs, stop := interrupted()
 	defer stop()
+	var quit <-chan struct{}
+	if !*once {
+		var restore func()
+		quit, restore = quitKeys(os.Stdin)
+		defer restore()
+	}
 	var prev *topVarz
 	for {
 		var v topVarz
@@ -160,7 +166,7 @@ Examples:
 			prev = &v
 		}
 		if !*once {
-			fmt.Fprintf(&b, "\n%s · every %v · Ctrl-C quits\n", base, *interval)
+			fmt.Fprintf(&b, "\n%s · every %v · q or Ctrl-C quits\n", base, *interval)
 		}
 		io.WriteString(stdout, b.String())
 		if *once {
@@ -168,6 +174,9 @@ Examples:
 		}
 		select {
 		case <-sigs:
+			fmt.Fprintln(stdout)
+			return nil
+		case <-quit:
 			fmt.Fprintln(stdout)
 			return nil
 		case <-time.After(*interval):

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,16 @@ type conn struct {
 
 	// shed asks the read loop to go on on a fresh goroutine (see readLoop).
 	shed bool
+
+	// Keep alive and parking (idlepoll_linux.go). kaDeadline is when the
+	// keep alive runs out, in Unix nanoseconds, 0 for none. idleWait: the
+	// read deadline is idleGrace away (or the keep alive's, if sooner) so
+	// a quiet connection can park; noPark: parking failed, do not try
+	// again. kaTimer ends a parked connection whose keep alive ran out.
+	kaDeadline atomic.Int64
+	idleWait   bool
+	noPark     bool
+	kaTimer    *time.Timer
 
 	mu      sync.Mutex
 	out     []byte
@@ -122,11 +133,23 @@ func (c *conn) readLoop(buf []byte, n int) {
 		var r int
 		var err error
 		if n == 0 && c.raw != nil {
+			c.idleWait = c.v != 0 && !c.noPark && c.l.idle.usable()
+			if c.idleWait {
+				d := time.Now().Add(idleGrace).UnixNano()
+				if ka := c.kaDeadline.Load(); ka != 0 {
+					d = min(d, ka)
+				}
+				c.nc.SetReadDeadline(time.Unix(0, d))
+			}
 			pooled, r, err = readPooled(c.raw)
 			if pooled != nil {
 				buf = *pooled
 			}
 		} else {
+			if c.idleWait {
+				c.idleWait = false
+				c.restoreDeadline()
+			}
 			if buf == nil {
 				buf = make([]byte, minReadBuf)
 			} else if n == len(buf) {
@@ -135,8 +158,10 @@ func (c *conn) readLoop(buf []byte, n int) {
 			r, err = c.nc.Read(buf[n:])
 		}
 		if r > 0 && c.keepAlive > 0 {
-			// [MQTT-3.1.2-24]: one and a half times the keep alive.
-			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
+			c.kaDeadline.Store(time.Now().Add(c.keepAlive * 3 / 2).UnixNano())
+			if !c.idleWait {
+				c.restoreDeadline()
+			}
 		}
 		n += r
 		off := 0
@@ -179,9 +204,19 @@ func (c *conn) readLoop(buf []byte, n int) {
 			}
 		}
 		if err != nil {
+			var ne net.Error
+			timeout := errors.As(err, &ne) && ne.Timeout()
+			if timeout && c.idleWait && n == 0 {
+				if ka := c.kaDeadline.Load(); ka == 0 || time.Now().UnixNano() < ka {
+					if c.park() {
+						handedOver = true
+						return
+					}
+					continue
+				}
+			}
 			if c.v != 0 && c.keepAlive > 0 {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
+				if timeout {
 					c.debug("mqtt keep alive expired")
 					c.shutdown(mqtt.KeepAliveTimeout)
 				}
@@ -195,6 +230,57 @@ func (c *conn) readLoop(buf []byte, n int) {
 			return
 		}
 	}
+}
+
+// restoreDeadline sets the read deadline to the keep alive's.
+func (c *conn) restoreDeadline() {
+	var d time.Time
+	if ka := c.kaDeadline.Load(); ka != 0 {
+		d = time.Unix(0, ka)
+	}
+	c.nc.SetReadDeadline(d)
+}
+
+// park hands the quiet socket to the listener's poller, with a timer for
+// the keep alive; false: it did not take it, the read loop goes on.
+func (c *conn) park() bool {
+	if ka := c.kaDeadline.Load(); ka != 0 {
+		d := time.Until(time.Unix(0, ka))
+		if c.kaTimer == nil {
+			c.kaTimer = time.AfterFunc(d, c.expireParked)
+		} else {
+			c.kaTimer.Reset(d)
+		}
+	}
+	if c.l.idle.park(c) {
+		return true
+	}
+	if c.kaTimer != nil {
+		c.kaTimer.Stop()
+	}
+	c.noPark, c.idleWait = true, false
+	c.restoreDeadline()
+	return false
+}
+
+// resume runs a new read loop for a connection taken from the poller.
+func (c *conn) resume() {
+	if c.kaTimer != nil {
+		c.kaTimer.Stop()
+	}
+	go c.readLoop(nil, 0)
+}
+
+// expireParked ends a parked connection whose keep alive ran out, as the
+// read loop does for one that is reading.
+func (c *conn) expireParked() {
+	if c.l.idle.take(c.id, true) == nil {
+		return // woken meanwhile, or not yet due
+	}
+	c.debug("mqtt keep alive expired")
+	c.shutdown(mqtt.KeepAliveTimeout)
+	c.teardown()
+	c.l.wg.Done()
 }
 
 // fail answers a packet the codec or the session refused: before CONNECT
@@ -359,6 +445,9 @@ func (c *conn) closeNow() {
 	c.out = nil
 	c.mu.Unlock()
 	c.nc.Close()
+	if p := c.l.idle.take(c.id, false); p != nil {
+		p.resume() // its read finds the socket closed and tears it down
+	}
 }
 
 // teardown runs when the read loop ends: the session is detached (its will

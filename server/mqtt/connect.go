@@ -129,11 +129,11 @@ func (c *conn) connect(pkt []byte) error {
 	}
 	c.l.attach(c, id, cp.CleanStart, expiry, ack)
 	c.debug("mqtt client connected", "version", c.v, "user", bs.User(), "clean", cp.CleanStart, "expiry", expiry)
-	if c.keepAlive == 0 {
-		c.nc.SetReadDeadline(time.Time{})
-	} else {
-		c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
+	if c.keepAlive > 0 {
+		// [MQTT-3.1.2-24]: one and a half times the keep alive.
+		c.kaDeadline.Store(time.Now().Add(c.keepAlive * 3 / 2).UnixNano())
 	}
+	c.restoreDeadline()
 	return nil
 }
 

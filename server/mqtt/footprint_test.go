@@ -45,12 +45,15 @@ func idleMQTT(t *testing.T, addr string, n int) []net.Conn {
 	return conns
 }
 
-// An idle MQTT connection keeps one goroutine, its read loop, and a small
-// heap: the write loop runs only while there is something to write. The
-// bound guards against regressions: today an idle connection with one
-// subscription (two broker subscriptions for "a/#") costs about 6 KiB of
-// heap and 2.5 KiB of stack, measured here with this test's own client
-// side included.
+// An idle MQTT connection keeps no goroutine where the listener parks
+// quiet sockets (Linux: after idleGrace its socket waits in the listener's
+// epoll instance; one goroutine waits there for all of them), and one, its
+// read loop, elsewhere: the write loop runs only while there is something
+// to write, and no read buffer is held while it waits. The bound guards
+// against regressions: today an idle connection with one subscription (two
+// broker subscriptions for "a/#") costs about 6 KiB of heap and no
+// goroutine on Linux, measured here with this test's own client side
+// included.
 func TestIdleMQTTFootprint(t *testing.T) {
 	b := startBroker(t, server0(), Options{})
 	const n = 500
@@ -59,10 +62,14 @@ func TestIdleMQTTFootprint(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	g0 := runtime.NumGoroutine()
 	idleMQTT(t, b.l.Addr().String(), n)
-	deadline := time.Now().Add(testTimeout)
-	for runtime.NumGoroutine() > g0+n {
+	want := g0 + n
+	if parksIdle {
+		want = g0 + 1 // the poller
+	}
+	deadline := time.Now().Add(testTimeout + idleGrace)
+	for runtime.NumGoroutine() > want {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines for %d idle connections; want at most %d", runtime.NumGoroutine()-g0, n, n)
+			t.Fatalf("%d goroutines for %d idle connections; want at most %d", runtime.NumGoroutine()-g0, n, want-g0)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -77,7 +84,14 @@ func TestIdleMQTTFootprint(t *testing.T) {
 	heap := float64(after.HeapInuse-before.HeapInuse) / n
 	stack := float64(after.StackInuse-before.StackInuse) / n
 	t.Logf("per idle connection (server and this test's client side): heap %.0f B, stacks %.0f B", heap, stack)
-	if heap+stack > 10<<10 {
+	if parksIdle {
+		// No goroutine per connection (checked above); what the runtime
+		// keeps of the stacks of the goroutines that ended varies from run
+		// to run, so the heap alone is bounded.
+		if heap > 7<<10 {
+			t.Errorf("an idle MQTT connection costs %.0f B of heap; want at most 7 KiB", heap)
+		}
+	} else if heap+stack > 10<<10 {
 		t.Errorf("an idle MQTT connection costs %.0f B of heap and stack; want at most 10 KiB", heap+stack)
 	}
 }

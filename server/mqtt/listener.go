@@ -119,6 +119,7 @@ type Listener struct {
 	dropped atomic.Int64
 	slow    atomic.Int64
 	connSeq atomic.Uint64
+	idle    idlePoller // the sockets of quiet connections
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -242,6 +243,7 @@ func (l *Listener) Close() error {
 		c.shutdown(mqtt.ServerShuttingDown)
 	}
 	l.wg.Wait()
+	l.idle.stop()
 	l.mu.Lock()
 	sessions := make([]*session, 0, len(l.sessions))
 	for _, s := range l.sessions {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/nats-io/nkeys"
+	"github.com/wrenmq/wren/protocol/nkey"
 )
 
 // signCreds reads a .creds file (a user JWT and its nkey seed, as nsc
@@ -19,17 +19,16 @@ func signCreds(file, nonce string) (userJWT, sig string, err error) {
 	}
 	// A file without the JWT block parses as itself: a JWT has three
 	// dot-separated parts and no spaces.
-	if userJWT, err = nkeys.ParseDecoratedJWT(b); err != nil || strings.Count(userJWT, ".") != 2 || strings.ContainsAny(userJWT, " \r\n") {
+	if userJWT = nkey.ParseDecoratedJWT(b); strings.Count(userJWT, ".") != 2 || strings.ContainsAny(userJWT, " \r\n") {
 		return "", "", fmt.Errorf("creds: no user JWT in %s", file)
 	}
-	kp, err := nkeys.ParseDecoratedUserNKey(b)
+	kp, err := nkey.ParseDecoratedSeed(b)
 	if err != nil {
 		return "", "", fmt.Errorf("creds: %s: %w", file, err)
 	}
 	defer kp.Wipe()
-	s, err := kp.Sign([]byte(nonce))
-	if err != nil {
-		return "", "", fmt.Errorf("creds: %w", err)
+	if kp.Prefix() != nkey.PrefixUser {
+		return "", "", fmt.Errorf("creds: %s holds no user seed (SU...)", file)
 	}
-	return userJWT, base64.RawURLEncoding.EncodeToString(s), nil
+	return userJWT, base64.RawURLEncoding.EncodeToString(kp.Sign([]byte(nonce))), nil
 }
