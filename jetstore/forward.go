@@ -20,6 +20,8 @@ import (
 // stream. Each carries Nats-Msg-Id "<Gateway>:<Stream>:<epoch>:<seq>"
 // (epoch tells apart a stream deleted and created again) and counts as
 // forwarded once the hub's PubAck says it is stored (a duplicate counts).
+// Publishes lost in flight while later ones of the window were stored are
+// sent again after those: they land out of place by less than a window.
 type ForwardConfig struct {
 	Gateway  string // the gateway's name
 	Stream   string
@@ -57,8 +59,12 @@ type Forwarder struct {
 	epoch    string
 	next     uint64 // next sequence to read
 	inflight []fwdSlot
-	needSync bool   // ask the hub what it holds before sending
-	refused  uint64 // lowest sequence the hub refused since the last sync, 0 if none
+	needSync bool // ask the hub what it holds before sending
+	// gap is the lowest sequence the hub may lack while it holds later
+	// ones, found since the last sync (0 if none): one it refused, or one
+	// still unacknowledged when a later one was acknowledged (a publish
+	// lost with a link or a hub leader while later ones went another way).
+	gap      uint64
 	backoff  time.Duration
 	waitTill time.Time
 

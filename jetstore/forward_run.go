@@ -60,7 +60,7 @@ func (f *Forwarder) open(st *stream) {
 	f.next = f.cursor + 1
 	f.inflight = f.inflight[:0]
 	f.needSync = true
-	f.refused = 0
+	f.gap = 0
 	f.backoff = f.cfg.RetryMin
 	f.setState("connecting")
 }
@@ -286,7 +286,15 @@ func (f *Forwarder) handleAck(a ackMsg, syncAt time.Time) time.Time {
 	}
 	i := f.slot(a.seq)
 	if i < 0 {
-		return syncAt // from a window given up
+		// From a window given up. The hub stored this one; one before it
+		// that was never acknowledged may be missing.
+		if a.seq > f.cursor+1 && len(a.header) == 0 {
+			var pa pubAck
+			if json.Unmarshal(a.data, &pa) == nil && pa.Error == nil && pa.Seq != 0 {
+				f.markGap(f.cursor + 1)
+			}
+		}
+		return syncAt
 	}
 	if st, desc := protocol.HeaderStatus(a.header); st == 503 {
 		_ = desc
@@ -304,6 +312,11 @@ func (f *Forwarder) handleAck(a ackMsg, syncAt time.Time) time.Time {
 	}
 	f.inflight[i].done = true
 	f.backoff = f.cfg.RetryMin
+	if i > 0 && !f.inflight[0].done {
+		// Acknowledged past a publish still unanswered: acks come back in
+		// order, so that one (and any between) may never reach the hub.
+		f.markGap(f.inflight[0].seq)
+	}
 	f.st.mu.Lock()
 	if pa.Duplicate {
 		f.st.duplicates++
@@ -323,13 +336,19 @@ func (f *Forwarder) handleAck(a ackMsg, syncAt time.Time) time.Time {
 // again from the cursor after a backoff, and nothing past the refused
 // message is trusted to be on the hub before it is.
 func (f *Forwarder) refuse(seq uint64, why string) {
-	if f.refused == 0 || seq < f.refused {
-		f.refused = seq
-	}
+	f.markGap(seq)
 	f.setErr("sequence %d: %s", seq, why)
 	f.advance()
 	f.reset(false)
 	f.retryLater(time.Now())
+}
+
+// markGap notes that the hub may lack seq while it holds later messages,
+// so that the next answer to what it holds is not trusted past seq.
+func (f *Forwarder) markGap(seq uint64) {
+	if f.gap == 0 || seq < f.gap {
+		f.gap = seq
+	}
 }
 
 // handleSync takes the hub's answer to what it holds under Upstream.
@@ -364,8 +383,11 @@ func (f *Forwarder) handleSync(a ackMsg, syncAt time.Time) time.Time {
 			last = seq
 		}
 	}
-	if f.refused != 0 && last >= f.refused {
-		last = f.refused - 1
+	// The hub's last message says it holds everything before only when
+	// nothing before it went missing: past a gap, the window is sent again
+	// (what the hub does hold of it is a duplicate within its window).
+	if f.gap != 0 && last >= f.gap {
+		last = f.gap - 1
 	}
 	if last > f.cursor {
 		f.js.log.Info("stream forward: the hub already holds messages whose acks were lost",
@@ -375,7 +397,7 @@ func (f *Forwarder) handleSync(a ackMsg, syncAt time.Time) time.Time {
 	f.inflight = f.inflight[:0]
 	f.next = f.cursor + 1
 	f.needSync = false
-	f.refused = 0
+	f.gap = 0
 	f.st.mu.Lock()
 	f.st.syncs++
 	f.st.mu.Unlock()

@@ -16,8 +16,12 @@ import (
 )
 
 // fastForward is a forward that notices trouble quickly.
-var fastForward = jetstore.ForwardConfig{HubStream: "SITES", HubDomain: "hub",
+var fastForward = jetstore.ForwardConfig{HubStream: "SITES", HubDomain: "hub", Window: fwdWindow,
 	AckWait: 500 * time.Millisecond, RetryMin: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond}
+
+// fwdWindow is the forward's window (the default): a message lost in
+// flight lands behind at most the rest of its window.
+const fwdWindow = 256
 
 // fastRemote is a remote that notices a dead link quickly.
 func fastRemote(urls ...*url.URL) leaf.Remote {
@@ -28,7 +32,9 @@ func fastRemote(urls ...*url.URL) leaf.Remote {
 // A loopback proxy between gateway and hub cuts the link, blackholes it
 // both ways and drops only the hub's answers, at points drawn from a fixed
 // seed, while 10,000 messages are forwarded past a 2s duplicate window:
-// the hub stream holds exactly those 10,000, in order.
+// the hub stream holds each of those 10,000 exactly once, in order (a
+// publish lost in flight while later ones of its window were stored
+// follows them).
 func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 	ho := hubOpts(t, "hub", t.TempDir())
 	hub := startHub(t, ho)
@@ -78,7 +84,7 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	proxy.mode.Store(proxyPass)
 	proxy.cut()
-	checkHubHoldsDiag(t, hjs, "gw17", 10000, func() string { return fmt.Sprintf("forward %+v", gw.fwd.Status()) })
+	checkHubHoldsDiag(t, hjs, "gw17", 10000, fwdWindow, func() string { return fmt.Sprintf("forward %+v", gw.fwd.Status()) })
 	s := gw.fwd.Status()
 	t.Logf("forward after the chaos: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
 	if s.Resends == 0 || s.HubSyncs < 2 {
@@ -87,8 +93,10 @@ func TestForwardThroughCutsAndBlackholes(t *testing.T) {
 }
 
 // The hub is a three-node cluster with an R3 stream; its leader is shut
-// down mid-forwarding: the link fails over to another node and the hub
-// stream still ends with exactly the 10,000 messages, in order.
+// down mid-forwarding, with publishes in flight to it lost while later
+// ones reach its successor: the link fails over to another node and the
+// hub stream still ends with each of the 10,000 messages exactly once, in
+// order but for the lost ones, which follow the rest of their window.
 func TestForwardClusterLeaderKilled(t *testing.T) {
 	base := t.TempDir()
 	names := []string{"n1", "n2", "n3"}
@@ -179,9 +187,11 @@ func TestForwardClusterLeaderKilled(t *testing.T) {
 		}
 	}
 	sjs, _ := jetstream.New(connectHub(t, survivor))
-	checkHubHoldsDiag(t, sjs, "gw17", 10000, func() string {
+	checkHubHoldsDiag(t, sjs, "gw17", 10000, fwdWindow, func() string {
 		return fmt.Sprintf("forward %+v; links %+v", gw.fwd.Status(), gw.node.Leafz(false).Leafs)
 	})
+	s := gw.fwd.Status()
+	t.Logf("forward after the failover: resends %d, hub syncs %d, duplicates acked %d", s.Resends, s.HubSyncs, s.Duplicates)
 }
 
 // The local stream bounds what waits during an outage: with max_msgs 100
