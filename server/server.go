@@ -189,26 +189,13 @@ func (s *Server) ClientURL() string {
 
 func (s *Server) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
-	delay := 5 * time.Millisecond
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			down := s.shutdown || s.ldm
-			s.mu.Unlock()
-			if down || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			s.log.Error("accept failed", "error", err)
-			time.Sleep(delay)
-			if delay < time.Second {
-				delay *= 2
-			}
-			continue
-		}
-		delay = 5 * time.Millisecond
-		s.ServeConn(nc)
-	}
+	AcceptLoop(ln, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.shutdown || s.ldm
+	}, func(err error, retry time.Duration) {
+		s.log.Error("accept failed", "error", err, "retry_in", retry)
+	}, s.ServeConn)
 }
 
 // ServeConn serves one client connection; it returns at once.

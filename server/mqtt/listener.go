@@ -184,24 +184,13 @@ func (l *Listener) Addr() net.Addr {
 
 func (l *Listener) accept(ln net.Listener) {
 	defer l.wg.Done()
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			l.mu.Lock()
-			closed := l.closed
-			l.mu.Unlock()
-			if closed || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			l.log.Warn("mqtt accept failed", "error", err, "retry_in", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		l.Serve(nc)
-	}
+	server.AcceptLoop(ln, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.closed
+	}, func(err error, retry time.Duration) {
+		l.log.Warn("mqtt accept failed", "error", err, "retry_in", retry)
+	}, l.Serve)
 }
 
 // Serve serves one MQTT connection (a socket, or a WebSocket carrying

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wrenmq/wren/server"
 )
 
 // Options configure a Listener.
@@ -153,24 +155,13 @@ func (l *Listener) Close() error {
 
 func (l *Listener) accept(ln net.Listener) {
 	defer l.wg.Done()
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			l.mu.Lock()
-			closed := l.closed
-			l.mu.Unlock()
-			if closed || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			l.log.Warn("websocket accept failed", "error", err, "retry_in", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		go l.upgrade(nc)
-	}
+	server.AcceptLoop(ln, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.closed
+	}, func(err error, retry time.Duration) {
+		l.log.Warn("websocket accept failed", "error", err, "retry_in", retry)
+	}, func(nc net.Conn) { go l.upgrade(nc) })
 }
 
 // upgrade performs the handshake and hands the connection over.
