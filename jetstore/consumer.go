@@ -2,7 +2,6 @@ package jetstore
 
 import (
 	"container/heap"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,7 +224,7 @@ func (c *consumer) remove() {
 		c.sendStatus(deliver, protocol.StatusConflict, "Consumer Deleted", nil)
 	}
 	if c.dir != "" {
-		os.RemoveAll(c.dir)
+		store.RemoveAll(c.dir)
 	}
 }
 
