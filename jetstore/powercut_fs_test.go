@@ -35,7 +35,9 @@ import (
 // operation (creates, writes, removes; a rename it did shows as a remove
 // and a create, which the model lets land separately, a harsher model
 // than the disk's). Its fsyncs reach the log through store.FS.SyncWith,
-// which the store wraps around every fsync and close of a log.
+// which the store wraps around every fsync and close of a log, except the
+// one it does of its newest segment before it starts a new one: a segment
+// file it creates is logged after an fsync of the others.
 type recFS struct {
 	mu     sync.Mutex
 	root   string
@@ -160,6 +162,9 @@ func (r *recFS) scan() {
 		case !existed && b == nil:
 			r.events = append(r.events, fsEvent{kind: evMkdir, path: p, ext: true})
 		case !existed:
+			// tidwall/wal fsyncs its newest segment before it starts
+			// another (its cycle).
+			r.events = append(r.events, fsEvent{kind: evSyncWith, path: parentOf(p), ext: true})
 			r.events = append(r.events, fsEvent{kind: evCreate, path: p, ext: true})
 			if len(b) > 0 {
 				r.events = append(r.events, fsEvent{kind: evWrite, path: p, data: b, ext: true})
