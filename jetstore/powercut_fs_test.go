@@ -353,6 +353,7 @@ type cutPlan struct {
 	nodes   []*mnode
 	initIDs map[string]int
 	ids     []int // events[i] creating a node: its id
+	sampled bool  // choices picked some of more than their limit
 }
 
 func parentOf(p string) string {
@@ -474,6 +475,7 @@ type cutChoice struct {
 // limit of them picked with a fixed seed (always including none landed
 // and all landed, with whole data).
 func (pl *cutPlan) choices(limit int) []cutChoice {
+	pl.sampled = false
 	vs := make([]int, len(pl.dirty))
 	total := 1 << min(len(pl.pending), 30)
 	for i, id := range pl.dirty {
@@ -502,6 +504,7 @@ func (pl *cutPlan) choices(limit int) []cutChoice {
 		}
 		return out
 	}
+	pl.sampled = true
 	rng := rand.New(rand.NewPCG(uint64(pl.k), 16))
 	all := cutChoice{landed: make([]bool, len(pl.pending)), variant: make([]int, len(pl.dirty))}
 	for i := range all.landed {
@@ -524,10 +527,30 @@ func (pl *cutPlan) choices(limit int) []cutChoice {
 	return out
 }
 
-// materialise writes into dst the disk a cut after pl.k events leaves
-// under choice c, and returns a digest of it and a description of what
-// was left undone.
-func (r *recFS) materialise(pl *cutPlan, c cutChoice, dst string) (string, string) {
+// cutDisk is a disk state: paths in order, nil content for a directory.
+type cutDisk struct {
+	paths []string
+	data  [][]byte
+}
+
+// write puts the state into dst, emptied first.
+func (d *cutDisk) write(dst string) {
+	os.RemoveAll(dst)
+	os.MkdirAll(dst, 0o750)
+	for i, p := range d.paths {
+		full := filepath.Join(dst, p)
+		if d.data[i] == nil {
+			os.MkdirAll(full, 0o750)
+			continue
+		}
+		os.MkdirAll(filepath.Dir(full), 0o750)
+		os.WriteFile(full, d.data[i], 0o640)
+	}
+}
+
+// materialise returns the disk a cut after pl.k events leaves under
+// choice c, a digest of it and a description of what was left undone.
+func (r *recFS) materialise(pl *cutPlan, c cutChoice) (*cutDisk, string, string) {
 	landed := map[int]bool{}
 	var lost []string
 	for i, ev := range pl.pending {
@@ -593,17 +616,15 @@ func (r *recFS) materialise(pl *cutPlan, c cutChoice, dst string) (string, strin
 	}
 	sort.Strings(paths)
 	h := sha256.New()
-	os.RemoveAll(dst)
-	os.MkdirAll(dst, 0o750)
+	disk := &cutDisk{}
 	for _, p := range paths {
 		n := pl.nodes[tree[p]]
 		// A node whose parent did not land is an orphan.
 		if d := parentOf(p); d != "." && !has(d) {
 			continue
 		}
-		full := filepath.Join(dst, p)
 		if n.dir {
-			os.MkdirAll(full, 0o750)
+			disk.paths, disk.data = append(disk.paths, p), append(disk.data, nil)
 			fmt.Fprintf(h, "d %s\n", p)
 			continue
 		}
@@ -611,11 +632,13 @@ func (r *recFS) materialise(pl *cutPlan, c cutChoice, dst string) (string, strin
 		if !ok {
 			b = n.data
 		}
-		os.MkdirAll(filepath.Dir(full), 0o750)
-		os.WriteFile(full, b, 0o640)
+		if b == nil {
+			b = []byte{}
+		}
+		disk.paths, disk.data = append(disk.paths, p), append(disk.data, b)
 		fmt.Fprintf(h, "f %s %x\n", p, sha256.Sum256(b))
 	}
-	return fmt.Sprintf("%x", h.Sum(nil)), strings.Join(lost, "; ")
+	return disk, fmt.Sprintf("%x", h.Sum(nil)), strings.Join(lost, "; ")
 }
 
 // done returns the labels marked at or before event k.
