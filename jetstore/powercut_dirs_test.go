@@ -26,7 +26,7 @@ import (
 const maxChoicesPerCut = 256
 
 type cutRun struct {
-	rec    *recFS
+	rec     *recFS
 	states  int // distinct disk states opened
 	cuts    int
 	sampled int // cut points with more choices than maxChoicesPerCut
