@@ -289,6 +289,25 @@ func (c *consumer) initState() error {
 	return nil
 }
 
+// removeConsumerDir removes a deleted consumer's directory so that a
+// power cut at any point leaves it whole or gone: its configuration goes
+// first, durably (a directory without one is a creation that did not
+// finish, dropped at start), then the rest, and the removal is made
+// durable in the stream's directory.
+func removeConsumerDir(dir string) error {
+	err := store.Disk.Remove(filepath.Join(dir, consumerMetaFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := store.SyncDir(dir); err != nil {
+		return err
+	}
+	if err := store.RemoveAll(dir); err != nil {
+		return err
+	}
+	return store.SyncDir(filepath.Dir(dir))
+}
+
 // saveMeta writes consumer.json.
 func (c *consumer) saveMeta() error {
 	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created}, "", "  ")

@@ -528,3 +528,43 @@ func TestPowerCutCompaction(t *testing.T) {
 	})
 	cr.log(t)
 }
+
+// TestPowerCutConsumerDelete deletes durable consumer C of stream S
+// beside consumer D: at every cut C is whole (its acks there) or gone,
+// gone once the delete was answered, and S and D are untouched.
+func TestPowerCutConsumerDelete(t *testing.T) {
+	dir := t.TempDir()
+	seedStreams(t, dir, 4, 2, `{"name":"S","subjects":["s.>"]}`)
+	e := openAt(t, dir)
+	e.mustOK(t, "CONSUMER.CREATE.S.D", `{"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}}`)
+	pullAck(t, e, "S", "D", 3, 3, nil)
+	e.js.Close()
+	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+		e.mustOK(t, "CONSUMER.DELETE.S.C", ``)
+		mark("deleted")
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		if err := checkT(e); err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= 4; seq++ {
+			if err := checkMsg(e, "S", seq); err != nil {
+				return err
+			}
+		}
+		if floor, err := ackFloor(e, "S", "D"); err != nil || floor < 3 {
+			return fmt.Errorf("consumer D: floor %d, %v; 3 acks were confirmed", floor, err)
+		}
+		st := e.js.lookup("S")
+		if st.consumer("C") == nil {
+			return nil
+		}
+		if done["deleted"] {
+			return fmt.Errorf("consumer C is back after its delete was answered")
+		}
+		if floor, err := ackFloor(e, "S", "C"); err != nil || floor < 2 {
+			return fmt.Errorf("consumer C came back without its acks: floor %d, %v", floor, err)
+		}
+		return nil
+	})
+	cr.log(t)
+}
