@@ -43,11 +43,11 @@ const (
 	recAckAll    byte = 4
 	recHold      byte = 5 // interest: a message given up on stays (stream_interest.go)
 	recRelease   byte = 6 // interest: ... until this
-
-	// compactAt is the log size past which the state is snapshotted and
-	// the log started again.
-	compactAt = 4 << 20
 )
+
+// compactAt is the log size past which the state is snapshotted and the
+// log started again; tests lower it.
+var compactAt int64 = 4 << 20
 
 // consumerMeta is what consumer.json holds.
 type consumerMeta struct {

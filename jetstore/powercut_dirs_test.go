@@ -70,6 +70,13 @@ func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
 // reopened store and the labels marked before the cut.
 func runCuts(t *testing.T, dir string, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
 	t.Helper()
+	return runCutsAside(t, dir, false, run, check)
+}
+
+// runCutsAside is runCuts for a store with a damaged stream: when
+// aside is set, streams set aside at start are for check to judge.
+func runCutsAside(t *testing.T, dir string, aside bool, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
+	t.Helper()
 	rec := record(t, dir)
 	e := &fuzzEnv{bus: newFakeBus(), log: &errorLog{}}
 	js, err := Open(e.bus, Config{StoreDir: dir, Sync: SyncAlways, Logger: slog.New(slog.DiscardHandler)})
@@ -112,7 +119,7 @@ func runCuts(t *testing.T, dir string, run func(e *fuzzEnv, mark func(string)), 
 				t.Fatalf("%s: open: %v", where(), err)
 			}
 			cerr := check(re, done)
-			if cerr == nil {
+			if cerr == nil && !aside {
 				if bk := re.js.Broken(); len(bk) > 0 {
 					cerr = fmt.Errorf("streams set aside: %+v", bk)
 				}
@@ -563,6 +570,94 @@ func TestPowerCutConsumerDelete(t *testing.T) {
 		}
 		if floor, err := ackFloor(e, "S", "C"); err != nil || floor < 2 {
 			return fmt.Errorf("consumer C came back without its acks: floor %d, %v", floor, err)
+		}
+		return nil
+	})
+	cr.log(t)
+}
+
+// TestPowerCutConsumerStateCompaction acks messages of a consumer one at
+// a time, confirmed, with the state log compacted (snapshot written, log
+// started again) every few records: at every cut the ack floor covers
+// every confirmed ack.
+func TestPowerCutConsumerStateCompaction(t *testing.T) {
+	prev := compactAt
+	compactAt = 40
+	t.Cleanup(func() { compactAt = prev })
+	dir := t.TempDir()
+	seedStreams(t, dir, 6, 0, `{"name":"S","subjects":["s.>"]}`)
+	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+		pullAck(t, e, "S", "C", 6, 6, func(sseq uint64) { mark(fmt.Sprint("ack", sseq)) })
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		floor, err := ackFloor(e, "S", "C")
+		if err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= 6; seq++ {
+			if done[fmt.Sprint("ack", seq)] && floor < seq {
+				return fmt.Errorf("ack floor %d; the ack of %d was confirmed", floor, seq)
+			}
+			if err := checkMsg(e, "S", seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	snaps := 0
+	for _, ev := range cr.rec.events {
+		if ev.kind == evRename && strings.HasSuffix(ev.to, consumerSnapFile) {
+			snaps++
+		}
+	}
+	if snaps < 2 {
+		t.Fatalf("the state was snapshotted %d times; the test needs compactions", snaps)
+	}
+	cr.log(t)
+	t.Logf("%d snapshots", snaps)
+}
+
+// TestPowerCutSetAside starts a store whose stream S lost its
+// configuration, which start moves into broken/: at every cut S is never
+// served, T is, and S's directory is either set aside again at the next
+// start, with its reason, or found in broken/ whole.
+func TestPowerCutSetAside(t *testing.T) {
+	dir := t.TempDir()
+	seedStreams(t, dir, 4, 2, `{"name":"S","subjects":["s.>"]}`)
+	if err := os.Remove(filepath.Join(streamsDir(dir), "S", "stream.json")); err != nil {
+		t.Fatal(err)
+	}
+	cr := runCutsAside(t, dir, true, func(e *fuzzEnv, mark func(string)) {
+		if bk := e.js.Broken(); len(bk) != 1 || bk[0].Name != "S" {
+			t.Fatalf("set aside: %+v", bk)
+		}
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		if err := checkT(e); err != nil {
+			return err
+		}
+		if e.js.lookup("S") != nil {
+			return fmt.Errorf("stream S, without its configuration, is served")
+		}
+		root := filepath.Dir(e.js.dir)
+		if _, err := os.Stat(filepath.Join(e.js.dir, "S")); err == nil {
+			return fmt.Errorf("S's directory is still in streams/ after a start")
+		}
+		ents, _ := os.ReadDir(filepath.Join(root, "broken"))
+		var whole int
+		for _, d := range ents {
+			if !strings.HasPrefix(d.Name(), "S.") {
+				continue
+			}
+			segs, _ := os.ReadDir(filepath.Join(root, "broken", d.Name(), "msgs"))
+			cons, _ := os.ReadDir(filepath.Join(root, "broken", d.Name(), "consumers", "C"))
+			if len(segs) > 0 && len(cons) >= 3 {
+				whole++
+			}
+		}
+		if whole != 1 {
+			return fmt.Errorf("broken/ holds %d whole copies of S (%d entries); want 1", whole, len(ents))
+		}
+		if bk := e.js.Broken(); len(bk) > 0 && (bk[0].Name != "S" || bk[0].Reason == "" || bk[0].MovedTo == "") {
+			return fmt.Errorf("set aside without a reason or place: %+v", bk)
 		}
 		return nil
 	})
