@@ -34,7 +34,7 @@ type cutRun struct {
 
 // reopen opens the stream layer on dir as the daemon does at start, on a
 // fake bus, failing the test if it panics or takes more than 20 s.
-func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
+func reopen(t *testing.T, dir string, policy SyncPolicy) (*fuzzEnv, error) {
 	t.Helper()
 	e := &fuzzEnv{bus: newFakeBus(), log: &errorLog{}}
 	type result struct {
@@ -49,7 +49,7 @@ func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
 				ch <- result{pan: r}
 			}
 		}()
-		js, err := Open(e.bus, Config{StoreDir: dir, Sync: SyncAlways, Logger: slog.New(slog.DiscardHandler)})
+		js, err := Open(e.bus, Config{StoreDir: dir, Sync: policy, Logger: slog.New(slog.DiscardHandler)})
 		ch <- result{js: js, err: err}
 	}()
 	select {
@@ -70,16 +70,24 @@ func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
 // reopened store and the labels marked before the cut.
 func runCuts(t *testing.T, dir string, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
 	t.Helper()
-	return runCutsAside(t, dir, false, run, check)
+	return runCutsWith(t, dir, cutOpts{sync: SyncAlways}, run, check)
 }
 
-// runCutsAside is runCuts for a store with a damaged stream: when
-// aside is set, streams set aside at start are for check to judge.
-func runCutsAside(t *testing.T, dir string, aside bool, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
+// cutOpts vary runCuts.
+type cutOpts struct {
+	// aside: the store has a damaged stream; the streams set aside at
+	// start are for check to judge.
+	aside bool
+	// sync is the store's policy, as it runs and as it opens again.
+	sync SyncPolicy
+}
+
+// runCutsWith is runCuts with opts.
+func runCutsWith(t *testing.T, dir string, opts cutOpts, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
 	t.Helper()
 	rec := record(t, dir)
 	e := &fuzzEnv{bus: newFakeBus(), log: &errorLog{}}
-	js, err := Open(e.bus, Config{StoreDir: dir, Sync: SyncAlways, Logger: slog.New(slog.DiscardHandler)})
+	js, err := Open(e.bus, Config{StoreDir: dir, Sync: opts.sync, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,17 +122,23 @@ func runCutsAside(t *testing.T, dir string, aside bool, run func(e *fuzzEnv, mar
 				}
 				return fmt.Sprintf("cut after event %d (%s), not on disk: [%s]", k, at, lost)
 			}
-			re, err := reopen(t, dst)
+			re, err := reopen(t, dst, opts.sync)
 			if err != nil {
 				t.Fatalf("%s: open: %v", where(), err)
 			}
 			cerr := check(re, done)
-			if cerr == nil && !aside {
+			if cerr == nil && !opts.aside {
 				if bk := re.js.Broken(); len(bk) > 0 {
 					cerr = fmt.Errorf("streams set aside: %+v", bk)
 				}
 			}
-			re.js.Close()
+			closed := make(chan struct{})
+			go func() { re.js.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%s: closing the store did not finish in 20 s", where())
+			}
 			if cerr == nil {
 				cerr = sideDirsEmpty(dst)
 			}
@@ -395,6 +409,8 @@ func smallSegments(t *testing.T, size int) {
 // exactly what it held before the purge or exactly what the purge keeps
 // (what it keeps never comes back with holes), the purge's result once
 // it was answered, and the message published after it once PubAck'd.
+// Under sync = "interval" the answered purge and publish may be undone,
+// but the purge is still all or nothing.
 func TestPowerCutPurge(t *testing.T) {
 	const n = 8
 	all := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
@@ -409,54 +425,59 @@ func TestPowerCutPurge(t *testing.T) {
 		{"seq", `{"seq":5}`, []uint64{5, 6, 7, 8}},
 	}
 	total := 0
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			smallSegments(t, 80)
-			dir := t.TempDir()
-			seedStreams(t, dir, n, 2, `{"name":"S","subjects":["s.>"]}`)
-			cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
-				e.mustOK(t, "STREAM.PURGE.S", tc.req)
-				mark("purged")
-				publishN(t, e, "S", 1, func(int) string { return "s.c" }, func(uint64) { mark("pub") })
-			}, func(e *fuzzEnv, done map[string]bool) error {
-				if err := checkT(e); err != nil {
-					return err
-				}
-				seqs, err := seqsOf(e, "S")
-				if err != nil {
-					return fmt.Errorf("stream S: %v", err)
-				}
-				if seqs == nil {
-					return fmt.Errorf("stream S is gone")
-				}
-				if i := slices.Index(seqs, n+1); i >= 0 {
-					seqs = seqs[:i]
-				} else if done["pub"] {
-					return fmt.Errorf("message %d, PubAck'd, is gone: %v", n+1, seqs)
-				}
-				keep := tc.keep
-				if keep == nil {
-					keep = []uint64{}
-				}
-				switch {
-				case slices.Equal(seqs, keep):
-				case slices.Equal(seqs, all) && !done["purged"]:
-				default:
-					return fmt.Errorf("stream S holds %v; before the purge %v, after it %v (answered: %v)", seqs, all, keep, done["purged"])
-				}
-				for _, seq := range seqs {
-					if err := checkMsg(e, "S", seq); err != nil {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncInterval} {
+		for _, tc := range cases {
+			t.Run(policy.String()+"/"+tc.name, func(t *testing.T) {
+				smallSegments(t, 80)
+				dir := t.TempDir()
+				seedStreams(t, dir, n, 2, `{"name":"S","subjects":["s.>"]}`)
+				// Under interval an answered purge and publish may be undone
+				// by a power cut; a purge is still done entirely or not.
+				durable := policy == SyncAlways
+				cr := runCutsWith(t, dir, cutOpts{sync: policy}, func(e *fuzzEnv, mark func(string)) {
+					e.mustOK(t, "STREAM.PURGE.S", tc.req)
+					mark("purged")
+					publishN(t, e, "S", 1, func(int) string { return "s.c" }, func(uint64) { mark("pub") })
+				}, func(e *fuzzEnv, done map[string]bool) error {
+					if err := checkT(e); err != nil {
 						return err
 					}
-				}
-				if _, err := ackFloor(e, "S", "C"); err != nil {
-					return err
-				}
-				return usable(t, e, "S", "s.after")
+					seqs, err := seqsOf(e, "S")
+					if err != nil {
+						return fmt.Errorf("stream S: %v", err)
+					}
+					if seqs == nil {
+						return fmt.Errorf("stream S is gone")
+					}
+					if i := slices.Index(seqs, n+1); i >= 0 {
+						seqs = seqs[:i]
+					} else if done["pub"] && durable {
+						return fmt.Errorf("message %d, PubAck'd, is gone: %v", n+1, seqs)
+					}
+					keep := tc.keep
+					if keep == nil {
+						keep = []uint64{}
+					}
+					switch {
+					case slices.Equal(seqs, keep):
+					case slices.Equal(seqs, all) && (!done["purged"] || !durable):
+					default:
+						return fmt.Errorf("stream S holds %v; before the purge %v, after it %v (answered: %v)", seqs, all, keep, done["purged"])
+					}
+					for _, seq := range seqs {
+						if err := checkMsg(e, "S", seq); err != nil {
+							return err
+						}
+					}
+					if _, err := ackFloor(e, "S", "C"); err != nil {
+						return err
+					}
+					return usable(t, e, "S", "s.after")
+				})
+				cr.log(t)
+				total += cr.states
 			})
-			cr.log(t)
-			total += cr.states
-		})
+		}
 	}
 	t.Logf("%d disk states opened in all", total)
 }
@@ -468,11 +489,22 @@ func TestPowerCutPurge(t *testing.T) {
 // (or all of them, when fewer), and the ack floor covers every confirmed
 // ack.
 func TestPowerCutCompaction(t *testing.T) {
-	smallSegments(t, 120)
+	for _, policy := range []SyncPolicy{SyncAlways, SyncInterval} {
+		t.Run(policy.String(), func(t *testing.T) { powerCutCompaction(t, policy) })
+	}
+}
+
+// powerCutCompaction is TestPowerCutCompaction under policy. Under
+// interval a power cut may undo what was answered since the last fsync:
+// the stream may go back to an earlier state, without holes, and acks
+// may be undone.
+func powerCutCompaction(t *testing.T, policy SyncPolicy) {
+	smallSegments(t, 100)
 	dir := t.TempDir()
 	seedStreams(t, dir, 2, 0, `{"name":"S","subjects":["s.>"],"max_msgs":3}`)
-	const pubs = 6
-	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+	const pubs = 8
+	durable := policy == SyncAlways
+	cr := runCutsWith(t, dir, cutOpts{sync: policy}, func(e *fuzzEnv, mark func(string)) {
 		publishN(t, e, "S", pubs, func(i int) string { return "s.c" }, func(seq uint64) {
 			mark(fmt.Sprint("pub", seq))
 			if seq%2 == 0 {
@@ -507,7 +539,7 @@ func TestPowerCutCompaction(t *testing.T) {
 		if len(seqs) > 0 {
 			top = max(top, seqs[len(seqs)-1])
 		}
-		for seq := uint64(1); seq <= last; seq++ {
+		for seq := uint64(1); seq <= last && durable; seq++ {
 			if seq+3 > top && !slices.Contains(seqs, seq) {
 				return fmt.Errorf("stream S holds %v; message %d, PubAck'd and among the last 3, is gone", seqs, seq)
 			}
@@ -525,7 +557,7 @@ func TestPowerCutCompaction(t *testing.T) {
 			return err
 		}
 		for l := range done {
-			if a, ok := strings.CutPrefix(l, "ack"); ok {
+			if a, ok := strings.CutPrefix(l, "ack"); ok && durable {
 				if sseq, _ := strconv.ParseUint(a, 10, 64); floor < sseq {
 					return fmt.Errorf("ack floor %d; the ack of message %d was confirmed", floor, sseq)
 				}
@@ -534,6 +566,23 @@ func TestPowerCutCompaction(t *testing.T) {
 		return usable(t, e, "S", "s.after")
 	})
 	cr.log(t)
+	if n := cr.segmentsRemoved("S"); n == 0 {
+		t.Fatal("no segment of S was reclaimed: the test needs compaction")
+	} else {
+		t.Logf("%d segments reclaimed", n)
+	}
+}
+
+// segmentsRemoved counts the log segments of stream name removed during
+// the recording.
+func (cr cutRun) segmentsRemoved(name string) int {
+	n := 0
+	for _, ev := range cr.rec.events {
+		if ev.kind == evRemove && !ev.ext && filepath.Dir(ev.path) == filepath.Join("jetstream", "streams", name, "msgs") {
+			n++
+		}
+	}
+	return n
 }
 
 // TestPowerCutConsumerDelete deletes durable consumer C of stream S
@@ -626,7 +675,7 @@ func TestPowerCutSetAside(t *testing.T) {
 	if err := os.Remove(filepath.Join(streamsDir(dir), "S", "stream.json")); err != nil {
 		t.Fatal(err)
 	}
-	cr := runCutsAside(t, dir, true, func(e *fuzzEnv, mark func(string)) {
+	cr := runCutsWith(t, dir, cutOpts{aside: true, sync: SyncAlways}, func(e *fuzzEnv, mark func(string)) {
 		if bk := e.js.Broken(); len(bk) != 1 || bk[0].Name != "S" {
 			t.Fatalf("set aside: %+v", bk)
 		}
