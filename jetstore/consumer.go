@@ -59,8 +59,13 @@ type consumer struct {
 	purgedBelow uint64
 
 	waiting []*pullRequest
-	push    pushState
-	replay  replayState
+	// emit, set during a round of deliveries, sends them (see deliver).
+	emit func(route, subject, reply string, header, data []byte) error
+	// ackPrefix is "$JS.ACK.<stream>.<consumer>."; ackBuf holds the last
+	// ack subject built on it.
+	ackPrefix, ackBuf []byte
+	push              pushState
+	replay            replayState
 
 	lastActive time.Time
 	expiring   bool
