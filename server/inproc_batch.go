@@ -20,6 +20,11 @@ type deliverBatch struct {
 	queued       int
 	route, shown string // validated already
 	msgs, bytes  int64
+	// res is what route matches, lent to the producer's cache for the
+	// batch (memo), so that an inbox, which is never cached, is matched
+	// once per batch rather than once per message.
+	res  matchResult
+	memo bool
 	fn           func(route, subject, reply string, header, data []byte) error
 }
 
@@ -47,11 +52,43 @@ func (ip *InProc) DeliverBatch(fn func(deliver func(route, subject, reply string
 	fn(b.fn)
 	ip.c.inMsgs.Add(b.msgs)
 	ip.c.inBytes.Add(b.bytes)
+	b.unmemo()
 	b.p.flush()
 	ip.pool.Put(b.p)
-	fn2 := b.fn
-	*b = deliverBatch{fn: fn2}
+	clear(b.res.psubs)
+	fn2, psubs := b.fn, b.res.psubs[:0]
+	*b = deliverBatch{fn: fn2, res: matchResult{psubs: psubs}}
 	deliverBatches.Put(b)
+}
+
+// memoRoute matches route once and lends the result to the producer's
+// cache, where publish finds it for the rest of the batch. A change to
+// the subject index meanwhile clears that cache (see producer.match), and
+// the route is then matched afresh each time, as without a batch. Only
+// a route that is never cached and has no queue groups is lent.
+func (b *deliverBatch) memoRoute(route string) {
+	b.unmemo()
+	if cacheable(route) {
+		return // the producer caches it itself
+	}
+	r := b.p.match(bytesOf(route)) // also brings the cache up to date
+	if len(r.qsubs) > 0 || b.p.cache == nil {
+		return
+	}
+	b.res.psubs = append(b.res.psubs[:0], r.psubs...)
+	b.p.cache[route] = &b.res
+	b.memo = true
+}
+
+// unmemo takes the lent result back from the producer's cache.
+func (b *deliverBatch) unmemo() {
+	if !b.memo {
+		return
+	}
+	if r, ok := b.p.cache[b.route]; ok && r == &b.res {
+		delete(b.p.cache, b.route)
+	}
+	b.memo = false
 }
 
 func (b *deliverBatch) deliver(route, subject, reply string, header, data []byte) error {
@@ -62,6 +99,7 @@ func (b *deliverBatch) deliver(route, subject, reply string, header, data []byte
 		if !protocol.ValidLiteral(route) {
 			return ErrInvalidSubject
 		}
+		b.memoRoute(route)
 		b.route = route
 	}
 	if subject != b.shown {

@@ -65,3 +65,30 @@ func TestDeliverBatchLarge(t *testing.T) {
 		t.Errorf("subscriber got %d messages; want %d", got, want)
 	}
 }
+
+// A subscription made or ended on the route while a batch runs is seen
+// by the batch's next delivery, as by separate publishes.
+func TestDeliverBatchSeesSubscriptionChanges(t *testing.T) {
+	s := loopServer(t, Options{})
+	ip := s.InProc("batch")
+	a := loopClient(t, s, "")
+	b := loopClient(t, s, "")
+	send(t, a, "SUB _INBOX.req 1\r\n")
+	ip.DeliverBatch(func(deliver func(route, subject, reply string, header, data []byte) error) {
+		deliver("_INBOX.req", "orders.1", "", nil, []byte("1"))
+		send(t, b, "SUB _INBOX.* 7\r\n")
+		deliver("_INBOX.req", "orders.2", "", nil, []byte("2"))
+		send(t, a, "UNSUB 1\r\n")
+		deliver("_INBOX.req", "orders.3", "", nil, []byte("3"))
+	})
+	expectOut(t, a, "MSG orders.1 1 1\r\n1\r\nMSG orders.2 1 1\r\n2\r\n")
+	expectOut(t, b, "MSG orders.2 7 1\r\n2\r\nMSG orders.3 7 1\r\n3\r\n")
+
+	// The next batch, or a plain publish, matches the route afresh.
+	send(t, a, "SUB _INBOX.req 2\r\n")
+	if err := ip.PublishAs("_INBOX.req", "orders.4", "", nil, []byte("4")); err != nil {
+		t.Fatal(err)
+	}
+	expectOut(t, a, "MSG orders.4 2 1\r\n4\r\n")
+	expectOut(t, b, "MSG orders.4 7 1\r\n4\r\n")
+}
