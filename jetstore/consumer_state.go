@@ -53,6 +53,10 @@ var compactAt int64 = 4 << 20
 type consumerMeta struct {
 	Config  ConsumerConfig `json:"config"`
 	Created time.Time      `json:"created"`
+	// Owner is who created or last updated it (consumer_owner.go); absent
+	// for a consumer without one, and in files written before owners
+	// were recorded.
+	Owner *consumerOwner `json:"owner,omitempty"`
 }
 
 // consumerSnapshot is what state.snap holds.
@@ -310,7 +314,7 @@ func removeConsumerDir(dir string) error {
 
 // saveMeta writes consumer.json.
 func (c *consumer) saveMeta() error {
-	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created}, "", "  ")
+	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created, Owner: c.owner}, "", "  ")
 	if err != nil {
 		return err
 	}
