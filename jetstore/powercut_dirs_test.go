@@ -712,3 +712,50 @@ func TestPowerCutSetAside(t *testing.T) {
 	})
 	cr.log(t)
 }
+
+// TestPowerCutWorkQueueAcks acks the messages of a work-queue stream one
+// at a time, confirmed, each ack removing its message, with segments
+// small enough that the removals reclaim some: at every cut no message
+// whose ack was confirmed is served again (it is gone, or below the ack
+// floor), and every message not acked is there.
+func TestPowerCutWorkQueueAcks(t *testing.T) {
+	smallSegments(t, 100)
+	dir := t.TempDir()
+	const n = 6
+	seedStreams(t, dir, 0, 0, `{"name":"S","subjects":["s.>"]}`)
+	e := openAt(t, dir)
+	e.mustOK(t, "STREAM.CREATE.W", `{"name":"W","subjects":["w.>"],"retention":"workqueue"}`)
+	e.mustOK(t, "CONSUMER.CREATE.W.C", `{"stream_name":"W","config":{"durable_name":"C","ack_policy":"explicit"}}`)
+	publishN(t, e, "W", n, func(int) string { return "w.x" }, nil)
+	e.js.Close()
+	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+		pullAck(t, e, "W", "C", n, n-1, func(sseq uint64) { mark(fmt.Sprint("ack", sseq)) })
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		seqs, err := seqsOf(e, "W")
+		if err != nil || seqs == nil {
+			return fmt.Errorf("stream W: %v, %v", seqs, err)
+		}
+		floor, err := ackFloor(e, "W", "C")
+		if err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= n; seq++ {
+			acked := done[fmt.Sprint("ack", seq)]
+			has := slices.Contains(seqs, seq)
+			switch {
+			case acked && has && floor < seq:
+				return fmt.Errorf("message %d, its ack confirmed, is stored (%v) and above the ack floor %d: served again", seq, seqs, floor)
+			case !acked && !has && seq == n:
+				return fmt.Errorf("message %d, never acked, is gone: %v", seq, seqs)
+			}
+			if has {
+				if err := checkMsg(e, "W", seq); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	cr.log(t)
+	t.Logf("%d segments reclaimed", cr.segmentsRemoved("W"))
+}
