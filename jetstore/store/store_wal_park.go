@@ -131,6 +131,11 @@ func (s *walStore) useLog() (*wal.Log, error) {
 		}
 		return s.log, nil
 	}
+	// A reclaim that failed half way is finished durably here rather
+	// than by wal.Open, which would not fsync the directory.
+	if err := finishReclaim(s.opts.Dir); err != nil {
+		return nil, err
+	}
 	l, err := wal.Open(s.opts.Dir, walOptions(s.opts))
 	if err != nil {
 		return nil, err
