@@ -2,7 +2,6 @@ package jetstore
 
 import (
 	"container/heap"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,8 +59,13 @@ type consumer struct {
 	purgedBelow uint64
 
 	waiting []*pullRequest
-	push    pushState
-	replay  replayState
+	// emit, set during a round of deliveries, sends them (see deliver).
+	emit func(route, subject, reply string, header, data []byte) error
+	// ackPrefix is "$JS.ACK.<stream>.<consumer>."; ackBuf holds the last
+	// ack subject built on it.
+	ackPrefix, ackBuf []byte
+	push              pushState
+	replay            replayState
 
 	lastActive time.Time
 	expiring   bool
@@ -117,9 +121,12 @@ func (h *deadlineHeap) Pop() any {
 type inbox struct {
 	mu   sync.Mutex
 	acks []ackReq
-	reqs []*pullRequest
-	fc   []string
-	kick chan struct{}
+	// spare is the acks slice the consumer handed back, emptied, for the
+	// next round to fill without growing a new one.
+	spare []ackReq
+	reqs  []*pullRequest
+	fc    []string
+	kick  chan struct{}
 }
 
 // maxInboxAcks bounds the acks queued for one consumer; past it acks are
@@ -229,7 +236,7 @@ func (c *consumer) remove() {
 		c.sendStatus(deliver, protocol.StatusConflict, "Consumer Deleted", nil)
 	}
 	if c.dir != "" {
-		os.RemoveAll(c.dir)
+		store.RemoveAll(c.dir)
 	}
 }
 
@@ -255,8 +262,10 @@ func (c *consumer) run() {
 func (c *consumer) work() {
 	c.in.mu.Lock()
 	acks, reqs, fcs := c.in.acks, c.in.reqs, c.in.fc
-	c.in.acks, c.in.reqs, c.in.fc = nil, nil, nil
+	c.in.acks, c.in.reqs, c.in.fc = c.in.spare, nil, nil
+	c.in.spare = nil
 	c.in.mu.Unlock()
+	defer c.recycleAcks(acks)
 
 	now := time.Now()
 	c.mu.Lock()
@@ -312,6 +321,20 @@ func (c *consumer) work() {
 		c.in.signal()
 	}
 	c.timer.Reset(next)
+}
+
+// recycleAcks hands the drained acks slice back to the inbox, unless it
+// grew large under a burst.
+func (c *consumer) recycleAcks(acks []ackReq) {
+	if cap(acks) == 0 || cap(acks) > 4096 {
+		return
+	}
+	clear(acks)
+	c.in.mu.Lock()
+	if c.in.spare == nil {
+		c.in.spare = acks[:0]
+	}
+	c.in.mu.Unlock()
 }
 
 // nextWake returns how long until something is due. mu is held.

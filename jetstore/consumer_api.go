@@ -255,7 +255,7 @@ func (st *stream) createConsumer(cfg ConsumerConfig, action string, owner *consu
 	if persistent(st, cfg) {
 		c.dir = filepath.Join(st.dir, "consumers", cfg.Name)
 		if err := c.initState(); err != nil {
-			os.RemoveAll(c.dir)
+			store.RemoveAll(c.dir)
 			st.js.log.Error("create consumer", "stream", st.name, "consumer", cfg.Name, "error", err)
 			return nil, errConsumerStore(clientError(err))
 		}
@@ -555,7 +555,7 @@ func (st *stream) restoreConsumers() error {
 		b, err := os.ReadFile(filepath.Join(dir, consumerMetaFile))
 		if errors.Is(err, os.ErrNotExist) {
 			// A consumer whose creation did not finish.
-			os.RemoveAll(dir)
+			store.RemoveAll(dir)
 			continue
 		}
 		if err != nil {

@@ -75,7 +75,7 @@ type stateLog struct {
 	// fmu guards f, parked and dirty against closing an idle file
 	// (consumer_state_files.go); f is nil while parked.
 	fmu      sync.Mutex
-	f        *os.File
+	f        store.File
 	parked   bool
 	lastUse  atomic.Uint64
 	gen      uint64
@@ -174,7 +174,7 @@ func (l *stateLog) close() error {
 			return nil
 		}
 		var err error
-		if f, err = os.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
+		if f, err = store.Disk.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
 			return err
 		}
 	}
@@ -228,7 +228,7 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	}
 	l.size = int64(len(l.buf))
 	l.buf = l.buf[:0]
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := store.Disk.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +276,7 @@ func (c *consumer) compact(now time.Time) {
 // initState writes a new durable consumer's files: its config and its
 // starting position.
 func (c *consumer) initState() error {
-	if err := os.MkdirAll(c.dir, 0o750); err != nil {
-		return err
-	}
-	if err := store.SyncDir(filepath.Dir(c.dir)); err != nil {
+	if err := store.MkdirAll(c.dir, 0o750); err != nil {
 		return err
 	}
 	if err := c.saveMeta(); err != nil {
@@ -344,7 +341,7 @@ func (c *consumer) loadState() error {
 		c.log = l
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0o640)
+	f, err := store.Disk.OpenFile(path, os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	dir := filepath.Join(cfg.StoreDir, "jetstream", "streams")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := store.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("jetstore: create store directory: %w", err)
 	}
 	js := &JetStream{

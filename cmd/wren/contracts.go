@@ -18,4 +18,6 @@ var (
 	_ jetstore.PermissionChecker = (*server.InProc)(nil)
 	// Optional: streams take part in message tracing through it.
 	_ jetstore.TracingSubscriber = (*server.InProc)(nil)
+	// Optional: a round of deliveries wakes each receiver once.
+	_ jetstore.BatchDeliverer = (*server.InProc)(nil)
 )
