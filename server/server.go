@@ -98,6 +98,7 @@ type Server struct {
 
 	mon      monitor
 	mem      memRelease      // guarded by mu
+	memw     memWatch        // the heap watch (memwatch.go)
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
 	sys      *sysAccount // nil unless Options.SystemAccount is set
@@ -162,6 +163,7 @@ func (s *Server) Start() error {
 	s.warnIfOpen()
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
+	s.watchMemory()
 	return nil
 }
 
@@ -385,6 +387,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.shutdown = true
+	s.stopMemoryWatch()
 	ln := s.ln
 	clients := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {
