@@ -205,6 +205,10 @@ func (js *JetStream) Forward(cfg ForwardConfig) (*Forwarder, error) {
 		saverDone: make(chan struct{}),
 	}
 	f.st.state = "starting"
+	if cfg.HubStream == "" {
+		js.log.Warn("stream forward without a hub stream to read back: a message sent again after an outage longer than the hub stream's duplicate window is stored twice there (set hub_stream and hub_domain)",
+			"stream", cfg.Stream, "upstream", cfg.Upstream)
+	}
 	unsub, err := js.bus.Subscribe(f.inbox+"*", "", f.onAck)
 	if err != nil {
 		return nil, err
