@@ -84,7 +84,7 @@ func (f *Forwarder) saver() {
 	defer close(f.saverDone)
 	write := func(c cursorFile) {
 		b, _ := json.Marshal(c)
-		if err := os.MkdirAll(filepath.Dir(f.file), 0o750); err != nil {
+		if err := store.MkdirAll(filepath.Dir(f.file), 0o750); err != nil {
 			f.setErr("keeping the cursor: %v", err)
 			return
 		}
