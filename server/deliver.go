@@ -34,6 +34,11 @@ type producer struct {
 	queues [][]byte
 	lt     []leafTarget
 
+	// rb is the read buffer being parsed, set by the read loop while it
+	// parses: payloads in it may be shared with subscribers' queues
+	// instead of copied (see readbuf.go).
+	rb *readBuf
+
 	// stall is set when a delivery found its subscriber more than stallAt
 	// behind; the read loop then waits on it (see waitStalled).
 	stall chan struct{}
@@ -277,7 +282,10 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	if !sc.opts.Headers {
 		header = nil // stripped for clients that cannot read HMSG
 	}
-	sc.out.addMsg(subject, sub.sid, reply, header, payload)
+	if p.rb == nil || sc.raw == nil || len(header)+len(payload) < shareMin ||
+		!sc.out.addShared(subject, sub.sid, reply, header, payload, p.rb) {
+		sc.out.addMsg(subject, sub.sid, reply, header, payload)
+	}
 	sc.outMsgs++
 	sc.outBytes += size
 	pending, maxPending := int64(sc.out.pending()), sc.srv.lim().maxPending
