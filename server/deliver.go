@@ -67,10 +67,11 @@ func (p *producer) touch(sc *client) {
 // batch's counts to the server's.
 func (p *producer) flush() { p.flushWith(false) }
 
-// flushNow is flush at the end of a read buffer: a short queue whose
-// writer is idle is written at once (see signalNow). In-process publishes
-// use flush, so that a run of them is coalesced by the write loop instead
-// of costing a write each.
+// flushNow is flush at the end of a read buffer or of a batch of
+// in-process publishes (PubAcks): a short queue whose writer is idle is
+// written at once (see signalNow). Single in-process publishes use flush,
+// so that a run of them is coalesced by the write loop instead of costing
+// a write each.
 func (p *producer) flushNow() { p.flushWith(true) }
 
 func (p *producer) flushWith(now bool) {
