@@ -288,12 +288,16 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 		return run, err
 	}
 	defer c.stop()
+	// perf records from the mark on, as CPU is counted: a stream
+	// scenario's filling of the stream is left out of both.
 	var perf *perfRecorder
-	if b.perfDir != "" {
-		perf = startPerf(c, filepath.Join(b.perfDir, fmt.Sprintf("%s-%s-r%d.data", k.name, sc.name(), round+1)))
-	}
 	cpu0 := c.usage().cpu
-	mark := func() { cpu0 = c.usage().cpu }
+	mark := func() {
+		cpu0 = c.usage().cpu
+		if b.perfDir != "" && perf == nil {
+			perf = startPerf(c, filepath.Join(b.perfDir, fmt.Sprintf("%s-%s-r%d.data", k.name, sc.name(), round+1)))
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 	res, err := sc.run(rctx, c.url, b.cfg, mark)
 	cancel()
