@@ -265,7 +265,7 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)
-	go c.readLoop(make([]byte, minReadBuf))
+	go c.readLoop(getReadBuf(minReadBuf))
 	c.signal() // the write loop sends INFO, then ends until there is more
 }
 
