@@ -2,7 +2,6 @@ package jetstore
 
 import (
 	"container/heap"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +36,8 @@ type consumer struct {
 	cfg       ConsumerConfig
 	filters   []string // nil delivers every subject
 	closed    bool
-	retention string // the stream's, which never changes
+	retention string         // the stream's, which never changes
+	owner     *consumerOwner // who created or last updated it; nil: nobody with permissions
 
 	// Delivery state.
 	dseq    uint64                 // last consumer sequence handed out
@@ -224,6 +224,9 @@ func (c *consumer) remove() {
 	waiting := c.waiting
 	c.waiting = nil
 	deliver := c.cfg.DeliverSubject
+	if c.push.denied != "" {
+		deliver = "" // nothing goes where the owner may not publish
+	}
 	c.mu.Unlock()
 	c.close()
 	for _, r := range waiting {
@@ -233,7 +236,7 @@ func (c *consumer) remove() {
 		c.sendStatus(deliver, protocol.StatusConflict, "Consumer Deleted", nil)
 	}
 	if c.dir != "" {
-		os.RemoveAll(c.dir)
+		store.RemoveAll(c.dir)
 	}
 }
 
@@ -288,6 +291,7 @@ func (c *consumer) work() {
 	c.syncReplies, c.dead, c.removed, c.naked = nil, nil, nil, nil
 	c.mu.Unlock()
 
+	c.reportDenied()
 	for _, d := range naked {
 		c.publishAdvisory(d)
 	}
@@ -351,7 +355,7 @@ func (c *consumer) nextWake(now time.Time) time.Duration {
 		if hb := c.cfg.Heartbeat; hb > 0 {
 			at = min(at, c.push.lastSent+int64(hb))
 		}
-		if !c.push.bound {
+		if !c.push.bound || c.push.denied != "" {
 			at = min(at, deadlineAt(now, interestPoll))
 		}
 	}
@@ -483,6 +487,9 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 		NumPending:    c.numPending(),
 		PushBound:     !c.cfg.isPull() && c.js.bus.HasInterest(c.cfg.DeliverSubject),
 		TS:            time.Now().UTC(),
+	}
+	if !c.cfg.isPull() {
+		ci.DeliveryDenied = c.push.denied
 	}
 	if !c.lastDelivered.IsZero() {
 		t := c.lastDelivered.UTC()

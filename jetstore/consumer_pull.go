@@ -160,7 +160,7 @@ func (c *consumer) heartbeats(now time.Time) {
 			r.nextHB = t + int64(r.hb)
 		}
 	}
-	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() && c.push.lastSent+int64(hb) <= t {
+	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() && c.push.denied == "" && c.push.lastSent+int64(hb) <= t {
 		if c.push.fcPending != "" {
 			// A stalled consumer asks again.
 			c.sendFlowControl(c.push.fcPending)

@@ -53,6 +53,10 @@ const (
 type consumerMeta struct {
 	Config  ConsumerConfig `json:"config"`
 	Created time.Time      `json:"created"`
+	// Owner is who created or last updated it (consumer_owner.go); absent
+	// for a consumer without one, and in files written before owners
+	// were recorded.
+	Owner *consumerOwner `json:"owner,omitempty"`
 }
 
 // consumerSnapshot is what state.snap holds.
@@ -71,7 +75,7 @@ type stateLog struct {
 	// fmu guards f, parked and dirty against closing an idle file
 	// (consumer_state_files.go); f is nil while parked.
 	fmu      sync.Mutex
-	f        *os.File
+	f        store.File
 	parked   bool
 	lastUse  atomic.Uint64
 	gen      uint64
@@ -170,7 +174,7 @@ func (l *stateLog) close() error {
 			return nil
 		}
 		var err error
-		if f, err = os.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
+		if f, err = store.Disk.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
 			return err
 		}
 	}
@@ -224,7 +228,7 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	}
 	l.size = int64(len(l.buf))
 	l.buf = l.buf[:0]
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := store.Disk.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, err
 	}
@@ -272,10 +276,7 @@ func (c *consumer) compact(now time.Time) {
 // initState writes a new durable consumer's files: its config and its
 // starting position.
 func (c *consumer) initState() error {
-	if err := os.MkdirAll(c.dir, 0o750); err != nil {
-		return err
-	}
-	if err := store.SyncDir(filepath.Dir(c.dir)); err != nil {
+	if err := store.MkdirAll(c.dir, 0o750); err != nil {
 		return err
 	}
 	if err := c.saveMeta(); err != nil {
@@ -294,7 +295,7 @@ func (c *consumer) initState() error {
 
 // saveMeta writes consumer.json.
 func (c *consumer) saveMeta() error {
-	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created}, "", "  ")
+	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created, Owner: c.owner}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -340,7 +341,7 @@ func (c *consumer) loadState() error {
 		c.log = l
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0o640)
+	f, err := store.Disk.OpenFile(path, os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}

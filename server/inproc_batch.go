@@ -25,7 +25,7 @@ type deliverBatch struct {
 	// once per batch rather than once per message.
 	res  matchResult
 	memo bool
-	fn           func(route, subject, reply string, header, data []byte) error
+	fn   func(route, subject, reply string, header, data []byte) error
 }
 
 var deliverBatches = sync.Pool{New: func() any {

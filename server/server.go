@@ -94,6 +94,7 @@ type Server struct {
 	shutdown bool
 	ldm      bool // lame-duck mode: see LameDuck
 	auth     authState
+	owners   ownerCache // identities of users the stream layer publishes for (owner.go)
 
 	mon      monitor
 	mem      memRelease      // guarded by mu

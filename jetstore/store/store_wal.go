@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -113,13 +112,13 @@ func openWAL(opts Options) (*walStore, error) {
 	_, err := os.Stat(opts.Dir)
 	created := errors.Is(err, fs.ErrNotExist)
 	if created {
-		if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
-			return nil, err
-		}
-		if err := SyncDir(filepath.Dir(filepath.Clean(opts.Dir))); err != nil {
+		if err := MkdirAll(opts.Dir, 0o750); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
+		return nil, err
+	}
+	if err := finishReclaim(opts.Dir); err != nil {
 		return nil, err
 	}
 	if err := repairTailFor(opts.Dir, opts.Logger, opts.Sync); err != nil {
@@ -347,7 +346,7 @@ func (s *walStore) Close() error {
 	if s.log == nil {
 		return nil // parked: closed already, nothing unsynced
 	}
-	if err := s.log.Close(); err != nil {
+	if err := Disk.SyncWith(s.opts.Dir, s.log.Close); err != nil {
 		return fmt.Errorf("jetstore: close: %w", err)
 	}
 	return nil

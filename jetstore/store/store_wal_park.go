@@ -112,7 +112,7 @@ func (s *walStore) tryPark() bool {
 	if s.log == nil || s.w.dirty || s.w.failed != nil || s.w.torn {
 		return false
 	}
-	if err := s.log.Close(); err != nil {
+	if err := Disk.SyncWith(s.opts.Dir, s.log.Close); err != nil {
 		return false
 	}
 	s.log = nil
