@@ -116,6 +116,8 @@ type client struct {
 
 	// onClose tells a session's listener that the broker closed it.
 	onClose func(reason string)
+	// sess is set for a session (kindSession): how monitoring shows it.
+	sess *sessionConn
 
 	leaf *LeafConn // set for a leaf-node link
 	// raw is the socket of a plain TCP connection, set before its read

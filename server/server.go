@@ -333,7 +333,7 @@ func (s *Server) removeClient(c *client) {
 	s.mu.Lock()
 	if _, ok := s.clients[c.cid]; ok {
 		delete(s.clients, c.cid)
-		if c.kind == kindClient || c.kind == kindSession {
+		if c.isConn() {
 			s.nconns--
 			s.noteConns()
 		}
@@ -368,7 +368,7 @@ func (s *Server) Stats() Stats {
 	}
 	s.mu.Lock()
 	for _, c := range s.clients {
-		if c.kind == kindClient {
+		if c.isConn() {
 			st.Connections++
 		}
 		st.InMsgs += c.inMsgs.Load()
