@@ -211,6 +211,12 @@ type JetStream struct {
 	// MaxRequestSize caps the body of a JetStream API request.
 	// Default 256KB.
 	MaxRequestSize Size `toml:"max_request_size"`
+	// RequestQueueLimit caps the API requests waiting for a worker;
+	// beyond it a request is refused with a 503. Default 4096.
+	RequestQueueLimit int `toml:"request_queue_limit"`
+	// InfoQueueLimit caps the info, names and list requests waiting for
+	// the workers kept for them. Default RequestQueueLimit.
+	InfoQueueLimit int `toml:"info_queue_limit"`
 }
 
 // TLS secures the client listener.

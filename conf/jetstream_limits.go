@@ -25,6 +25,17 @@ func (v *checker) jetStreamLimits(l *JetStream) {
 	}
 	for _, f := range []struct {
 		key string
+		n   int
+	}{
+		{"request_queue_limit", l.RequestQueueLimit},
+		{"info_queue_limit", l.InfoQueueLimit},
+	} {
+		if f.n < 0 {
+			v.add(p+f.key, "must be 0 (the default) or the number of requests that may wait, got %d", f.n)
+		}
+	}
+	for _, f := range []struct {
+		key string
 		d   Duration
 	}{
 		{"max_inactive_threshold", l.MaxInactiveThreshold},

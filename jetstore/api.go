@@ -33,6 +33,7 @@ func (js *JetStream) onAPI(m *protocol.Msg) {
 	if !lane.push(m.Clone()) {
 		js.apiTotal.Add(1)
 		js.fail(string(m.Reply), errUnavailable())
+		js.apiLimitReached()
 	}
 }
 

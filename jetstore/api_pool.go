@@ -16,9 +16,12 @@ import (
 // requests arrive and end when their lane is empty: an idle stream layer
 // runs none.
 const (
-	// apiQueueLimit bounds the requests waiting in each lane; beyond it a
-	// request is answered 503 at once instead of waiting.
-	apiQueueLimit = 4096
+	// defaultRequestQueueLimit bounds the requests waiting in each lane
+	// unless Config.RequestQueueLimit says otherwise; beyond it a request
+	// is answered 503 at once instead of waiting. nats-server allows
+	// 10,000; a gateway holds fewer copies of requests of up to
+	// max_request_size each.
+	defaultRequestQueueLimit = 4096
 	// apiInfoWorkers serve the info lane.
 	apiInfoWorkers = 2
 )
@@ -30,36 +33,35 @@ func apiWorkers() int {
 	return min(max(4, 2*runtime.GOMAXPROCS(0)), 16)
 }
 
-// apiLane is one queue of requests and the workers draining it.
+// apiLane is one queue of requests and the workers draining it. The queue
+// grows with what waits and is let go once drained, so an idle lane holds
+// no memory, whatever its limit.
 type apiLane struct {
-	q    chan *protocol.Msg
-	max  int
-	work func(m *protocol.Msg)
+	max   int // workers
+	limit int // queued requests
+	work  func(m *protocol.Msg)
 
 	mu      sync.Mutex
+	q       []*protocol.Msg
+	head    int // q[head:] waits
 	running int
 	closed  bool
 	wg      sync.WaitGroup
 }
 
 func newAPILane(workers, limit int, work func(m *protocol.Msg)) *apiLane {
-	return &apiLane{q: make(chan *protocol.Msg, limit), max: workers, work: work}
+	return &apiLane{max: workers, limit: limit, work: work}
 }
 
 // push queues m and makes sure a worker will take it. It reports false
 // when the lane is full or closed; m is then not queued.
 func (l *apiLane) push(m *protocol.Msg) bool {
 	l.mu.Lock()
-	if l.closed {
+	if l.closed || len(l.q)-l.head >= l.limit {
 		l.mu.Unlock()
 		return false
 	}
-	select {
-	case l.q <- m:
-	default:
-		l.mu.Unlock()
-		return false
-	}
+	l.q = append(l.q, m)
 	if l.running < l.max {
 		l.running++
 		l.wg.Add(1)
@@ -69,27 +71,48 @@ func (l *apiLane) push(m *protocol.Msg) bool {
 	return true
 }
 
+// pop takes the oldest queued request. mu is held.
+func (l *apiLane) pop() (*protocol.Msg, bool) {
+	if l.head == len(l.q) {
+		l.q, l.head = nil, 0
+		return nil, false
+	}
+	m := l.q[l.head]
+	l.q[l.head] = nil
+	l.head++
+	if l.head >= 1024 && l.head*2 >= len(l.q) {
+		// Slide what waits to the front, so a lane that never drains
+		// does not keep what it served.
+		n := copy(l.q, l.q[l.head:])
+		clear(l.q[n:])
+		l.q, l.head = l.q[:n], 0
+	}
+	return m, true
+}
+
 // serve takes requests until the lane is empty. The check that ends it is
 // made under mu, as push's check of running is, so a request queued as it
 // ends always finds a worker.
 func (l *apiLane) serve() {
 	defer l.wg.Done()
 	for {
-		select {
-		case m := <-l.q:
-			l.work(m)
-			continue
-		default:
-		}
 		l.mu.Lock()
-		if len(l.q) > 0 && !l.closed {
+		m, ok := l.pop()
+		if !ok || l.closed {
+			l.running--
 			l.mu.Unlock()
-			continue
+			return
 		}
-		l.running--
 		l.mu.Unlock()
-		return
+		l.work(m)
 	}
+}
+
+// queued returns how many requests wait.
+func (l *apiLane) queued() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.q) - l.head
 }
 
 // close refuses new requests, drops the queued ones and waits for the
@@ -97,9 +120,7 @@ func (l *apiLane) serve() {
 func (l *apiLane) close() {
 	l.mu.Lock()
 	l.closed = true
-	for len(l.q) > 0 {
-		<-l.q
-	}
+	l.q, l.head = nil, 0
 	l.mu.Unlock()
 	l.wg.Wait()
 }

@@ -47,6 +47,16 @@ type Deliverer interface {
 	PublishAs(route, subject, reply string, header, data []byte) error
 }
 
+// BatchDeliverer is offered by a broker that can hold back wake-ups
+// across a run of deliveries: DeliverBatch runs fn with a deliver function
+// that does what PublishAs does, and wakes each receiving connection's
+// writer once, when fn returns (or once enough bytes are queued). A
+// consumer hands out one round of deliveries this way, so the messages of
+// a Fetch leave in one socket write. Without it, PublishAs is used.
+type BatchDeliverer interface {
+	DeliverBatch(fn func(deliver func(route, subject, reply string, header, data []byte) error))
+}
+
 // TracingSubscriber is offered by a broker that traces messages
 // (Nats-Trace-Dest): SubscribeTraced is Subscribe for a subscriber that
 // reads Msg.Trace, so it is handed trace-only messages to report on

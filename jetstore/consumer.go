@@ -2,7 +2,6 @@ package jetstore
 
 import (
 	"container/heap"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +36,8 @@ type consumer struct {
 	cfg       ConsumerConfig
 	filters   []string // nil delivers every subject
 	closed    bool
-	retention string // the stream's, which never changes
+	retention string         // the stream's, which never changes
+	owner     *consumerOwner // who created or last updated it; nil: nobody with permissions
 
 	// Delivery state.
 	dseq    uint64                 // last consumer sequence handed out
@@ -59,8 +59,13 @@ type consumer struct {
 	purgedBelow uint64
 
 	waiting []*pullRequest
-	push    pushState
-	replay  replayState
+	// emit, set during a round of deliveries, sends them (see deliver).
+	emit func(route, subject, reply string, header, data []byte) error
+	// ackPrefix is "$JS.ACK.<stream>.<consumer>."; ackBuf holds the last
+	// ack subject built on it.
+	ackPrefix, ackBuf []byte
+	push              pushState
+	replay            replayState
 
 	lastActive time.Time
 	expiring   bool
@@ -116,9 +121,12 @@ func (h *deadlineHeap) Pop() any {
 type inbox struct {
 	mu   sync.Mutex
 	acks []ackReq
-	reqs []*pullRequest
-	fc   []string
-	kick chan struct{}
+	// spare is the acks slice the consumer handed back, emptied, for the
+	// next round to fill without growing a new one.
+	spare []ackReq
+	reqs  []*pullRequest
+	fc    []string
+	kick  chan struct{}
 }
 
 // maxInboxAcks bounds the acks queued for one consumer; past it acks are
@@ -216,6 +224,9 @@ func (c *consumer) remove() {
 	waiting := c.waiting
 	c.waiting = nil
 	deliver := c.cfg.DeliverSubject
+	if c.push.denied != "" {
+		deliver = "" // nothing goes where the owner may not publish
+	}
 	c.mu.Unlock()
 	c.close()
 	for _, r := range waiting {
@@ -225,7 +236,9 @@ func (c *consumer) remove() {
 		c.sendStatus(deliver, protocol.StatusConflict, "Consumer Deleted", nil)
 	}
 	if c.dir != "" {
-		os.RemoveAll(c.dir)
+		if err := removeConsumerDir(c.dir); err != nil {
+			c.js.log.Warn("could not remove a deleted consumer's files", "stream", c.st.name, "consumer", c.name, "error", err)
+		}
 	}
 }
 
@@ -251,8 +264,10 @@ func (c *consumer) run() {
 func (c *consumer) work() {
 	c.in.mu.Lock()
 	acks, reqs, fcs := c.in.acks, c.in.reqs, c.in.fc
-	c.in.acks, c.in.reqs, c.in.fc = nil, nil, nil
+	c.in.acks, c.in.reqs, c.in.fc = c.in.spare, nil, nil
+	c.in.spare = nil
 	c.in.mu.Unlock()
+	defer c.recycleAcks(acks)
 
 	now := time.Now()
 	c.mu.Lock()
@@ -278,6 +293,7 @@ func (c *consumer) work() {
 	c.syncReplies, c.dead, c.removed, c.naked = nil, nil, nil, nil
 	c.mu.Unlock()
 
+	c.reportDenied()
 	for _, d := range naked {
 		c.publishAdvisory(d)
 	}
@@ -309,6 +325,20 @@ func (c *consumer) work() {
 	c.timer.Reset(next)
 }
 
+// recycleAcks hands the drained acks slice back to the inbox, unless it
+// grew large under a burst.
+func (c *consumer) recycleAcks(acks []ackReq) {
+	if cap(acks) == 0 || cap(acks) > 4096 {
+		return
+	}
+	clear(acks)
+	c.in.mu.Lock()
+	if c.in.spare == nil {
+		c.in.spare = acks[:0]
+	}
+	c.in.mu.Unlock()
+}
+
 // nextWake returns how long until something is due. mu is held.
 func (c *consumer) nextWake(now time.Time) time.Duration {
 	at := deadlineAt(now, time.Hour)
@@ -327,7 +357,7 @@ func (c *consumer) nextWake(now time.Time) time.Duration {
 		if hb := c.cfg.Heartbeat; hb > 0 {
 			at = min(at, c.push.lastSent+int64(hb))
 		}
-		if !c.push.bound {
+		if !c.push.bound || c.push.denied != "" {
 			at = min(at, deadlineAt(now, interestPoll))
 		}
 	}
@@ -459,6 +489,9 @@ func (c *consumer) info(typ string) *ConsumerInfo {
 		NumPending:    c.numPending(),
 		PushBound:     !c.cfg.isPull() && c.js.bus.HasInterest(c.cfg.DeliverSubject),
 		TS:            time.Now().UTC(),
+	}
+	if !c.cfg.isPull() {
+		ci.DeliveryDenied = c.push.denied
 	}
 	if !c.lastDelivered.IsZero() {
 		t := c.lastDelivered.UTC()

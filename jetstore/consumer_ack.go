@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/wrenmq/wren/protocol"
 )
@@ -41,36 +42,60 @@ type ackReq struct {
 }
 
 // parseAckSubject reads the stream, consumer and sequences of a v1 ack
-// subject.
+// subject, in one pass. The names it returns are views of subject.
 func parseAckSubject(subject string) (stream, consumer string, deliveries, sseq, cseq uint64, ok bool) {
 	rest, found := strings.CutPrefix(subject, ackPrefix)
 	if !found {
 		return "", "", 0, 0, 0, false
 	}
-	var tok [7]string
-	for i := 0; i < 6; i++ {
-		j := strings.IndexByte(rest, '.')
-		if j < 0 {
-			return "", "", 0, 0, 0, false
-		}
-		tok[i], rest = rest[:j], rest[j+1:]
-	}
-	tok[6] = rest
-	if strings.IndexByte(rest, '.') >= 0 {
-		return "", "", 0, 0, 0, false
-	}
+	// Tokens: stream, consumer, delivered, stream seq, consumer seq,
+	// timestamp, pending.
+	var names [2]string
 	var n [3]uint64
-	for i := range n {
-		v, ok := parseUint([]byte(tok[2+i]))
-		if !ok {
-			return "", "", 0, 0, 0, false
+	tok, start := 0, 0
+	for i := 0; i <= len(rest); i++ {
+		if i < len(rest) && rest[i] != '.' {
+			continue
 		}
-		n[i] = v
+		t := rest[start:i]
+		start = i + 1
+		switch {
+		case tok >= 7:
+			return "", "", 0, 0, 0, false
+		case tok < 2:
+			if t == "" {
+				return "", "", 0, 0, 0, false
+			}
+			names[tok] = t
+		case tok < 5:
+			v, ok := parseUintString(t)
+			if !ok {
+				return "", "", 0, 0, 0, false
+			}
+			n[tok-2] = v
+		}
+		tok++
 	}
-	if tok[0] == "" || tok[1] == "" || n[1] == 0 {
+	if tok != 7 || n[1] == 0 {
 		return "", "", 0, 0, 0, false
 	}
-	return tok[0], tok[1], n[0], n[1], n[2], true
+	return names[0], names[1], n[0], n[1], n[2], true
+}
+
+// parseUintString is parseUint for a string.
+func parseUintString(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }
 
 // parseAckBody reads an ack body into a.
@@ -124,7 +149,9 @@ func parseAckBody(body []byte, a *ackReq) bool {
 // onAck runs on the publisher's goroutine: it parses the ack and leaves it
 // in the consumer's inbox.
 func (js *JetStream) onAck(m *protocol.Msg) {
-	stream, name, deliveries, sseq, cseq, ok := parseAckSubject(string(m.Subject))
+	// A view, not a copy: the names are only looked up.
+	subject := unsafe.String(unsafe.SliceData(m.Subject), len(m.Subject))
+	stream, name, deliveries, sseq, cseq, ok := parseAckSubject(subject)
 	if !ok {
 		return
 	}

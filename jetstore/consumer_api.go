@@ -90,12 +90,12 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 		if n >= 5 {
 			filter = strings.Join(tok[4:], ".")
 		}
-		js.apiConsumerCreate(reply, tok[2], name, filter, n == 3, m.Data)
+		js.apiConsumerCreate(reply, tok[2], name, filter, n == 3, m.Data, ownerOf(m.Sender))
 	case n == 5 && tok[1] == "DURABLE" && tok[2] == "CREATE":
 		if js.deliverSubjectDenied(m) {
 			return
 		}
-		js.apiConsumerCreate(reply, tok[3], tok[4], "", false, m.Data)
+		js.apiConsumerCreate(reply, tok[3], tok[4], "", false, m.Data, ownerOf(m.Sender))
 	case n == 4 && tok[1] == "INFO":
 		js.apiConsumerInfo(reply, tok[2], tok[3])
 	case n == 4 && tok[1] == "DELETE":
@@ -109,7 +109,7 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 	}
 }
 
-func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, ephemeralForm bool, data []byte) {
+func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, ephemeralForm bool, data []byte, owner *consumerOwner) {
 	st := js.lookup(streamName)
 	if st == nil {
 		js.fail(reply, errStreamNotFound())
@@ -176,7 +176,7 @@ func (js *JetStream) apiConsumerCreate(reply, streamName, name, filter string, e
 		return
 	}
 	var info *ConsumerInfo
-	if !st.do(func() { info, e = st.createConsumer(ncfg, req.Action) }) {
+	if !st.do(func() { info, e = st.createConsumer(ncfg, req.Action, owner) }) {
 		e = errStreamNotFound()
 	}
 	if e != nil {
@@ -197,10 +197,11 @@ func randomName() string {
 	return string(b[:])
 }
 
-// createConsumer adds a consumer or updates an existing one. It runs on
-// the stream's writer goroutine, so no message is stored while a new
-// consumer picks its starting point.
-func (st *stream) createConsumer(cfg ConsumerConfig, action string) (*ConsumerInfo, *APIError) {
+// createConsumer adds a consumer or updates an existing one, owned by
+// owner (nil: nobody with permissions). It runs on the stream's writer
+// goroutine, so no message is stored while a new consumer picks its
+// starting point.
+func (st *stream) createConsumer(cfg ConsumerConfig, action string, owner *consumerOwner) (*ConsumerInfo, *APIError) {
 	st.mu.RLock()
 	existing := st.consumers[cfg.Name]
 	others := make([]*consumer, 0, len(st.consumers))
@@ -214,7 +215,7 @@ func (st *stream) createConsumer(cfg ConsumerConfig, action string) (*ConsumerIn
 		if action == actionCreate && !sameConsumerConfig(existing.config(), cfg) {
 			return nil, errConsumerExists()
 		}
-		if e := existing.update(cfg); e != nil {
+		if e := existing.update(cfg, owner); e != nil {
 			return nil, e
 		}
 		return existing.info(typeConsumerCreate), nil
@@ -249,11 +250,12 @@ func (st *stream) createConsumer(cfg ConsumerConfig, action string) (*ConsumerIn
 		}
 	}
 	c := newConsumer(st, cfg, time.Now().UTC(), "")
+	c.owner = owner
 	c.position()
 	if persistent(st, cfg) {
 		c.dir = filepath.Join(st.dir, "consumers", cfg.Name)
 		if err := c.initState(); err != nil {
-			os.RemoveAll(c.dir)
+			store.RemoveAll(c.dir)
 			st.js.log.Error("create consumer", "stream", st.name, "consumer", cfg.Name, "error", err)
 			return nil, errConsumerStore(clientError(err))
 		}
@@ -291,21 +293,30 @@ func (c *consumer) config() ConsumerConfig {
 	return c.cfg
 }
 
-// update applies a new configuration to a running consumer.
-func (c *consumer) update(cfg ConsumerConfig) *APIError {
+// update applies a new configuration to a running consumer, now owned by
+// owner: the requester, whose permissions were checked for it.
+func (c *consumer) update(cfg ConsumerConfig, owner *consumerOwner) *APIError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if sameConsumerConfig(c.cfg, cfg) {
+		if cfg.DeliverSubject == "" {
+			return nil
+		}
+		if err := c.setOwner(owner); err != nil {
+			c.js.log.Error("update consumer", "stream", c.st.name, "consumer", c.name, "error", err)
+			return errConsumerCreate(clientError(err).Error())
+		}
+		c.in.signal()
 		return nil
 	}
 	if e := checkConsumerUpdate(c.cfg, cfg); e != nil {
 		return e
 	}
-	old := c.cfg
-	c.cfg = cfg
+	old, oldOwner := c.cfg, c.owner
+	c.cfg, c.owner = cfg, owner
 	if c.dir != "" {
 		if err := c.saveMeta(); err != nil {
-			c.cfg = old
+			c.cfg, c.owner = old, oldOwner
 			c.js.log.Error("update consumer", "stream", c.st.name, "consumer", c.name, "error", err)
 			return errConsumerCreate(clientError(err).Error())
 		}
@@ -544,7 +555,7 @@ func (st *stream) restoreConsumers() error {
 		b, err := os.ReadFile(filepath.Join(dir, consumerMetaFile))
 		if errors.Is(err, os.ErrNotExist) {
 			// A consumer whose creation did not finish.
-			os.RemoveAll(dir)
+			store.RemoveAll(dir)
 			continue
 		}
 		if err != nil {
@@ -555,6 +566,7 @@ func (st *stream) restoreConsumers() error {
 			return fmt.Errorf("consumer %q: decode %s: %w", e.Name(), consumerMetaFile, err)
 		}
 		c := newConsumer(st, meta.Config, meta.Created, dir)
+		c.owner = meta.Owner
 		if err := c.loadState(); err != nil {
 			return fmt.Errorf("consumer %q: %w", e.Name(), err)
 		}

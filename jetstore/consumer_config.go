@@ -105,8 +105,12 @@ type ConsumerInfo struct {
 	NumWaiting     int            `json:"num_waiting"`
 	NumPending     uint64         `json:"num_pending"`
 	PushBound      bool           `json:"push_bound,omitempty"`
-	TS             time.Time      `json:"ts"`
-	Error          *APIError      `json:"error,omitempty"`
+	// DeliveryDenied, a Wren addition, says why a push consumer delivers
+	// nothing: the user who created or last updated it may no longer have
+	// the server publish to its deliver subject.
+	DeliveryDenied string    `json:"delivery_denied,omitempty"`
+	TS             time.Time `json:"ts"`
+	Error          *APIError `json:"error,omitempty"`
 }
 
 // consumerCreateRequest is the body of CONSUMER.CREATE.

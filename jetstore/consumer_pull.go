@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/wrenmq/wren/jetstore/store"
 	"github.com/wrenmq/wren/protocol"
@@ -159,7 +160,7 @@ func (c *consumer) heartbeats(now time.Time) {
 			r.nextHB = t + int64(r.hb)
 		}
 	}
-	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() && c.push.lastSent+int64(hb) <= t {
+	if hb := c.cfg.Heartbeat; hb > 0 && !c.cfg.isPull() && c.push.denied == "" && c.push.lastSent+int64(hb) <= t {
 		if c.push.fcPending != "" {
 			// A stalled consumer asks again.
 			c.sendFlowControl(c.push.fcPending)
@@ -203,6 +204,22 @@ func (c *consumer) deliver(now time.Time) bool {
 	if c.closed {
 		return false
 	}
+	bd, ok := c.js.bus.(BatchDeliverer)
+	if !ok {
+		return c.deliverRound(now)
+	}
+	var more bool
+	bd.DeliverBatch(func(deliver func(route, subject, reply string, header, data []byte) error) {
+		c.emit = deliver
+		more = c.deliverRound(now)
+		c.emit = nil
+	})
+	return more
+}
+
+// deliverRound is one round of deliver; commit sends through c.emit
+// while it is set. mu is held.
+func (c *consumer) deliverRound(now time.Time) bool {
 	if c.counting() {
 		c.countNew()
 	}
@@ -476,7 +493,11 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 		hdr = headersOnly(hdr, len(data))
 		data = nil
 	}
-	c.js.bus.PublishAs(subject, m.Subject, reply, hdr, data)
+	if c.emit != nil {
+		c.emit(subject, m.Subject, reply, hdr, data)
+	} else {
+		c.js.bus.PublishAs(subject, m.Subject, reply, hdr, data)
+	}
 	if !c.cfg.isPull() {
 		c.push.lastSent = ts
 		c.push.msgs++
@@ -484,14 +505,14 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 	}
 }
 
-// ackSubject builds the v1 ack reply subject of a delivery. mu is held.
+// ackSubject builds the v1 ack reply subject of a delivery. The result
+// lives in a buffer the next call overwrites: it is good for one publish,
+// which copies it. mu is held.
 func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64, pending uint64) string {
-	b := make([]byte, 0, len(ackPrefix)+len(c.st.name)+len(c.name)+64)
-	b = append(b, ackPrefix...)
-	b = append(b, c.st.name...)
-	b = append(b, '.')
-	b = append(b, c.name...)
-	b = append(b, '.')
+	if len(c.ackPrefix) == 0 {
+		c.ackPrefix = append(append(append(append([]byte(ackPrefix), c.st.name...), '.'), c.name...), '.')
+	}
+	b := append(c.ackBuf[:0], c.ackPrefix...)
 	b = strconv.AppendUint(b, deliveries, 10)
 	b = append(b, '.')
 	b = strconv.AppendUint(b, sseq, 10)
@@ -501,7 +522,8 @@ func (c *consumer) ackSubject(deliveries, sseq, cseq uint64, ts int64, pending u
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, '.')
 	b = strconv.AppendUint(b, pending, 10)
-	return string(b)
+	c.ackBuf = b
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // pendingAfter is the num_pending figure of an ack subject. mu is held.

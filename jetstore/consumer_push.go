@@ -25,6 +25,11 @@ type pushState struct {
 	fcPending string // the reply subject of the unanswered request
 	fcSeq     uint64
 	bound     bool // the deliver subject had a subscriber at the last look
+	// denied says why the owner may not have the server publish to the
+	// deliver subject, at the last look; deniedNews that it changed and
+	// is still to be logged (consumer_owner.go).
+	denied     string
+	deniedNews bool
 }
 
 // interestPoll is how often a push consumer without a subscriber looks
@@ -36,8 +41,9 @@ const interestPoll = 100 * time.Millisecond
 // whether it stopped with work left. mu is held.
 func (c *consumer) deliverPush(now time.Time) bool {
 	subject := c.cfg.DeliverSubject
+	allowed := c.mayDeliver()
 	c.push.bound = c.js.bus.HasInterest(subject)
-	if !c.push.bound {
+	if !c.push.bound || !allowed {
 		return false
 	}
 	c.lastActive = now

@@ -43,16 +43,20 @@ const (
 	recAckAll    byte = 4
 	recHold      byte = 5 // interest: a message given up on stays (stream_interest.go)
 	recRelease   byte = 6 // interest: ... until this
-
-	// compactAt is the log size past which the state is snapshotted and
-	// the log started again.
-	compactAt = 4 << 20
 )
+
+// compactAt is the log size past which the state is snapshotted and the
+// log started again; tests lower it.
+var compactAt int64 = 4 << 20
 
 // consumerMeta is what consumer.json holds.
 type consumerMeta struct {
 	Config  ConsumerConfig `json:"config"`
 	Created time.Time      `json:"created"`
+	// Owner is who created or last updated it (consumer_owner.go); absent
+	// for a consumer without one, and in files written before owners
+	// were recorded.
+	Owner *consumerOwner `json:"owner,omitempty"`
 }
 
 // consumerSnapshot is what state.snap holds.
@@ -71,7 +75,7 @@ type stateLog struct {
 	// fmu guards f, parked and dirty against closing an idle file
 	// (consumer_state_files.go); f is nil while parked.
 	fmu      sync.Mutex
-	f        *os.File
+	f        store.File
 	parked   bool
 	lastUse  atomic.Uint64
 	gen      uint64
@@ -170,7 +174,7 @@ func (l *stateLog) close() error {
 			return nil
 		}
 		var err error
-		if f, err = os.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
+		if f, err = store.Disk.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640); err != nil {
 			return err
 		}
 	}
@@ -224,7 +228,7 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	}
 	l.size = int64(len(l.buf))
 	l.buf = l.buf[:0]
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := store.Disk.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, err
 	}
@@ -272,10 +276,7 @@ func (c *consumer) compact(now time.Time) {
 // initState writes a new durable consumer's files: its config and its
 // starting position.
 func (c *consumer) initState() error {
-	if err := os.MkdirAll(c.dir, 0o750); err != nil {
-		return err
-	}
-	if err := store.SyncDir(filepath.Dir(c.dir)); err != nil {
+	if err := store.MkdirAll(c.dir, 0o750); err != nil {
 		return err
 	}
 	if err := c.saveMeta(); err != nil {
@@ -292,9 +293,28 @@ func (c *consumer) initState() error {
 	return nil
 }
 
+// removeConsumerDir removes a deleted consumer's directory so that a
+// power cut at any point leaves it whole or gone: its configuration goes
+// first, durably (a directory without one is a creation that did not
+// finish, dropped at start), then the rest, and the removal is made
+// durable in the stream's directory.
+func removeConsumerDir(dir string) error {
+	err := store.Disk.Remove(filepath.Join(dir, consumerMetaFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := store.SyncDir(dir); err != nil {
+		return err
+	}
+	if err := store.RemoveAll(dir); err != nil {
+		return err
+	}
+	return store.SyncDir(filepath.Dir(dir))
+}
+
 // saveMeta writes consumer.json.
 func (c *consumer) saveMeta() error {
-	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created}, "", "  ")
+	b, err := json.MarshalIndent(&consumerMeta{Config: c.cfg, Created: c.created, Owner: c.owner}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -340,7 +360,7 @@ func (c *consumer) loadState() error {
 		c.log = l
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0o640)
+	f, err := store.Disk.OpenFile(path, os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}

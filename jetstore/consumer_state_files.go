@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/wrenmq/wren/jetstore/store"
 )
 
 // Each durable consumer appends to its own state log. As with the stream
@@ -94,10 +96,10 @@ func (l *stateLog) tryPark() bool {
 
 // file returns the log's open file, opening it again if it was parked.
 // l.fmu is held.
-func (l *stateLog) file() (*os.File, error) {
+func (l *stateLog) file() (store.File, error) {
 	l.lastUse.Store(openStateFiles.tick.Add(1))
 	if l.f == nil && l.parked {
-		f, err := os.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := store.Disk.OpenFile(filepath.Join(l.dir, consumerLogFile), os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package jetstore
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -10,9 +9,6 @@ import (
 	"github.com/wrenmq/wren/jetstore/store"
 )
 
-// syncToken is the reply token of the forwarder's question to the hub.
-const syncToken = "sync"
-
 // run is the forwarder's one goroutine: it reads the local stream,
 // publishes, takes acks and keeps the cursor.
 func (f *Forwarder) run() {
@@ -20,7 +16,6 @@ func (f *Forwarder) run() {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var st *stream
-	var syncAt time.Time // when the question to the hub went out; zero if none is pending
 	for {
 		if cur := f.js.lookup(f.cfg.Stream); cur != st {
 			st = cur
@@ -31,7 +26,7 @@ func (f *Forwarder) run() {
 			}
 		}
 		if st != nil {
-			syncAt = f.step(st, syncAt)
+			f.step(st)
 		}
 		select {
 		case <-f.quit:
@@ -39,9 +34,9 @@ func (f *Forwarder) run() {
 			return
 		case <-f.poke:
 		case a := <-f.acks:
-			syncAt = f.handleAck(a, syncAt)
+			f.handleAck(a)
 			for n := len(f.acks); n > 0; n-- {
-				syncAt = f.handleAck(<-f.acks, syncAt)
+				f.handleAck(<-f.acks)
 			}
 		case <-tick.C:
 		}
@@ -49,25 +44,34 @@ func (f *Forwarder) run() {
 }
 
 // open starts on a (new) local stream: the cursor comes from disk when it
-// was kept for the same stream, else from the stream's start.
+// was kept for the same stream, else from the stream's start. The hub
+// sequence is kept across a stream made again: whatever the new stream
+// forwards lands past it.
 func (f *Forwarder) open(st *stream) {
 	f.epoch = strconv.FormatInt(st.created.Unix(), 36)
-	f.cursor = 0
+	f.cursor, f.hubSeq, f.hubKnown = 0, 0, false
 	if c, ok := f.load(); ok {
-		f.cursor = c
+		if c.HubSeq != nil {
+			f.hubSeq, f.hubKnown = *c.HubSeq, true
+		}
+		if c.Epoch == f.epoch {
+			f.cursor = c.Cursor
+		}
 	}
-	f.saved = f.cursor
+	f.saved, f.savedHub = f.cursor, f.hubSeq
+	f.idHead = append(append(f.idHead[:0], "Nats-Msg-Id: "...), f.idPrefix()...)
 	f.next = f.cursor + 1
-	f.inflight = f.inflight[:0]
+	f.inflight, f.pending = f.base[:0], 0
+	clear(f.held)
+	f.holdTo, f.probe, f.oversize, f.sentTop = 0, false, 0, 0
 	f.needSync = true
-	f.gap = 0
+	f.walk = fwdWalk{gen: f.walk.gen}
 	f.backoff = f.cfg.RetryMin
 	f.setState("connecting")
 }
 
-// step does what can be done now; it returns when the question to the
-// hub went out (zero if none is pending).
-func (f *Forwarder) step(st *stream, syncAt time.Time) time.Time {
+// step does what can be done now.
+func (f *Forwarder) step(st *stream) {
 	now := time.Now()
 	defer f.report(st, now)
 	if f.kicked.Swap(false) {
@@ -75,61 +79,94 @@ func (f *Forwarder) step(st *stream, syncAt time.Time) time.Time {
 		f.backoff = f.cfg.RetryMin
 	}
 	if now.Before(f.waitTill) {
-		return syncAt
+		return
 	}
 	// A window whose oldest publish got no answer is lost (the link went
-	// down, the hub restarted): what it holds is found out again before
-	// anything is sent.
-	for _, s := range f.inflight {
-		if !s.done {
-			if now.Sub(s.sent) > f.cfg.AckWait {
-				f.setErr("no PubAck from the hub within %v for sequence %d; sending again from %d", f.cfg.AckWait, s.seq, f.cursor+1)
-				f.reset(true)
-				f.retryLater(now)
-				return time.Time{}
+	// down, the hub restarted): what the hub holds is read back before
+	// anything is sent again.
+	if f.pending > 0 {
+		for i := range f.inflight {
+			if s := &f.inflight[i]; s.state == slotSent {
+				if now.Sub(s.sent) > f.cfg.AckWait {
+					f.setErr("no PubAck from the hub within %v for sequence %d; sending again what it lacks from %d", f.cfg.AckWait, s.seq, f.cursor+1)
+					f.giveUp()
+					f.retryLater(now)
+					return
+				}
+				break
 			}
-			break
 		}
 	}
 	if f.needSync {
+		// Publishes still unanswered may yet be stored: the hub is read
+		// back once each is answered or given up.
+		if f.pending > 0 {
+			return
+		}
 		if f.cfg.HubStream == "" {
-			f.needSync = false
+			f.synced()
 		} else {
-			if syncAt.IsZero() {
-				f.askHub()
-				f.setState("asking the hub what it holds")
-				return now
-			}
-			if now.Sub(syncAt) > f.cfg.AckWait {
-				f.setErr("hub stream %s did not answer within %v (link down?)", f.cfg.HubStream, f.cfg.AckWait)
-				f.retryLater(now)
-				return time.Time{}
-			}
-			return syncAt
+			f.syncStep(now)
+			return
 		}
 	}
 	f.fill(st, now)
 	f.advance()
 	f.persist(false)
-	return syncAt
 }
 
-// askHub requests the last message the hub stream holds under Upstream.
-func (f *Forwarder) askHub() {
-	subj := "$JS." + f.cfg.HubDomain + ".API.STREAM.MSG.GET." + f.cfg.HubStream
-	body, _ := json.Marshal(map[string]string{"last_by_subj": f.cfg.Upstream})
-	f.js.bus.Publish(subj, f.inbox+syncToken, nil, body)
+// giveUp marks every unanswered publish lost.
+func (f *Forwarder) giveUp() {
+	for i := range f.inflight {
+		if f.inflight[i].state == slotSent {
+			f.inflight[i].state = slotLost
+		}
+	}
+	f.pending = 0
+	f.needSync = true
 }
+
+// synced starts sending again after the cursor, now that what the hub
+// holds past it is in held: those are skipped, the rest sent in order.
+func (f *Forwarder) synced() {
+	f.advance()
+	for _, s := range f.inflight {
+		if s.state == slotDone && s.hub != 0 {
+			f.held[s.seq] = s.hub
+		}
+	}
+	f.holdTo = 0
+	for seq := range f.held {
+		if seq <= f.cursor {
+			delete(f.held, seq)
+		} else if seq > f.holdTo {
+			f.holdTo = seq
+		}
+	}
+	f.inflight, f.pending = f.base[:0], 0
+	f.next = f.cursor + 1
+	f.needSync = false
+	f.wake()
+}
+
+// maxScan bounds how many messages one fill reads, so that skipping what
+// the hub holds never keeps acks waiting long.
+const maxScan = 4096
 
 // fill publishes what the window has room for.
 func (f *Forwarder) fill(st *stream, now time.Time) {
-	free := f.cfg.Window - len(f.inflight)
-	if free <= 0 {
+	free := f.cfg.Window - f.pending
+	if f.probe {
+		free = 1 - f.pending
+	}
+	// Messages not sent (held, not for forwarding) wait in the window
+	// behind an unanswered one too; they are bounded as well.
+	if free <= 0 || len(f.inflight) >= 2*f.cfg.Window+maxScan {
 		return
 	}
 	state := st.store.State()
 	if f.next > state.LastSeq {
-		if len(f.inflight) == 0 {
+		if f.pending == 0 {
 			f.setState("forwarding")
 		}
 		return
@@ -140,36 +177,93 @@ func (f *Forwarder) fill(st *stream, now time.Time) {
 	}
 	// Top the window up in bursts, not one message per ack: each scan
 	// decodes a block, and each burst leaves in few socket writes.
-	if len(f.inflight) > 0 && free < f.cfg.Window/4 {
+	if f.pending > 0 && free < f.cfg.Window/4 && !f.probe {
 		return
 	}
-	var err error
+	if f.holdTo != 0 && f.cursor >= f.holdTo {
+		f.holdTo = 0
+	}
+	f.compact()
+	maxPayload := 0
+	if f.cfg.HubMaxPayload != nil {
+		maxPayload = f.cfg.HubMaxPayload()
+	}
+	scan := maxScan
+	var err, perr error
+	blocked := ""
 	f.js.bus.PublishBatch(func(publish func(subject, reply string, header, data []byte) error) {
 		err = st.store.Scan(f.next, func(m store.StoredMsg) bool {
+			if f.holdTo != 0 && m.Seq > f.holdTo {
+				blocked = "sending again what the hub lacks before newer messages"
+				return false
+			}
 			if m.Seq > f.next {
 				f.dropped(f.next, m.Seq-1)
+				f.next = m.Seq
+			}
+			scan--
+			up, ok := f.upstreamSubject(m.Subject)
+			if hub, held := f.held[m.Seq]; !ok || held {
+				delete(f.held, m.Seq)
+				f.next = m.Seq + 1
+				f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, hub: hub, state: slotDone})
+				return scan > 0
+			}
+			f.hdr = f.header(f.hdr[:0], m.Header, m.Seq)
+			if size := len(f.hdr) + len(m.Data); maxPayload > 0 && size > maxPayload {
+				f.tooBig(m.Seq, size, maxPayload)
+				blocked = "stopped at a message over the hub's max_payload"
+				return false
+			}
+			f.reply = strconv.AppendUint(append(f.reply[:0], f.inbox...), m.Seq, 10)
+			if perr = publish(up, string(f.reply), f.hdr, m.Data); perr != nil {
+				return false
 			}
 			f.next = m.Seq + 1
-			up, ok := f.upstreamSubject(m.Subject)
-			if !ok {
-				f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, done: true})
+			if m.Seq <= f.sentTop {
+				f.st.mu.Lock()
+				f.st.resends++
+				f.st.mu.Unlock()
 			} else {
-				f.hdr = f.header(f.hdr[:0], m.Header, m.Seq)
-				f.reply = strconv.AppendUint(append(f.reply[:0], f.inbox...), m.Seq, 10)
-				if err := publish(up, string(f.reply), f.hdr, m.Data); err != nil {
-					f.next = m.Seq
-					return false
-				}
-				f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, sent: now, size: len(m.Subject) + len(m.Header) + len(m.Data)})
+				f.sentTop = m.Seq
 			}
+			f.inflight = append(f.inflight, fwdSlot{seq: m.Seq, sent: now, state: slotSent})
+			f.pending++
 			free--
-			return free > 0
+			return free > 0 && scan > 0
 		})
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		f.setErr("reading the local stream: %v", err)
+	case perr != nil:
+		f.setErr("publishing sequence %d: %v", f.next, perr)
+		f.retryLater(now)
+		return
+	case scan <= 0:
+		f.wake() // more to read
+	}
+	if blocked != "" {
+		f.setState(blocked)
+		return
 	}
 	f.setState("forwarding")
+}
+
+// tooBig stops the forward at seq, which the hub's max_payload does not
+// let through: counted and logged once per message, shown as the last
+// error, tried again whenever the forward fills (a link to a hub with a
+// larger limit lets it go). It is never skipped.
+func (f *Forwarder) tooBig(seq uint64, size, maxPayload int) {
+	msg := "message " + strconv.FormatUint(seq, 10) + " is " + strconv.Itoa(size) +
+		" bytes, over the hub's max_payload " + strconv.Itoa(maxPayload)
+	if f.oversize != seq {
+		f.oversize = seq
+		f.st.mu.Lock()
+		f.st.oversize++
+		f.st.mu.Unlock()
+	}
+	f.setErr("%s", msg)
 }
 
 // header is the message's own header block without the headers that were
@@ -185,7 +279,7 @@ func (f *Forwarder) header(dst, own []byte, seq uint64) []byte {
 		dst = protocol.AppendHeaderField(dst, string(name), string(value))
 		return true
 	})
-	dst = protocol.AppendHeaderField(dst, "Nats-Msg-Id", f.msgID(seq))
+	dst = append(strconv.AppendUint(append(dst, f.idHead...), seq, 10), "\r\n"...)
 	if f.cfg.HubStream != "" {
 		dst = protocol.AppendHeaderField(dst, "Nats-Expected-Stream", f.cfg.HubStream)
 	}
@@ -216,29 +310,35 @@ func (f *Forwarder) dropped(from, to uint64) {
 	}
 }
 
-// advance moves the cursor over the acknowledged front of the window.
+// advance moves the cursor over the stored front of the window.
 func (f *Forwarder) advance() {
 	i := 0
-	for i < len(f.inflight) && f.inflight[i].done {
+	for i < len(f.inflight) && f.inflight[i].state == slotDone {
 		f.cursor = f.inflight[i].seq
+		if h := f.inflight[i].hub; h != 0 {
+			f.hubSeq, f.hubKnown = max(f.hubSeq, h), true
+		}
 		i++
 	}
 	if i > 0 {
-		f.inflight = append(f.inflight[:0], f.inflight[i:]...)
+		f.inflight = f.inflight[i:] // compact moves it back to the front
 	}
-	if len(f.inflight) == 0 && f.next > 0 && f.next-1 > f.cursor {
+	if len(f.inflight) == 0 && f.next > 0 && f.next-1 > f.cursor && !f.needSync {
 		f.cursor = f.next - 1
 	}
 }
 
-// reset forgets the window; sending starts again after the cursor.
-func (f *Forwarder) reset(sync bool) {
-	f.inflight = f.inflight[:0]
-	f.next = f.cursor + 1
-	f.needSync = f.needSync || sync
-	f.st.mu.Lock()
-	f.st.resends++
-	f.st.mu.Unlock()
+// compact moves the window to the front of its backing array once
+// advancing has used up the room after it, so that neither advancing nor
+// appending copies the window each time.
+func (f *Forwarder) compact() {
+	if cap(f.inflight)-len(f.inflight) >= f.cfg.Window+maxScan {
+		return
+	}
+	if len(f.inflight)+f.cfg.Window+maxScan > cap(f.base) {
+		f.base = make([]fwdSlot, 0, 2*(len(f.inflight)+f.cfg.Window+maxScan))
+	}
+	f.inflight = append(f.base[:0], f.inflight...)
 }
 
 // retryLater backs off, doubling up to RetryMax, with jitter.
@@ -253,157 +353,6 @@ func (f *Forwarder) retryLater(now time.Time) {
 		f.backoff = f.cfg.RetryMax
 	}
 	f.setState("retrying")
-}
-
-// pubAck is a hub stream's answer to a publish.
-type pubAck struct {
-	Stream    string    `json:"stream"`
-	Seq       uint64    `json:"seq"`
-	Duplicate bool      `json:"duplicate"`
-	Error     *apiError `json:"error"`
-}
-
-type apiError struct {
-	Code        int    `json:"code"`
-	ErrCode     int    `json:"err_code"`
-	Description string `json:"description"`
-}
-
-// msgGetReply is the hub's answer to STREAM.MSG.GET.
-type msgGetReply struct {
-	Message *struct {
-		Subject string `json:"subject"`
-		Seq     uint64 `json:"seq"`
-		Hdrs    []byte `json:"hdrs"`
-	} `json:"message"`
-	Error *apiError `json:"error"`
-}
-
-// handleAck takes one answer from the hub.
-func (f *Forwarder) handleAck(a ackMsg, syncAt time.Time) time.Time {
-	if a.seq == 0 {
-		return f.handleSync(a, syncAt)
-	}
-	i := f.slot(a.seq)
-	if i < 0 {
-		// From a window given up. The hub stored this one; one before it
-		// that was never acknowledged may be missing.
-		if a.seq > f.cursor+1 && len(a.header) == 0 {
-			var pa pubAck
-			if json.Unmarshal(a.data, &pa) == nil && pa.Error == nil && pa.Seq != 0 {
-				f.markGap(f.cursor + 1)
-			}
-		}
-		return syncAt
-	}
-	if st, desc := protocol.HeaderStatus(a.header); st == 503 {
-		_ = desc
-		f.refuse(a.seq, "no hub stream answers on "+f.cfg.Upstream+" (is the hub stream missing, or the link down?)")
-		return syncAt
-	}
-	var pa pubAck
-	if err := json.Unmarshal(a.data, &pa); err != nil {
-		f.refuse(a.seq, "unreadable PubAck from the hub: "+err.Error())
-		return syncAt
-	}
-	if pa.Error != nil {
-		f.refuse(a.seq, "hub refused the message: "+pa.Error.Description+" (err_code "+strconv.Itoa(pa.Error.ErrCode)+")")
-		return syncAt
-	}
-	f.inflight[i].done = true
-	f.backoff = f.cfg.RetryMin
-	if i > 0 && !f.inflight[0].done {
-		// Acknowledged past a publish still unanswered: acks come back in
-		// order, so that one (and any between) may never reach the hub.
-		f.markGap(f.inflight[0].seq)
-	}
-	f.st.mu.Lock()
-	if pa.Duplicate {
-		f.st.duplicates++
-	} else {
-		f.st.forwarded++
-	}
-	f.st.hubLastSeq = pa.Seq
-	f.st.lastAck = time.Now()
-	f.st.mu.Unlock()
-	if a.seq == f.inflight[0].seq {
-		f.advance()
-	}
-	return syncAt
-}
-
-// refuse handles a publish the hub would not store: the window is sent
-// again from the cursor after a backoff, and nothing past the refused
-// message is trusted to be on the hub before it is.
-func (f *Forwarder) refuse(seq uint64, why string) {
-	f.markGap(seq)
-	f.setErr("sequence %d: %s", seq, why)
-	f.advance()
-	f.reset(false)
-	f.retryLater(time.Now())
-}
-
-// markGap notes that the hub may lack seq while it holds later messages,
-// so that the next answer to what it holds is not trusted past seq.
-func (f *Forwarder) markGap(seq uint64) {
-	if f.gap == 0 || seq < f.gap {
-		f.gap = seq
-	}
-}
-
-// handleSync takes the hub's answer to what it holds under Upstream.
-func (f *Forwarder) handleSync(a ackMsg, syncAt time.Time) time.Time {
-	if syncAt.IsZero() {
-		return syncAt
-	}
-	if st, _ := protocol.HeaderStatus(a.header); st == 503 {
-		f.setErr("the hub's JetStream API for domain %q does not answer", f.cfg.HubDomain)
-		f.retryLater(time.Now())
-		return time.Time{}
-	}
-	var r msgGetReply
-	if err := json.Unmarshal(a.data, &r); err != nil {
-		f.setErr("unreadable answer from the hub stream: %v", err)
-		f.retryLater(time.Now())
-		return time.Time{}
-	}
-	var last uint64
-	switch {
-	case r.Error != nil && r.Error.ErrCode == 10037: // no message: the hub holds nothing of ours
-	case r.Error != nil:
-		f.setErr("hub stream %s: %s (err_code %d)", f.cfg.HubStream, r.Error.Description, r.Error.ErrCode)
-		f.retryLater(time.Now())
-		return time.Time{}
-	case r.Message != nil:
-		id := string(protocol.HeaderGet(r.Message.Hdrs, "Nats-Msg-Id"))
-		seq, ok := f.parseMsgID(id)
-		if !ok {
-			f.setErr("the hub's last message under %s (hub seq %d) is not from this forward (Nats-Msg-Id %q): is upstream shared?", f.cfg.Upstream, r.Message.Seq, id)
-		} else {
-			last = seq
-		}
-	}
-	// The hub's last message says it holds everything before only when
-	// nothing before it went missing: past a gap, the window is sent again
-	// (what the hub does hold of it is a duplicate within its window).
-	if f.gap != 0 && last >= f.gap {
-		last = f.gap - 1
-	}
-	if last > f.cursor {
-		f.js.log.Info("stream forward: the hub already holds messages whose acks were lost",
-			"stream", f.cfg.Stream, "cursor", f.cursor, "hub_has_up_to", last)
-		f.cursor = last
-	}
-	f.inflight = f.inflight[:0]
-	f.next = f.cursor + 1
-	f.needSync = false
-	f.gap = 0
-	f.st.mu.Lock()
-	f.st.syncs++
-	f.st.mu.Unlock()
-	f.persist(true)
-	f.wake()
-	return time.Time{}
 }
 
 // slot finds seq in the window.

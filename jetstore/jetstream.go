@@ -61,6 +61,15 @@ type Config struct {
 	// one is refused with a 400. 0 is 256 KiB, negative no limit beyond
 	// the broker's max_payload.
 	MaxRequestSize int
+	// RequestQueueLimit bounds the API requests waiting for a worker (as
+	// nats-server's jetstream.request_queue_limit); one beyond it is
+	// answered 503 (10008) at once and counted in an api_limit_reached
+	// advisory. 0 is 4,096.
+	RequestQueueLimit int
+	// InfoQueueLimit bounds the info, names and list requests waiting
+	// for the workers of their own (nats-server's info_queue_limit).
+	// 0 is RequestQueueLimit.
+	InfoQueueLimit int
 	// Logger receives the stream layer's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -94,6 +103,7 @@ type JetStream struct {
 	wg             sync.WaitGroup
 
 	apiTotal, apiErrors atomic.Uint64
+	drops               apiDrops // requests refused by a full queue (api_limit.go)
 	// atomicOpen counts the atomic batches being staged in all streams.
 	atomicOpen atomic.Int64
 
@@ -115,7 +125,7 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	dir := filepath.Join(cfg.StoreDir, "jetstream", "streams")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := store.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("jetstore: create store directory: %w", err)
 	}
 	js := &JetStream{
@@ -128,8 +138,8 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 	}
 	js.lim = resolveLimits(cfg, dir)
 	setLogBudget()
-	js.api = newAPILane(apiWorkers(), apiQueueLimit, js.serveAPI)
-	js.apiInfo = newAPILane(apiInfoWorkers, apiQueueLimit, js.serveAPI)
+	js.api = newAPILane(apiWorkers(), js.lim.requestQueue, js.serveAPI)
+	js.apiInfo = newAPILane(apiInfoWorkers, js.lim.infoQueue, js.serveAPI)
 	fail := func(err error) (*JetStream, error) {
 		close(js.quit)
 		js.wg.Wait()

@@ -41,6 +41,9 @@ type limits struct {
 	maxInactiveThreshold time.Duration
 	maxDuplicateWindow   time.Duration
 	maxRequestSize       int
+	// requestQueue and infoQueue bound the requests waiting in the
+	// general and the info lane of the API pool.
+	requestQueue, infoQueue int
 }
 
 // resolveLimits turns cfg's limits into the ones in force: defaults for
@@ -81,6 +84,14 @@ func resolveLimits(cfg Config, dir string) limits {
 	l.maxInactiveThreshold = time.Duration(pick(int64(cfg.MaxInactiveThreshold), int64(defaultMaxInactiveThreshold)))
 	l.maxDuplicateWindow = time.Duration(pick(int64(cfg.MaxDuplicateWindow), int64(defaultMaxDuplicateWindow)))
 	l.maxRequestSize = int(pick(int64(cfg.MaxRequestSize), defaultMaxRequestSize))
+	l.requestQueue = cfg.RequestQueueLimit
+	if l.requestQueue <= 0 {
+		l.requestQueue = defaultRequestQueueLimit
+	}
+	l.infoQueue = cfg.InfoQueueLimit
+	if l.infoQueue <= 0 {
+		l.infoQueue = l.requestQueue
+	}
 	return l
 }
 

@@ -31,6 +31,10 @@ type ReportConfig struct {
 	MaxStorage int64  `json:"max_storage"`
 	StoreDir   string `json:"store_dir"`
 	Sync       string `json:"sync"`
+	// RequestQueueLimit and InfoQueueLimit bound the API requests
+	// waiting for a worker.
+	RequestQueueLimit int `json:"request_queue_limit"`
+	InfoQueueLimit    int `json:"info_queue_limit"`
 }
 
 // StreamReport is one stream in /jsz.
@@ -80,6 +84,9 @@ func (js *JetStream) Report() *Report {
 			MaxStorage: -1,
 			StoreDir:   js.cfg.StoreDir,
 			Sync:       js.cfg.Sync.String(),
+
+			RequestQueueLimit: js.lim.requestQueue,
+			InfoQueueLimit:    js.lim.infoQueue,
 		},
 		API:    apiStats{Level: apiLevel, Total: js.apiTotal.Load(), Errors: js.apiErrors.Load()},
 		Detail: []StreamReport{},

@@ -21,6 +21,9 @@ type ConsumerReport struct {
 	// DeadLetters is how many messages it gave up on (terminated, or out
 	// of deliveries) since the server started.
 	DeadLetters uint64 `json:"dead_letters"`
+	// DeliveryDenied says why a push consumer delivers nothing: its owner
+	// may not have the server publish to its deliver subject.
+	DeliveryDenied string `json:"delivery_denied,omitempty"`
 }
 
 // consumerReports describes the stream's consumers, by name.
@@ -39,6 +42,7 @@ func (st *stream) consumerReports() []ConsumerReport {
 			Name: c.name, NumPending: ci.NumPending, NumAckPending: ci.NumAckPending,
 			NumRedelivered: ci.NumRedelivered, Delivered: ci.Delivered.Consumer,
 			Redeliveries: c.redeliveries.Load(), DeadLetters: c.deadLetters.Load(),
+			DeliveryDenied: ci.DeliveryDenied,
 		})
 	}
 	return list

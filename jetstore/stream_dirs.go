@@ -43,7 +43,7 @@ func (js *JetStream) sideDir(name string) string {
 // create left, and empties the trash in the background.
 func (js *JetStream) prepareDirs() error {
 	for _, d := range []string{"tmp", "trash", "broken"} {
-		if err := os.MkdirAll(js.sideDir(d), 0o750); err != nil {
+		if err := store.MkdirAll(js.sideDir(d), 0o750); err != nil {
 			return fmt.Errorf("jetstore: create store directory: %w", err)
 		}
 	}
@@ -62,13 +62,13 @@ func (js *JetStream) prepareDirs() error {
 
 // removeEntries removes everything in dir, and dir's entries from disk.
 func removeEntries(dir string) error {
-	entries, err := os.ReadDir(dir)
+	entries, err := store.Disk.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	var first error
 	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil && first == nil {
+		if err := store.RemoveAll(filepath.Join(dir, e.Name())); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -87,7 +87,7 @@ func (js *JetStream) moveDir(dir, side string) (string, error) {
 		base = base[:200]
 	}
 	to := filepath.Join(js.sideDir(side), base+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
-	if err := os.Rename(dir, to); err != nil {
+	if err := store.Disk.Rename(dir, to); err != nil {
 		return "", err
 	}
 	if err := store.SyncDir(filepath.Dir(dir)); err != nil {
@@ -106,7 +106,7 @@ func (js *JetStream) trashStream(dir string) error {
 	js.wg.Add(1)
 	go func() {
 		defer js.wg.Done()
-		if err := os.RemoveAll(to); err != nil {
+		if err := store.RemoveAll(to); err != nil {
 			js.log.Warn("could not remove a deleted stream's files", "error", err)
 		}
 	}()
@@ -161,12 +161,19 @@ func createStreamDir(js *JetStream, cfg StreamConfig, created time.Time) (string
 	if _, err := os.Lstat(final); err == nil {
 		return "", errors.New("the stream's directory already exists")
 	}
-	tmp, err := os.MkdirTemp(js.sideDir("tmp"), "create-")
+	var tmp string
+	var err error
+	for range 100 {
+		tmp = filepath.Join(js.sideDir("tmp"), "create-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+		if err = store.Disk.Mkdir(tmp, 0o750); !os.IsExist(err) {
+			break
+		}
+	}
 	if err != nil {
 		return "", err
 	}
 	fail := func(err error) (string, error) {
-		os.RemoveAll(tmp)
+		store.RemoveAll(tmp)
 		return "", err
 	}
 	st := newStream(js, tmp, cfg, created)
@@ -190,7 +197,7 @@ func createStreamDir(js *JetStream, cfg StreamConfig, created time.Time) (string
 	if err := store.SyncDir(tmp); err != nil {
 		return fail(err)
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	if err := store.Disk.Rename(tmp, final); err != nil {
 		return fail(err)
 	}
 	if err := store.SyncDir(js.dir); err != nil {

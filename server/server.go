@@ -94,9 +94,11 @@ type Server struct {
 	shutdown bool
 	ldm      bool // lame-duck mode: see LameDuck
 	auth     authState
+	owners   ownerCache // identities of users the stream layer publishes for (owner.go)
 
 	mon      monitor
 	mem      memRelease      // guarded by mu
+	memw     memWatch        // the heap watch (memwatch.go)
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
 	sys      *sysAccount // nil unless Options.SystemAccount is set
@@ -161,6 +163,7 @@ func (s *Server) Start() error {
 	s.warnIfOpen()
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
+	s.watchMemory()
 	return nil
 }
 
@@ -262,7 +265,7 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)
-	go c.readLoop(make([]byte, minReadBuf))
+	go c.readLoop(getReadBuf(minReadBuf))
 	c.signal() // the write loop sends INFO, then ends until there is more
 }
 
@@ -384,6 +387,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.shutdown = true
+	s.stopMemoryWatch()
 	ln := s.ln
 	clients := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {

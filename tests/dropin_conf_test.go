@@ -111,6 +111,9 @@ func TestDropinConfReloadNamesKeys(t *testing.T) {
 // nats-server -js does, instead of failing under /var/lib for a user who
 // is not root.
 func TestDropinConfJSWithoutStoreDir(t *testing.T) {
+	// Built first: under the TMPDIR set below, the binary shared by the
+	// tests would be removed with this test's directory.
+	wrenPath(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	p := startWren(t, "-js", "-a", "127.0.0.1", "-p", "0")

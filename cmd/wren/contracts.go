@@ -14,6 +14,10 @@ var (
 	_ jetstore.BatchPublisher  = (*server.InProc)(nil)
 	_ jetstore.Deliverer       = (*server.InProc)(nil)
 	_ jetstore.InterestChecker = (*server.InProc)(nil)
+	// Push consumers check their owner's permissions through it.
+	_ jetstore.PermissionChecker = (*server.InProc)(nil)
 	// Optional: streams take part in message tracing through it.
 	_ jetstore.TracingSubscriber = (*server.InProc)(nil)
+	// Optional: a round of deliveries wakes each receiver once.
+	_ jetstore.BatchDeliverer = (*server.InProc)(nil)
 )

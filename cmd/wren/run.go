@@ -203,6 +203,9 @@ func (d *daemon) reload() {
 		d.log.Error("configuration reload failed; the running configuration stays in force", "error", err)
 		return
 	}
+	if d.js != nil {
+		d.js.RecheckOwners() // push consumers whose owner lost a permission stop now
+	}
 	if cfg.Limits.GoMemLimit != d.cfg.Limits.GoMemLimit {
 		if cfg.Limits.GoMemLimit == 0 {
 			d.log.Warn("configuration change needs a restart to take effect; keeping the running value", "option", "limits.gomemlimit")

@@ -19,4 +19,6 @@ func streamLimits(jc *jetstore.Config, cfg conf.JetStream) {
 	jc.MaxInactiveThreshold = cfg.MaxInactiveThreshold.Duration()
 	jc.MaxDuplicateWindow = cfg.DuplicateWindow.Duration()
 	jc.MaxRequestSize = int(cfg.MaxRequestSize.Int64())
+	jc.RequestQueueLimit = cfg.RequestQueueLimit
+	jc.InfoQueueLimit = cfg.InfoQueueLimit
 }

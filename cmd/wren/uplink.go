@@ -107,7 +107,8 @@ func startUplink(cfg *conf.Config, srv *server.Server, js *jetstore.JetStream, n
 			return nil, errors.New("leafnodes.forwards need jetstream.enabled")
 		}
 		f, err := js.Forward(jetstore.ForwardConfig{Gateway: name, Stream: fc.Stream, Subject: fc.Subject, Upstream: fc.Upstream,
-			HubStream: fc.HubStream, HubDomain: fc.HubDomain, Window: fc.Window, AckWait: fc.AckWait.Duration()})
+			HubStream: fc.HubStream, HubDomain: fc.HubDomain, Window: fc.Window, AckWait: fc.AckWait.Duration(),
+			HubMaxPayload: u.node.MaxPayload})
 		if err != nil {
 			u.close()
 			return nil, err

@@ -91,6 +91,7 @@ func (u *uplink) metrics(l conf.Leafnodes) func(*server.PromWriter) {
 			{"wren_forward_forwarded_messages_total", server.PromCounter, "Messages the hub acknowledged since the server started.", func(s *jetstore.ForwardStatus) float64 { return float64(s.Forwarded) }},
 			{"wren_forward_duplicates_total", server.PromCounter, "Messages the hub acknowledged as duplicates of ones it held.", func(s *jetstore.ForwardStatus) float64 { return float64(s.Duplicates) }},
 			{"wren_forward_resends_total", server.PromCounter, "Messages sent again after their acknowledgement did not arrive.", func(s *jetstore.ForwardStatus) float64 { return float64(s.Resends) }},
+			{"wren_forward_over_max_payload_total", server.PromCounter, "Messages found larger than the hub's max_payload; the forward stops at such a one until the limit allows it.", func(s *jetstore.ForwardStatus) float64 { return float64(s.OverMaxPayload) }},
 			{"wren_forward_dropped_total", server.PromCounter, "Messages removed from the local stream before the hub had them.", func(s *jetstore.ForwardStatus) float64 { return float64(s.Dropped) }},
 			{"wren_forward_error", server.PromGauge, "1 while the forward's last error is newer than the hub's last acknowledgement, else 0.", func(s *jetstore.ForwardStatus) float64 { return b2f(s.LastError != "" && !s.Connected) }},
 		} {

@@ -24,6 +24,12 @@
 // are never held together, and none is held while a Scan callback runs.
 // Its one goroutine, under SyncInterval only, is the background fsync.
 //
+// Every change the store and the stream layer make to their files and
+// directories goes through Disk (an FS: the operating system's), so that
+// tests can record the operations and replay what a power cut leaves.
+// tidwall/wal writes its segments itself; the store reclaims segments
+// itself (store_wal_reclaim.go), each step durable before the next.
+//
 // SetFailPoint is for tests only: it makes the WAL store's writes, fsyncs
 // and file operations report failures, as a full disk would.
 package store

@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
 )
 
 // castagnoli is the one CRC-32C table of the stream layer: WAL blocks and
@@ -22,41 +25,54 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 // readable by its owner and group only (0640).
 func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	var f File
+	var tmp string
+	var err error
+	for range 100 {
+		tmp = filepath.Join(dir, "."+filepath.Base(path)+".tmp"+strconv.FormatUint(tmpSeq.Add(1), 36)+strconv.FormatInt(time.Now().UnixNano()&0xffffff, 36))
+		f, err = Disk.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if !os.IsExist(err) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		Disk.Remove(tmp)
 		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		Disk.Remove(tmp)
 		return err
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+		Disk.Remove(tmp)
 		return err
 	}
 	if err := os.Chmod(tmp, 0o640); err != nil {
-		os.Remove(tmp)
+		Disk.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := Disk.Rename(tmp, path); err != nil {
+		Disk.Remove(tmp)
 		return err
 	}
 	return SyncDir(dir)
 }
 
+// tmpSeq tells apart the temporary files of WriteFileAtomic.
+var tmpSeq atomic.Uint64
+
 // SyncDir fsyncs a directory so that files created, renamed or removed in
 // it survive a crash or power loss. On Windows, which cannot open a
 // directory for fsync and makes such changes durable itself, it does
 // nothing.
-func SyncDir(dir string) error {
+func SyncDir(dir string) error { return Disk.SyncDir(dir) }
+
+func syncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

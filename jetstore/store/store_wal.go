@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -83,8 +82,9 @@ const cachedMsgOverhead = 96
 // with an error wrapping ErrCorrupt, and opening takes time in proportion
 // to the log's size.
 //
-// Memory: the newest segment and at most one older one (about
-// 2×SegmentSize), the read cache (ReadCacheSize), 12 bytes per block from
+// Memory: the newest segment, and one older one while a reader is in it
+// (at most about 2×SegmentSize; a segment the writer closes is let go at
+// once), the read cache (ReadCacheSize), 12 bytes per block from
 // the one holding FirstSeq to the end, and 16 bytes per run of deleted
 // sequences.
 //
@@ -112,13 +112,13 @@ func openWAL(opts Options) (*walStore, error) {
 	_, err := os.Stat(opts.Dir)
 	created := errors.Is(err, fs.ErrNotExist)
 	if created {
-		if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
-			return nil, err
-		}
-		if err := SyncDir(filepath.Dir(filepath.Clean(opts.Dir))); err != nil {
+		if err := MkdirAll(opts.Dir, 0o750); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
+		return nil, err
+	}
+	if err := finishReclaim(opts.Dir); err != nil {
 		return nil, err
 	}
 	if err := repairTailFor(opts.Dir, opts.Logger, opts.Sync); err != nil {
@@ -346,7 +346,7 @@ func (s *walStore) Close() error {
 	if s.log == nil {
 		return nil // parked: closed already, nothing unsynced
 	}
-	if err := s.log.Close(); err != nil {
+	if err := Disk.SyncWith(s.opts.Dir, s.log.Close); err != nil {
 		return fmt.Errorf("jetstore: close: %w", err)
 	}
 	return nil

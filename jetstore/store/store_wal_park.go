@@ -112,7 +112,7 @@ func (s *walStore) tryPark() bool {
 	if s.log == nil || s.w.dirty || s.w.failed != nil || s.w.torn {
 		return false
 	}
-	if err := s.log.Close(); err != nil {
+	if err := Disk.SyncWith(s.opts.Dir, s.log.Close); err != nil {
 		return false
 	}
 	s.log = nil
@@ -130,6 +130,11 @@ func (s *walStore) useLog() (*wal.Log, error) {
 			logs.trim(s)
 		}
 		return s.log, nil
+	}
+	// A reclaim that failed half way is finished durably here rather
+	// than by wal.Open, which would not fsync the directory.
+	if err := finishReclaim(s.opts.Dir); err != nil {
+		return nil, err
 	}
 	l, err := wal.Open(s.opts.Dir, walOptions(s.opts))
 	if err != nil {

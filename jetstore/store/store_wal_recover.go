@@ -33,9 +33,8 @@ import (
 // fsynced yet are kept: a failed background fsync may have lost them on
 // power loss, as those policies allow, but never in a running store.
 //
-// A failure in the middle of reclaiming segments (tidwall/wal's
-// TruncateFront, which leaves a .START file) is finished by opening the
-// log, which completes the truncation, instead of cutting.
+// A failure in the middle of reclaiming segments (reclaim, which leaves
+// a .START file) is finished (finishReclaim) instead of cutting.
 func (s *walStore) Recover() error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -48,6 +47,9 @@ func (s *walStore) Recover() error {
 		}
 		s.w.torn = false
 	}
+	if err := finishReclaim(s.opts.Dir); err != nil {
+		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
+	}
 	if err := repairTailFor(s.opts.Dir, s.opts.Logger, s.opts.Sync); err != nil {
 		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
 	}
@@ -59,7 +61,7 @@ func (s *walStore) Recover() error {
 		l.Close()
 		return fmt.Errorf("jetstore: recover %s: %w", s.opts.Dir, err)
 	}
-	if err := l.Sync(); err != nil {
+	if err := Disk.SyncWith(s.opts.Dir, l.Sync); err != nil {
 		l.Close()
 		return fmt.Errorf("jetstore: recover %s: fsync: %w", s.opts.Dir, err)
 	}
@@ -113,14 +115,14 @@ func (s *walStore) cutBack() error {
 	removed := false
 	for _, seg := range segs {
 		if seg.index > tailStart {
-			if err := os.Remove(filepath.Join(s.opts.Dir, seg.name)); err != nil {
+			if err := Disk.Remove(filepath.Join(s.opts.Dir, seg.name)); err != nil {
 				return err
 			}
 			removed = true
 		}
 	}
 	path := filepath.Join(s.opts.Dir, fmt.Sprintf("%0*d", segNameLen, tailStart))
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := Disk.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/tidwall/wal"
 )
 
 // writable returns why the store takes no writes, if it does not. Caller
@@ -115,9 +117,13 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 		if err := s.injected("fsync dir", SyncDir(s.opts.Dir)); err != nil {
 			return failed("fsync dir", err)
 		}
+		// The log keeps the segment it just closed in memory, whole, in
+		// case it is read: let it go. A reader still in it loads it
+		// again once, from the page cache.
+		l.ClearCache()
 	}
 	if s.opts.Sync == SyncAlways || force {
-		if err := s.injected("fsync", timedSync(l.Sync)); err != nil {
+		if err := s.injected("fsync", s.syncLog(l)); err != nil {
 			return failed("fsync", err)
 		}
 		s.w.dirty = false
@@ -375,8 +381,8 @@ func (s *walStore) TruncateFront(first uint64) error {
 // compact removes segment files that hold only blocks below FirstSeq. It
 // first writes and fsyncs a first marker, so that the log left behind
 // still says where the stream starts even though the block it begins with
-// may hold older messages. tidwall/wal copies the part of the segment it
-// cuts into, so compact waits for a whole segment to free. A failure here
+// may hold older messages. reclaim copies the part of the segment it cuts
+// into, so compact waits for a whole segment to free. A failure here
 // leaves the call that triggered it done but stops further writes. Caller
 // holds wmu.
 func (s *walStore) compact() {
@@ -393,21 +399,18 @@ func (s *walStore) compact() {
 	s.mu.Lock()
 	s.idx.push(s.st.last+1, 0)
 	s.mu.Unlock()
-	l, err := s.useLog()
-	if err == nil {
-		err = l.TruncateFront(s.idx.base)
-	}
-	if err := s.injected("truncate log front", err); err != nil {
+	if err := s.injected("truncate log front", s.reclaim(s.idx.base)); err != nil {
 		s.fail("truncate log front", err)
-		return
-	}
-	if err := SyncDir(s.opts.Dir); err != nil {
-		s.fail("fsync dir", err)
 		return
 	}
 	if err := s.readSegments(); err != nil {
 		s.fail("list segments", err)
 	}
+}
+
+// syncLog fsyncs the log's newest segment.
+func (s *walStore) syncLog(l *wal.Log) error {
+	return Disk.SyncWith(s.opts.Dir, func() error { return timedSync(l.Sync) })
 }
 
 // syncLoop fsyncs the log every SyncEvery while there are unsynced writes.
@@ -426,7 +429,7 @@ func (s *walStore) syncLoop() {
 			l := s.log
 			s.lmu.Unlock()
 			if s.w.dirty && s.w.failed == nil && l != nil {
-				if err := s.injected("background fsync", timedSync(l.Sync)); err != nil {
+				if err := s.injected("background fsync", s.syncLog(l)); err != nil {
 					// Nobody waits for this one: say it here. What the
 					// interval wrote may not be on disk; the next write
 					// returns the failure.

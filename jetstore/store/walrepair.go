@@ -78,7 +78,7 @@ func repairTail(dir string, logger *slog.Logger) error {
 	if keep == len(data) {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := Disk.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func firstDamage(data []byte) (keep, entries int) {
 
 // truncateSynced truncates path to size and fsyncs it.
 func truncateSynced(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := Disk.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}

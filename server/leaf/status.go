@@ -85,3 +85,18 @@ func (n *Node) Connected() int {
 	}
 	return c
 }
+
+// MaxPayload is the smallest max_payload among the hubs of the links up
+// (from their INFO), 0 when no link is up or none sets one: what a
+// message must fit to cross any of them.
+func (n *Node) MaxPayload() int {
+	m := 0
+	for _, l := range n.links {
+		l.mu.Lock()
+		if l.connected && l.hub.MaxPayload > 0 && (m == 0 || l.hub.MaxPayload < m) {
+			m = l.hub.MaxPayload
+		}
+		l.mu.Unlock()
+	}
+	return m
+}

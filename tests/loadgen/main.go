@@ -50,7 +50,7 @@ func mainErr() int {
 	flag.IntVar(&cfg.reqs, "reqs", 100_000, "requests in reqrep")
 	flag.IntVar(&cfg.jsMsgs, "js-msgs", 200_000, "messages per stream scenario")
 	flag.IntVar(&cfg.jsPending, "js-pending", 4000, "most unacknowledged async publishes in flight")
-	flag.IntVar(&cfg.jsSyncMsgs, "js-sync-msgs", 5000, "messages of js-sync (one fsync each)")
+	flag.IntVar(&cfg.jsSyncMsgs, "js-sync-msgs", 5000, "messages of js-sync and js-sync-raw (one fsync each)")
 	flag.IntVar(&cfg.jsBatch, "js-batch", 100, "messages per atomic batch (js-batch, nb-js-batch) and per Fetch (js-fetch)")
 	flag.StringVar(&cfg.natsCLI, "nats", "", "nats CLI for the nb-* scenarios (default: from PATH)")
 	flag.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "time limit of one scenario run on one server")
@@ -288,12 +288,16 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 		return run, err
 	}
 	defer c.stop()
+	// perf records from the mark on, as CPU is counted: a stream
+	// scenario's filling of the stream is left out of both.
 	var perf *perfRecorder
-	if b.perfDir != "" {
-		perf = startPerf(c, filepath.Join(b.perfDir, fmt.Sprintf("%s-%s-r%d.data", k.name, sc.name(), round+1)))
-	}
 	cpu0 := c.usage().cpu
-	mark := func() { cpu0 = c.usage().cpu }
+	mark := func() {
+		cpu0 = c.usage().cpu
+		if b.perfDir != "" && perf == nil {
+			perf = startPerf(c, filepath.Join(b.perfDir, fmt.Sprintf("%s-%s-r%d.data", k.name, sc.name(), round+1)))
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
 	res, err := sc.run(rctx, c.url, b.cfg, mark)
 	cancel()
