@@ -122,6 +122,8 @@ func TestParseErrors(t *testing.T) {
 			`wren.toml:1:20: client_advertise: "nats://edge:4222" has a URL scheme; expected "host" or "host:port"`},
 		{"server_name with a space", file("server_name = 'plant 1'"),
 			`wren.toml:1:15: server_name: "plant 1" contains whitespace`},
+		{"one setting under both its spellings", file("[websocket]", "compression = true", "compress = false"),
+			`wren.toml:3:1: websocket.compress: is the same setting as websocket.compression, set already`},
 
 		// Unknown enumerations.
 		{"bad sync policy", file("[jetstream]", "sync = 'sometimes'"),

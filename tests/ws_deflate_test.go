@@ -59,14 +59,13 @@ func TestWebSocketNATSCompressed(t *testing.T) {
 
 var wsListening = regexp.MustCompile(`listening for WebSocket clients.*? addr=([0-9.:]+)`)
 
-// The daemon with websocket.compression = true answers a permessage-deflate
-// offer, and one with it left out does not.
+// The daemon with websocket.compression = true (or nats-server's other
+// spelling, compress) answers a permessage-deflate offer, and one with it
+// left out does not.
 func TestWebSocketCompressionConfig(t *testing.T) {
-	for _, on := range []bool{true, false} {
-		body := "host = \"127.0.0.1\"\nport = 0\n[websocket]\nhost = \"127.0.0.1\"\nport = -1\n"
-		if on {
-			body += "compression = true\n"
-		}
+	for _, setting := range []string{"compression = true\n", "compress = true\n", ""} {
+		on := setting != ""
+		body := "host = \"127.0.0.1\"\nport = 0\n[websocket]\nhost = \"127.0.0.1\"\nport = -1\n" + setting
 		p := startWren(t, "-c", writeFile(t, t.TempDir(), "wren.toml", body))
 		var addr string
 		waitUntil(t, func() error {
@@ -91,7 +90,7 @@ func TestWebSocketCompressionConfig(t *testing.T) {
 			t.Fatalf("upgrade: %v %v", resp, err)
 		}
 		if got := resp.Header.Get("Sec-WebSocket-Extensions"); strings.HasPrefix(got, "permessage-deflate") != on {
-			t.Fatalf("compression %v: answered extensions %q", on, got)
+			t.Fatalf("%q: answered extensions %q", setting, got)
 		}
 	}
 }
