@@ -164,6 +164,7 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
 	s.watchMemory()
+	s.startStatszHeartbeat()
 	return nil
 }
 
@@ -398,6 +399,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.stopMonitoring()
+	s.stopStatszHeartbeat()
 	for _, c := range clients {
 		if c.kind == kindInProc {
 			continue
