@@ -75,9 +75,16 @@ func (st *stream) ingestAtomic(m *protocol.Msg, now time.Time) {
 	cfg := st.config
 	reply := string(m.Reply)
 	id := string(protocol.HeaderGet(m.Header, hdrBatchID))
-	// Any failure ends the batch: it can no longer be committed whole.
+	// Any failure ends the batch: it can no longer be committed whole. An
+	// open batch ended this way is advised, too large or incomplete.
 	fail := func(e *APIError) {
-		st.dropAtomic(id)
+		if st.dropAtomic(id) {
+			reason := batchIncomplete
+			if e.ErrCode == errAtomicTooLarge("").ErrCode {
+				reason = batchLarge
+			}
+			st.adviseAbandoned(id, reason)
+		}
 		st.answerAtomic(reply, ingestResult{err: e})
 	}
 	if cfg.MaxMsgSize >= 0 && len(m.Header)+len(m.Data) > int(cfg.MaxMsgSize) {
@@ -109,15 +116,17 @@ func (st *stream) ingestAtomic(m *protocol.Msg, now time.Time) {
 	if eob {
 		size-- // the end marker is not part of the batch
 	}
-	if size > maxAtomicBatchMsgs {
-		fail(errAtomicTooLarge(strconv.Itoa(maxAtomicBatchMsgs)))
-		return
-	}
+	// As nats-server checks: a gap first, then the size.
+	tooLarge := size > maxAtomicBatchMsgs
 
 	bs := st.batches
 	b := bs.get(id)
 	if b == nil {
 		if seq != 1 {
+			if tooLarge {
+				fail(errAtomicTooLarge(strconv.Itoa(maxAtomicBatchMsgs)))
+				return
+			}
 			fail(errAtomicIncomplete())
 			return
 		}
@@ -139,6 +148,10 @@ func (st *stream) ingestAtomic(m *protocol.Msg, now time.Time) {
 	}
 	if uint64(len(b.msgs))+1 != seq || (seq == 1 && eob) {
 		fail(errAtomicIncomplete())
+		return
+	}
+	if tooLarge {
+		fail(errAtomicTooLarge(strconv.Itoa(maxAtomicBatchMsgs)))
 		return
 	}
 	b.last = now
@@ -188,12 +201,13 @@ func (bs *atomicBatches) get(id string) *atomicBatch {
 	return bs.open[id]
 }
 
-// dropAtomic forgets batch id and what it staged.
-func (st *stream) dropAtomic(id string) {
+// dropAtomic forgets batch id and what it staged, and reports whether it
+// was open.
+func (st *stream) dropAtomic(id string) bool {
 	bs := st.batches
 	b := bs.get(id)
 	if b == nil {
-		return
+		return false
 	}
 	bs.bytes -= b.bytes
 	delete(bs.open, id)
@@ -201,6 +215,7 @@ func (st *stream) dropAtomic(id string) {
 	if len(bs.open) == 0 {
 		st.batches = nil
 	}
+	return true
 }
 
 // expireAtomic abandons batches idle for longer than atomicBatchIdle, and
@@ -212,8 +227,13 @@ func (st *stream) expireAtomic(now time.Time) {
 	}
 	all := !st.config.AllowAtomic
 	for id, b := range bs.open {
-		if all || now.Sub(b.last) > atomicBatchIdle {
+		switch {
+		case now.Sub(b.last) > atomicBatchIdle:
 			st.dropAtomic(id)
+			st.adviseAbandoned(id, batchTimeout)
+		case all:
+			st.dropAtomic(id)
+			st.adviseAbandoned(id, batchUnsupported)
 		}
 	}
 }

@@ -224,8 +224,10 @@ type Options struct {
 	Compression Compression
 
 	// SegmentSize is the size at which the log starts a new segment file.
-	// The newest segment stays in memory, as may one older segment being
-	// read, so a store costs about twice this in RAM. Default 2 MiB.
+	// The newest segment stays in memory, as does an older segment while
+	// it is being read, so a store costs once or twice this in RAM.
+	// Default 1 MiB: a gateway's streams keep little in memory, and a
+	// segment is reclaimed, with its disk space, in small steps.
 	SegmentSize int
 
 	// ReadCacheSize bounds the decoded bytes of recently read blocks kept
@@ -240,7 +242,7 @@ type Options struct {
 
 const (
 	defaultSyncEvery     = time.Second
-	defaultSegmentSize   = 2 << 20
+	defaultSegmentSize   = 1 << 20
 	defaultReadCacheSize = 256 << 10
 )
 

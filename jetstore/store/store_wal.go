@@ -82,8 +82,9 @@ const cachedMsgOverhead = 96
 // with an error wrapping ErrCorrupt, and opening takes time in proportion
 // to the log's size.
 //
-// Memory: the newest segment and at most one older one (about
-// 2×SegmentSize), the read cache (ReadCacheSize), 12 bytes per block from
+// Memory: the newest segment, and one older one while a reader is in it
+// (at most about 2×SegmentSize; a segment the writer closes is let go at
+// once), the read cache (ReadCacheSize), 12 bytes per block from
 // the one holding FirstSeq to the end, and 16 bytes per run of deleted
 // sequences.
 //

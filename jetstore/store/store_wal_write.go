@@ -117,6 +117,10 @@ func (s *walStore) writeBlock(entry []byte, force bool) error {
 		if err := s.injected("fsync dir", SyncDir(s.opts.Dir)); err != nil {
 			return failed("fsync dir", err)
 		}
+		// The log keeps the segment it just closed in memory, whole, in
+		// case it is read: let it go. A reader still in it loads it
+		// again once, from the page cache.
+		l.ClearCache()
 	}
 	if s.opts.Sync == SyncAlways || force {
 		if err := s.injected("fsync", s.syncLog(l)); err != nil {

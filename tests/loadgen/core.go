@@ -87,6 +87,7 @@ var scenarios = []scenario{
 	reqrepScenario{id: "reqrep-seq", requesters: 1},
 	jsPubScenario{},
 	jsSyncScenario{},
+	jsSyncRawScenario{},
 	jsBatchScenario{},
 	jsFetchScenario{},
 	jsConsumeScenario{},

@@ -50,7 +50,7 @@ func mainErr() int {
 	flag.IntVar(&cfg.reqs, "reqs", 100_000, "requests in reqrep")
 	flag.IntVar(&cfg.jsMsgs, "js-msgs", 200_000, "messages per stream scenario")
 	flag.IntVar(&cfg.jsPending, "js-pending", 4000, "most unacknowledged async publishes in flight")
-	flag.IntVar(&cfg.jsSyncMsgs, "js-sync-msgs", 5000, "messages of js-sync (one fsync each)")
+	flag.IntVar(&cfg.jsSyncMsgs, "js-sync-msgs", 5000, "messages of js-sync and js-sync-raw (one fsync each)")
 	flag.IntVar(&cfg.jsBatch, "js-batch", 100, "messages per atomic batch (js-batch, nb-js-batch) and per Fetch (js-fetch)")
 	flag.StringVar(&cfg.natsCLI, "nats", "", "nats CLI for the nb-* scenarios (default: from PATH)")
 	flag.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "time limit of one scenario run on one server")
