@@ -202,6 +202,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	js, _ := json.Marshal(&cn)
 	out := append(append([]byte("CONNECT "), js...), "\r\nPING\r\n"...)
+	pinged := time.Now()
 	if _, err := nc.Write(out); err != nil {
 		nc.Close()
 		return err
@@ -224,7 +225,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	l.mu.Unlock()
 	lc.Send([]byte("LS+ " + l.n.lds + "\r\n"))
 	lc.Start()
-	err = l.read(br, lc, nc, u, deadline)
+	err = l.read(br, lc, nc, u, deadline, pinged)
 	reason := "Client Closed"
 	if err != nil {
 		reason = err.Error()
@@ -240,7 +241,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 const maxHubPayload = 64 << 20
 
 // read serves the hub's protocol until the connection ends.
-func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.URL, pongBy time.Time) error {
+func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.URL, pongBy, pinged time.Time) error {
 	var buf, ctl []byte
 	var qa [8][]byte
 	// The first PONG must come within the handshake's deadline: a hub
@@ -263,6 +264,7 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 			lc.Pong()
 			if first {
 				first = false
+				lc.SetRTT(time.Since(pinged)) // the handshake's PING
 				nc.SetReadDeadline(time.Time{})
 				l.mu.Lock()
 				l.connected = true

@@ -30,6 +30,9 @@ type LeafInfo struct {
 	LastErrorAt    string   `json:"last_error_at,omitempty"`
 	Cluster        string   `json:"cluster,omitempty"`
 	ServerID       string   `json:"server_id,omitempty"`
+	// Compression is the link's compression as nats-server names it
+	// ("off" when it carries plain protocol).
+	Compression string `json:"compression,omitempty"`
 }
 
 // Leafz is the /leafz document.
@@ -60,6 +63,7 @@ func (n *Node) Leafz(subs bool) *Leafz {
 		}
 		if lc != nil {
 			st := lc.Stats(subs)
+			li.IP, li.Port, li.Compression = st.IP, st.Port, "off"
 			li.ID, li.InMsgs, li.OutMsgs, li.InBytes, li.OutBytes = st.Cid, st.InMsgs, st.OutMsgs, st.InBytes, st.OutBytes
 			li.NumSubs, li.Subs, li.PendingBytes, li.OverMaxPayload = st.Subscriptions, st.Subs, st.Pending, st.TooBig
 			li.RTT = st.RTT.String()
