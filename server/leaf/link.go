@@ -39,6 +39,11 @@ type link struct {
 	attempts   int64 // failed connects in a row
 	reconnects int64
 	ldsIn      map[string]bool
+	// learned are the hub cluster's other leaf ports, from the
+	// leafnode_urls of its INFO: tried after the configured URLs, so a
+	// gateway configured with one node of a cluster fails over to the
+	// others.
+	learned []*url.URL
 }
 
 // hubInfo is what Wren reads from the hub's INFO.
@@ -69,7 +74,8 @@ func (l *link) run() {
 	delay := l.r.Reconnect
 	next := 0
 	for ctx.Err() == nil {
-		u := l.r.URLs[next%len(l.r.URLs)]
+		urls := l.urls()
+		u := urls[next%len(urls)]
 		next++
 		start := time.Now()
 		err := l.serve(ctx, u)
@@ -100,7 +106,7 @@ func (l *link) run() {
 		if errors.As(err, &le) {
 			wait = loopDelay
 		}
-		if !served || next%len(l.r.URLs) == 0 {
+		if !served || next%len(urls) == 0 {
 			if !served {
 				delay *= 2
 				if delay > l.r.ReconnectMax {
@@ -112,6 +118,44 @@ func (l *link) run() {
 				return
 			case <-time.After(wait):
 			}
+		}
+	}
+}
+
+// urls are the configured URLs, then the learned ones.
+func (l *link) urls() []*url.URL {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.learned) == 0 {
+		return l.r.URLs
+	}
+	return append(append([]*url.URL(nil), l.r.URLs...), l.learned...)
+}
+
+// maxLearned bounds the leaf ports kept from a hub's INFO.
+const maxLearned = 32
+
+// learn keeps the leaf ports ("host:port") a hub announced that are not
+// configured already, with the scheme and credentials of u, the URL that
+// reached it, as nats-server's leaf does. l.mu is held.
+func (l *link) learn(u *url.URL, hostports []string) {
+	for _, hp := range hostports {
+		if len(l.learned) >= maxLearned {
+			return
+		}
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			continue
+		}
+		known := false
+		for _, k := range l.r.URLs {
+			known = known || k.Host == hp
+		}
+		for _, k := range l.learned {
+			known = known || k.Host == hp
+		}
+		if !known {
+			l.learned = append(l.learned, &url.URL{Scheme: u.Scheme, User: u.User, Host: hp})
+			l.n.log.Debug("leafnode learned a hub URL", "url", hp)
 		}
 	}
 }
@@ -222,6 +266,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	l.mu.Lock()
 	l.lc, l.url, l.hub, l.since = lc, u.Redacted(), info, time.Now()
+	l.learn(u, info.LeafURLs)
 	l.mu.Unlock()
 	lc.Send([]byte("LS+ " + l.n.lds + "\r\n"))
 	lc.Start()
@@ -286,6 +331,7 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 			if json.Unmarshal(trimLine(line[4:]), &info) == nil && len(info.LeafURLs) > 0 {
 				l.mu.Lock()
 				l.hub.LeafURLs = info.LeafURLs
+				l.learn(u, info.LeafURLs)
 				l.mu.Unlock()
 			}
 		case hasVerb(line, "LS+"):
