@@ -250,8 +250,8 @@ func (v *checker) leafRemote(path string, r *LeafRemote) {
 	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		v.add(path+".tls.cert_file", "cert_file and key_file go together")
 	}
-	v.subjects(path+".deny_exports", r.DenyExports)
-	v.subjects(path+".deny_imports", r.DenyImports)
+	v.subjects(path+".deny_exports", r.DenyExports, false)
+	v.subjects(path+".deny_imports", r.DenyImports, false)
 }
 
 // checkPrefixFilter checks a forward's subject: literal tokens ending in

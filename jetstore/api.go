@@ -23,7 +23,7 @@ func (js *JetStream) onAPI(m *protocol.Msg) {
 		js.fail(string(m.Reply), errRequestTooLarge(len(m.Data), limit))
 		return
 	}
-	if js.directMiss(m) {
+	if js.directMiss(m) || js.serveNextInline(m) {
 		return
 	}
 	lane := js.api

@@ -165,7 +165,7 @@ func (l *stateLog) needsCompaction() bool { return l.size > compactAt }
 func (l *stateLog) close() error {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	openStateFiles.closed(l)
+	openStateFiles.Closed(l)
 	f := l.f
 	if f == nil {
 		if !l.parked || len(l.buf) == 0 {
@@ -200,7 +200,7 @@ func (l *stateLog) close() error {
 func (l *stateLog) abandon() {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	openStateFiles.closed(l)
+	openStateFiles.Closed(l)
 	if l.f != nil {
 		l.f.Close()
 		l.f = nil
@@ -234,7 +234,7 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	}
 	l.fmu.Lock()
 	l.f = f
-	openStateFiles.opened(l)
+	openStateFiles.Opened(l)
 	l.fmu.Unlock()
 	return l, nil
 }
@@ -382,7 +382,7 @@ func (c *consumer) loadState() error {
 	}
 	l := &stateLog{dir: c.dir, f: f, gen: gen, size: good, policy: c.js.cfg.Sync, every: c.js.cfg.SyncEvery, lastSync: time.Now()}
 	l.fmu.Lock()
-	openStateFiles.opened(l)
+	openStateFiles.Opened(l)
 	l.fmu.Unlock()
 	c.log = l
 	return nil

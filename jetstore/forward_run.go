@@ -151,7 +151,7 @@ func (f *Forwarder) synced() {
 
 // maxScan bounds how many messages one fill reads, so that skipping what
 // the hub holds never keeps acks waiting long.
-const maxScan = 4096
+const maxScan = 1024
 
 // fill publishes what the window has room for.
 func (f *Forwarder) fill(st *stream, now time.Time) {

@@ -165,6 +165,7 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
 	s.watchMemory()
+	s.startStatszHeartbeat()
 	return nil
 }
 
@@ -401,6 +402,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.stopMonitoring()
+	s.stopStatszHeartbeat()
 	for _, c := range clients {
 		if c.kind == kindInProc {
 			continue
