@@ -24,11 +24,14 @@ const loopDelay = 30 * time.Second
 // link is one remote: it dials its URLs in turn and serves one connection
 // at a time.
 type link struct {
-	n   *Node
-	r   Remote
-	idx int
+	n      *Node
+	r      Remote
+	ctx    context.Context // ends when the node closes or a reload drops the link
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
 
 	mu         sync.Mutex
+	idx        int
 	lc         *server.LeafConn
 	url        string
 	hub        hubInfo
@@ -70,7 +73,7 @@ func (l *link) current() *server.LeafConn {
 
 // run connects, serves and reconnects until the node closes.
 func (l *link) run() {
-	ctx := l.n.ctx
+	ctx := l.ctx
 	delay := l.r.Reconnect
 	next := 0
 	for ctx.Err() == nil {
@@ -157,6 +160,18 @@ func (l *link) learn(u *url.URL, hostports []string) {
 			l.learned = append(l.learned, &url.URL{Scheme: u.Scheme, User: u.User, Host: hp})
 			l.n.log.Debug("leafnode learned a hub URL", "url", hp)
 		}
+	}
+}
+
+// stop ends the link for good and waits for its goroutine, if it was
+// started.
+func (l *link) stop(reason string, started bool) {
+	l.cancel()
+	if lc := l.current(); lc != nil {
+		lc.Close(reason)
+	}
+	if started {
+		<-l.done
 	}
 }
 

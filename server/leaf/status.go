@@ -47,7 +47,7 @@ type Leafz struct {
 // the hub's interest too.
 func (n *Node) Leafz(subs bool) *Leafz {
 	z := &Leafz{ServerID: n.srv.ID(), Now: time.Now().UTC(), Leafs: []LeafInfo{}}
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		l.mu.Lock()
 		li := LeafInfo{Name: l.hub.Name, IsSpoke: true, Account: "$G", URL: l.url,
 			Connected: l.connected, Reconnects: l.reconnects, FailedConnects: l.attempts,
@@ -80,7 +80,7 @@ func (n *Node) Leafz(subs bool) *Leafz {
 // Connected reports how many links are up.
 func (n *Node) Connected() int {
 	c := 0
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		l.mu.Lock()
 		if l.connected {
 			c++
@@ -95,7 +95,7 @@ func (n *Node) Connected() int {
 // message must fit to cross any of them.
 func (n *Node) MaxPayload() int {
 	m := 0
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		l.mu.Lock()
 		if l.connected && l.hub.MaxPayload > 0 && (m == 0 || l.hub.MaxPayload < m) {
 			m = l.hub.MaxPayload
