@@ -2,7 +2,6 @@ package auth
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +118,7 @@ func compileRules(sp SubjectPermission, queues bool) (ruleSet, error) {
 func compileEntries(list []string, queues bool) ([]permEntry, error) {
 	out := make([]permEntry, 0, len(list))
 	for _, s := range list {
-		subject, queue, hasQueue := cutQueue(s)
+		subject, queue, hasQueue := protocol.CutQueue(s)
 		var e permEntry
 		var ok bool
 		if !hasQueue || queues {
@@ -134,18 +133,6 @@ func compileEntries(list []string, queues bool) ([]permEntry, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// cutQueue splits a permission entry at its first run of spaces and tabs
-// into the subject and the queue group after it. Anything else is the
-// subject's to accept or refuse (see protocol.ValidFilter), so an entry
-// with white space before its subject or after its queue is invalid.
-func cutQueue(s string) (subject, queue string, hasQueue bool) {
-	i := strings.IndexAny(s, " \t")
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], strings.TrimLeft(s[i:], " \t"), true
 }
 
 // publishAllowed checks a subject against the publish lists. The subject is

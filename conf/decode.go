@@ -149,6 +149,7 @@ func (d *decoder) table(v reflect.Value, n *node, path string) {
 		return
 	}
 	fields := fieldsOf(v.Type())
+	var set map[int]string // fields decoded, by the key that set them
 	for _, name := range n.names {
 		kid := n.kids[name]
 		kpath := joinKey(path, name)
@@ -157,6 +158,14 @@ func (d *decoder) table(v reflect.Value, n *node, path string) {
 			d.fail(kid.key, kpath, "unknown key%s", suggest(name, fields))
 			continue
 		}
+		if other, dup := set[i]; dup {
+			d.fail(kid.key, kpath, "is the same setting as %s, set already", joinKey(path, other))
+			continue
+		}
+		if set == nil {
+			set = make(map[int]string, len(n.names))
+		}
+		set[i] = name
 		d.decode(v.Field(i), kid, kpath)
 	}
 }
@@ -272,12 +281,17 @@ func (d *decoder) response(v reflect.Value, n *node, path string) {
 	}
 }
 
-// fieldsOf maps the toml tag names of struct type t to field indexes.
+// fieldsOf maps the toml tag names of struct type t to field indexes. A
+// field may also take another spelling, nats-server's, named by an alias
+// tag: `toml:"compression" alias:"compress"`.
 func fieldsOf(t reflect.Type) map[string]int {
 	m := make(map[string]int, t.NumField())
 	for i := range t.NumField() {
 		if name := tagName(t.Field(i)); name != "" {
 			m[name] = i
+			if a := t.Field(i).Tag.Get("alias"); a != "" {
+				m[a] = i
+			}
 		}
 	}
 	return m

@@ -49,7 +49,8 @@ type Pull struct {
 	// own subjects; it must capture Filter.
 	Stream string `toml:"stream"`
 	// Batch is how many messages one pull asks for, and how many may
-	// await their local store. Default 64.
+	// await their local store; what of it has arrived is stored with one
+	// append and one fsync. Default 256.
 	Batch int `toml:"batch"`
 }
 
@@ -97,14 +98,16 @@ type Forward struct {
 	// Subject selects what is forwarded ("sensors.>"), and Upstream is
 	// where it goes on the hub: the prefix before ">" is rewritten
 	// ("site.gw17.sensors.>"). Upstream must be this gateway's alone: the
-	// forwarder asks the hub for the last message under it.
+	// forward reads the hub stream back under it.
 	Subject  string `toml:"subject"`
 	Upstream string `toml:"upstream"`
 	// HubStream is the hub stream that stores Upstream, and HubDomain its
-	// JetStream domain (its API is $JS.<domain>.API). With both, the
-	// forwarder learns on each connect what the hub already holds, so no
-	// message is sent twice however long the outage; without, it relies on
-	// the hub's duplicate window.
+	// JetStream domain (its API is $JS.<domain>.API; nats-server keeps
+	// $JS.API off leaf connections, so a hub without a domain cannot be
+	// asked). With both, after any interruption the forward reads back
+	// what the hub holds, so no message is stored twice however long the
+	// outage; without, a message sent again is deduplicated only within
+	// the hub stream's duplicate window.
 	HubStream string `toml:"hub_stream,omitempty"`
 	HubDomain string `toml:"hub_domain,omitempty"`
 	// Window is how many publishes may await the hub's ack. Default 256.
@@ -165,8 +168,13 @@ func (v *checker) leafnodes(l *Leafnodes, js *JetStream) {
 		} else {
 			upstreams[f.Upstream] = path
 		}
-		if (f.HubStream == "") != (f.HubDomain == "") {
-			v.add(path+".hub_stream", "hub_stream and hub_domain go together")
+		switch {
+		case f.HubStream != "" && f.HubDomain == "":
+			// Checked against nats-server 2.15: a leaf connection of an
+			// account gets $JS.API denied both ways, domain or not.
+			v.add(path+".hub_stream", "needs hub_domain: nats-server keeps $JS.API off leaf connections, so a hub's JetStream answers a gateway only as $JS.<domain>.API (give the hub's jetstream a domain and name it here)")
+		case f.HubDomain != "" && f.HubStream == "":
+			v.add(path+".hub_domain", "needs hub_stream: the hub stream that stores upstream, read back after an interruption")
 		}
 		if strings.ContainsAny(f.HubDomain, " .*>\t") {
 			v.add(path+".hub_domain", "%q is not a JetStream domain name", f.HubDomain)
@@ -242,8 +250,8 @@ func (v *checker) leafRemote(path string, r *LeafRemote) {
 	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		v.add(path+".tls.cert_file", "cert_file and key_file go together")
 	}
-	v.subjects(path+".deny_exports", r.DenyExports)
-	v.subjects(path+".deny_imports", r.DenyImports)
+	v.subjects(path+".deny_exports", r.DenyExports, false)
+	v.subjects(path+".deny_imports", r.DenyImports, false)
 }
 
 // checkPrefixFilter checks a forward's subject: literal tokens ending in

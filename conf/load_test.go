@@ -122,6 +122,8 @@ func TestParseErrors(t *testing.T) {
 			`wren.toml:1:20: client_advertise: "nats://edge:4222" has a URL scheme; expected "host" or "host:port"`},
 		{"server_name with a space", file("server_name = 'plant 1'"),
 			`wren.toml:1:15: server_name: "plant 1" contains whitespace`},
+		{"one setting under both its spellings", file("[websocket]", "compression = true", "compress = false"),
+			`wren.toml:3:1: websocket.compress: is the same setting as websocket.compression, set already`},
 
 		// Unknown enumerations.
 		{"bad sync policy", file("[jetstream]", "sync = 'sometimes'"),
@@ -142,8 +144,14 @@ func TestParseErrors(t *testing.T) {
 			`wren.toml:4:31: authorization.users[0].permissions.subscribe.deny[0]: subject "foo.>.bar" has '>' before its last token`},
 		{"'>' first, short form", file("[[authorization.users]]", "user = 'a'", "password = 'b'", "permissions = { publish = ['ok', '>.x'] }"),
 			`wren.toml:4:34: authorization.users[0].permissions.publish.allow[1]: subject ">.x" has '>' before its last token`},
-		{"subject with a space", file("[authorization.default_permissions]", "subscribe = ['a b']"),
-			`wren.toml:2:14: authorization.default_permissions.subscribe.allow[0]: subject "a b" contains whitespace`},
+		{"queue group in publish permissions", file("[authorization.default_permissions]", "publish = ['a b']"),
+			`wren.toml:2:12: authorization.default_permissions.publish.allow[0]: "a b": a queue group after the subject is allowed in subscribe permissions only`},
+		{"subject with a space", file("[authorization.default_permissions]", "publish = ['a\tb c']"),
+			`wren.toml:2:12: authorization.default_permissions.publish.allow[0]: subject "a\tb c" contains whitespace`},
+		{"two words after the subject", file("[authorization.default_permissions]", "subscribe = ['a b c']"),
+			`wren.toml:2:14: authorization.default_permissions.subscribe.allow[0]: "a b c": the queue group "b c" is not a valid pattern: one subject-like word after the subject`},
+		{"space before the subject", file("[authorization.default_permissions]", "subscribe.deny = [' a']"),
+			`wren.toml:2:19: authorization.default_permissions.subscribe.deny[0]: subject " a" begins with white space`},
 		{"empty subject", file("[authorization.default_permissions]", "subscribe.allow = ['']"),
 			`wren.toml:2:20: authorization.default_permissions.subscribe.allow[0]: subject is empty`},
 

@@ -201,15 +201,36 @@ func (v *checker) user(path string, u *User, mapped bool, names, nkeys map[strin
 }
 
 func (v *checker) permissions(path string, p *Permissions) {
-	v.subjects(path+".publish.allow", p.Publish.Allow)
-	v.subjects(path+".publish.deny", p.Publish.Deny)
-	v.subjects(path+".subscribe.allow", p.Subscribe.Allow)
-	v.subjects(path+".subscribe.deny", p.Subscribe.Deny)
+	v.subjects(path+".publish.allow", p.Publish.Allow, false)
+	v.subjects(path+".publish.deny", p.Publish.Deny, false)
+	v.subjects(path+".subscribe.allow", p.Subscribe.Allow, true)
+	v.subjects(path+".subscribe.deny", p.Subscribe.Deny, true)
 }
 
-func (v *checker) subjects(path string, list []string) {
+// subjects checks permission entries; with queues, an entry may name a
+// queue group pattern after its subject ("jobs.> workers"), as auth and
+// nats-server read subscribe permissions.
+func (v *checker) subjects(path string, list []string, queues bool) {
 	for i, s := range list {
-		if err := protocol.CheckFilter(s); err != nil {
+		subject, queue, hasQueue := protocol.CutQueue(s)
+		err := protocol.CheckFilter(subject)
+		switch {
+		case !hasQueue:
+		case subject == "":
+			err = fmt.Errorf("subject %q begins with white space", s)
+		case !queues:
+			if err == nil && protocol.CheckFilter(queue) == nil {
+				v.add(joinIndex(path, i), "%q: a queue group after the subject is allowed in subscribe permissions only", s)
+				continue
+			}
+			err = protocol.CheckFilter(s)
+		case err == nil:
+			if qerr := protocol.CheckFilter(queue); qerr != nil {
+				v.add(joinIndex(path, i), "%q: the queue group %q is not a valid pattern: one subject-like word after the subject", s, queue)
+				continue
+			}
+		}
+		if err != nil {
 			v.add(joinIndex(path, i), "%v", err)
 		}
 	}

@@ -22,8 +22,9 @@ type WebSocket struct {
 	AllowedOrigins []string `toml:"allowed_origins"`
 	// Compression accepts permessage-deflate (RFC 7692) from clients that
 	// offer it, as browsers do: messages are compressed both ways, without
-	// context takeover. Default false, as in nats-server.
-	Compression bool        `toml:"compression"`
+	// context takeover. Default false, as in nats-server, which also
+	// reads it as compress.
+	Compression bool        `toml:"compression" alias:"compress"`
 	TLS         ListenerTLS `toml:"tls"`
 }
 

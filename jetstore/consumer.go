@@ -242,7 +242,9 @@ func (c *consumer) remove() {
 		c.sendStatus(deliver, protocol.StatusConflict, "Consumer Deleted", nil)
 	}
 	if c.dir != "" {
-		store.RemoveAll(c.dir)
+		if err := removeConsumerDir(c.dir); err != nil {
+			c.js.log.Warn("could not remove a deleted consumer's files", "stream", c.st.name, "consumer", c.name, "error", err)
+		}
 	}
 }
 

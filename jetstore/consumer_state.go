@@ -43,11 +43,11 @@ const (
 	recAckAll    byte = 4
 	recHold      byte = 5 // interest: a message given up on stays (stream_interest.go)
 	recRelease   byte = 6 // interest: ... until this
-
-	// compactAt is the log size past which the state is snapshotted and
-	// the log started again.
-	compactAt = 4 << 20
 )
+
+// compactAt is the log size past which the state is snapshotted and the
+// log started again; tests lower it.
+var compactAt int64 = 4 << 20
 
 // consumerMeta is what consumer.json holds.
 type consumerMeta struct {
@@ -165,7 +165,7 @@ func (l *stateLog) needsCompaction() bool { return l.size > compactAt }
 func (l *stateLog) close() error {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	openStateFiles.closed(l)
+	openStateFiles.Closed(l)
 	f := l.f
 	if f == nil {
 		if !l.parked || len(l.buf) == 0 {
@@ -200,7 +200,7 @@ func (l *stateLog) close() error {
 func (l *stateLog) abandon() {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	openStateFiles.closed(l)
+	openStateFiles.Closed(l)
 	if l.f != nil {
 		l.f.Close()
 		l.f = nil
@@ -234,7 +234,7 @@ func startLog(dir string, gen uint64, policy SyncPolicy, every time.Duration) (*
 	}
 	l.fmu.Lock()
 	l.f = f
-	openStateFiles.opened(l)
+	openStateFiles.Opened(l)
 	l.fmu.Unlock()
 	return l, nil
 }
@@ -291,6 +291,25 @@ func (c *consumer) initState() error {
 	}
 	c.log = l
 	return nil
+}
+
+// removeConsumerDir removes a deleted consumer's directory so that a
+// power cut at any point leaves it whole or gone: its configuration goes
+// first, durably (a directory without one is a creation that did not
+// finish, dropped at start), then the rest, and the removal is made
+// durable in the stream's directory.
+func removeConsumerDir(dir string) error {
+	err := store.Disk.Remove(filepath.Join(dir, consumerMetaFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := store.SyncDir(dir); err != nil {
+		return err
+	}
+	if err := store.RemoveAll(dir); err != nil {
+		return err
+	}
+	return store.SyncDir(filepath.Dir(dir))
 }
 
 // saveMeta writes consumer.json.
@@ -363,7 +382,7 @@ func (c *consumer) loadState() error {
 	}
 	l := &stateLog{dir: c.dir, f: f, gen: gen, size: good, policy: c.js.cfg.Sync, every: c.js.cfg.SyncEvery, lastSync: time.Now()}
 	l.fmu.Lock()
-	openStateFiles.opened(l)
+	openStateFiles.Opened(l)
 	l.fmu.Unlock()
 	c.log = l
 	return nil

@@ -14,8 +14,8 @@ func TestConsumerStateFileBudget(t *testing.T) {
 	dir := t.TempDir()
 	e := interestEnv(t, dir, false)
 	// After Open, which sets the budget from the descriptor limit.
-	openStateFiles.max.Store(budget)
-	defer openStateFiles.max.Store(0)
+	openStateFiles.SetBudget(budget)
+	defer openStateFiles.SetBudget(0)
 	e.mustOK(t, "STREAM.CREATE.I", `{"name":"I","subjects":["i.>"]}`)
 	for i := range 3 {
 		if pa := e.publishOneTo(t, fmt.Sprint("i.", i), nil, []byte("m")); pa.Error != nil {
@@ -31,12 +31,12 @@ func TestConsumerStateFileBudget(t *testing.T) {
 			m := e.pull(t, fmt.Sprint("C", c), 1)[0]
 			e.ackWith(t, m, "+ACK")
 		}
-		if n := openStateFiles.n.Load(); n > budget+1 {
+		if n := openStateFiles.Open(); n > budget+1 {
 			t.Fatalf("round %d: %d state logs open; want at most %d (and the one in use)", round, n, budget)
 		}
 	}
 	e.js.Close()
-	if n := openStateFiles.n.Load(); n != 0 {
+	if n := openStateFiles.Open(); n != 0 {
 		t.Fatalf("%d state logs open after close; want 0", n)
 	}
 	e = interestEnv(t, dir, false)

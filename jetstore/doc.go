@@ -18,10 +18,12 @@
 //     consumer's inbox (acks, pull requests, flow control replies), the API
 //     queue or the replay queue. They never block on disk or on another
 //     lock than the queue's.
-//   - The API loop (one per JetStream, api.go) serves $JS.API requests one
-//     at a time. It creates and deletes streams under js.mu, and hands
-//     changes to a stream's messages and consumers to that stream's
-//     writer (stream.do).
+//   - The API pool (api_pool.go) serves $JS.API requests on a bounded set
+//     of workers, in two lanes (general, and info/names/lists), each with
+//     a bounded queue (request_queue_limit, info_queue_limit; api_limit.go
+//     answers what does not fit). It creates and deletes streams under
+//     js.mu, and hands changes to a stream's messages and consumers to
+//     that stream's writer (stream.do).
 //   - The replay loop (one per JetStream, deadletter.go) serves dead-letter
 //     replays, which may wait for the target stream's PubAcks.
 //   - Each stream's writer goroutine (stream.run) applies every change to

@@ -105,6 +105,9 @@ type Forwarder struct {
 	saverDone  chan struct{}
 	hdr        []byte // scratch for the run goroutine
 	reply      []byte
+	idHead     []byte // "Nats-Msg-Id: <gateway>:<stream>:<epoch>:"
+	upCache    map[string]string
+	base       []fwdSlot // the window's backing array
 	droppedLog time.Time // when dropped messages were last logged
 
 	st fwdStats
@@ -128,8 +131,12 @@ const (
 // ackMsg is an answer from the hub: to the publish of seq, or (walk != 0)
 // to the walk's question of that number.
 type ackMsg struct {
-	seq    uint64
-	walk   uint64
+	seq  uint64
+	walk uint64
+	// hub and dup are a PubAck read on arrival (hub != 0); otherwise
+	// header and data are the answer as it came.
+	hub    uint64
+	dup    bool
 	header []byte
 	data   []byte
 }
@@ -190,12 +197,18 @@ func (js *JetStream) Forward(cfg ForwardConfig) (*Forwarder, error) {
 		done:      make(chan struct{}),
 		needSync:  true,
 		held:      map[uint64]uint64{},
+		upCache:   map[string]string{},
+		base:      make([]fwdSlot, 0, 2*cfg.Window+maxScan),
 		toSave:    make(chan cursorFile, 1),
 		flushReq:  make(chan chan struct{}),
 		saverQuit: make(chan struct{}),
 		saverDone: make(chan struct{}),
 	}
 	f.st.state = "starting"
+	if cfg.HubStream == "" {
+		js.log.Warn("stream forward without a hub stream to read back: a message sent again after an outage longer than the hub stream's duplicate window is stored twice there (set hub_stream and hub_domain)",
+			"stream", cfg.Stream, "upstream", cfg.Upstream)
+	}
 	unsub, err := js.bus.Subscribe(f.inbox+"*", "", f.onAck)
 	if err != nil {
 		return nil, err
@@ -252,7 +265,12 @@ func (f *Forwarder) onAck(m *protocol.Msg) {
 		return
 	}
 	*n = v
-	a.header, a.data = append([]byte(nil), m.Header...), append([]byte(nil), m.Data...)
+	var pa pubAck
+	if a.walk == 0 && len(m.Header) == 0 && parsePubAckFast(m.Data, &pa) {
+		a.hub, a.dup = pa.Seq, pa.Duplicate
+	} else {
+		a.header, a.data = append([]byte(nil), m.Header...), append([]byte(nil), m.Data...)
+	}
 	select {
 	case f.acks <- a:
 	default:
@@ -260,22 +278,33 @@ func (f *Forwarder) onAck(m *protocol.Msg) {
 }
 
 // upstreamSubject rewrites a local subject under Subject to Upstream.
+// The rewrites of the last subjects seen are kept: a stream's subjects
+// repeat, and this runs for every message forwarded.
 func (f *Forwarder) upstreamSubject(subject string) (string, bool) {
-	from := strings.TrimSuffix(f.cfg.Subject, ">")
-	if !strings.HasPrefix(subject, from) {
-		return "", false
+	if up, ok := f.upCache[subject]; ok {
+		return up, up != ""
 	}
-	return strings.TrimSuffix(f.cfg.Upstream, ">") + subject[len(from):], true
+	from := strings.TrimSuffix(f.cfg.Subject, ">")
+	up := ""
+	if strings.HasPrefix(subject, from) {
+		up = strings.TrimSuffix(f.cfg.Upstream, ">") + subject[len(from):]
+	}
+	if len(f.upCache) >= 256 {
+		clear(f.upCache)
+	}
+	f.upCache[subject] = up
+	return up, up != ""
 }
 
-// msgID is the Nats-Msg-Id of a stream sequence.
-func (f *Forwarder) msgID(seq uint64) string {
-	return f.cfg.Gateway + ":" + f.cfg.Stream + ":" + f.epoch + ":" + strconv.FormatUint(seq, 10)
+// idPrefix is the Nats-Msg-Id of the stream's messages before their
+// sequence.
+func (f *Forwarder) idPrefix() string {
+	return f.cfg.Gateway + ":" + f.cfg.Stream + ":" + f.epoch + ":"
 }
 
 // parseMsgID returns the sequence of one of this forwarder's ids.
 func (f *Forwarder) parseMsgID(id string) (uint64, bool) {
-	prefix := f.cfg.Gateway + ":" + f.cfg.Stream + ":" + f.epoch + ":"
+	prefix := f.idPrefix()
 	if !strings.HasPrefix(id, prefix) {
 		return 0, false
 	}

@@ -27,21 +27,34 @@ type apiError struct {
 // "seq":N} maybe with "domain" and "duplicate":true, is read without the
 // JSON decoder (one per forwarded message); anything else goes through it.
 func parsePubAck(data []byte, pa *pubAck) error {
-	if bytes.IndexByte(data, '\\') < 0 && !bytes.Contains(data, []byte(`"error"`)) {
-		if i := bytes.Index(data, []byte(`"seq":`)); i >= 0 {
-			j := i + len(`"seq":`)
-			k := j
-			for k < len(data) && data[k] >= '0' && data[k] <= '9' {
-				k++
-			}
-			if seq, err := strconv.ParseUint(string(data[j:k]), 10, 64); err == nil && k < len(data) && (data[k] == ',' || data[k] == '}') {
-				pa.Seq = seq
-				pa.Duplicate = bytes.Contains(data, []byte(`"duplicate":true`))
-				return nil
-			}
-		}
+	if parsePubAckFast(data, pa) {
+		return nil
 	}
 	return json.Unmarshal(data, pa)
+}
+
+// parsePubAckFast reads a PubAck that stored the message, reporting false
+// for anything else (an error, an unexpected shape).
+func parsePubAckFast(data []byte, pa *pubAck) bool {
+	if len(data) == 0 || data[0] != '{' || bytes.IndexByte(data, '\\') >= 0 || bytes.Contains(data, []byte(`"error"`)) {
+		return false
+	}
+	i := bytes.Index(data, []byte(`"seq":`))
+	if i < 0 {
+		return false
+	}
+	j := i + len(`"seq":`)
+	k := j
+	var seq uint64
+	for k < len(data) && data[k] >= '0' && data[k] <= '9' && k-j < 19 {
+		seq = seq*10 + uint64(data[k]-'0')
+		k++
+	}
+	if k == j || seq == 0 || k >= len(data) || (data[k] != ',' && data[k] != '}') {
+		return false
+	}
+	pa.Seq, pa.Duplicate = seq, bytes.Contains(data, []byte(`"duplicate":true`))
+	return true
 }
 
 // handleAck takes one answer from the hub.
@@ -53,7 +66,9 @@ func (f *Forwarder) handleAck(a ackMsg) {
 	i := f.slot(a.seq)
 	var pa pubAck
 	var why string
-	if st, _ := protocol.HeaderStatus(a.header); st == 503 {
+	if a.hub != 0 {
+		pa.Seq, pa.Duplicate = a.hub, a.dup
+	} else if st, _ := protocol.HeaderStatus(a.header); st == 503 {
 		why = "no hub stream answers on " + f.cfg.Upstream + " (is the hub stream missing, or the link down?)"
 	} else if err := parsePubAck(a.data, &pa); err != nil {
 		why = "unreadable PubAck from the hub: " + err.Error()

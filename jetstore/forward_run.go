@@ -59,8 +59,9 @@ func (f *Forwarder) open(st *stream) {
 		}
 	}
 	f.saved, f.savedHub = f.cursor, f.hubSeq
+	f.idHead = append(append(f.idHead[:0], "Nats-Msg-Id: "...), f.idPrefix()...)
 	f.next = f.cursor + 1
-	f.inflight, f.pending = f.inflight[:0], 0
+	f.inflight, f.pending = f.base[:0], 0
 	clear(f.held)
 	f.holdTo, f.probe, f.oversize, f.sentTop = 0, false, 0, 0
 	f.needSync = true
@@ -142,7 +143,7 @@ func (f *Forwarder) synced() {
 			f.holdTo = seq
 		}
 	}
-	f.inflight, f.pending = f.inflight[:0], 0
+	f.inflight, f.pending = f.base[:0], 0
 	f.next = f.cursor + 1
 	f.needSync = false
 	f.wake()
@@ -150,7 +151,7 @@ func (f *Forwarder) synced() {
 
 // maxScan bounds how many messages one fill reads, so that skipping what
 // the hub holds never keeps acks waiting long.
-const maxScan = 4096
+const maxScan = 1024
 
 // fill publishes what the window has room for.
 func (f *Forwarder) fill(st *stream, now time.Time) {
@@ -158,7 +159,9 @@ func (f *Forwarder) fill(st *stream, now time.Time) {
 	if f.probe {
 		free = 1 - f.pending
 	}
-	if free <= 0 {
+	// Messages not sent (held, not for forwarding) wait in the window
+	// behind an unanswered one too; they are bounded as well.
+	if free <= 0 || len(f.inflight) >= 2*f.cfg.Window+maxScan {
 		return
 	}
 	state := st.store.State()
@@ -180,6 +183,7 @@ func (f *Forwarder) fill(st *stream, now time.Time) {
 	if f.holdTo != 0 && f.cursor >= f.holdTo {
 		f.holdTo = 0
 	}
+	f.compact()
 	maxPayload := 0
 	if f.cfg.HubMaxPayload != nil {
 		maxPayload = f.cfg.HubMaxPayload()
@@ -275,7 +279,7 @@ func (f *Forwarder) header(dst, own []byte, seq uint64) []byte {
 		dst = protocol.AppendHeaderField(dst, string(name), string(value))
 		return true
 	})
-	dst = protocol.AppendHeaderField(dst, "Nats-Msg-Id", f.msgID(seq))
+	dst = append(strconv.AppendUint(append(dst, f.idHead...), seq, 10), "\r\n"...)
 	if f.cfg.HubStream != "" {
 		dst = protocol.AppendHeaderField(dst, "Nats-Expected-Stream", f.cfg.HubStream)
 	}
@@ -317,11 +321,24 @@ func (f *Forwarder) advance() {
 		i++
 	}
 	if i > 0 {
-		f.inflight = append(f.inflight[:0], f.inflight[i:]...)
+		f.inflight = f.inflight[i:] // compact moves it back to the front
 	}
 	if len(f.inflight) == 0 && f.next > 0 && f.next-1 > f.cursor && !f.needSync {
 		f.cursor = f.next - 1
 	}
+}
+
+// compact moves the window to the front of its backing array once
+// advancing has used up the room after it, so that neither advancing nor
+// appending copies the window each time.
+func (f *Forwarder) compact() {
+	if cap(f.inflight)-len(f.inflight) >= f.cfg.Window+maxScan {
+		return
+	}
+	if len(f.inflight)+f.cfg.Window+maxScan > cap(f.base) {
+		f.base = make([]fwdSlot, 0, 2*(len(f.inflight)+f.cfg.Window+maxScan))
+	}
+	f.inflight = append(f.base[:0], f.inflight...)
 }
 
 // retryLater backs off, doubling up to RetryMax, with jitter.

@@ -34,7 +34,7 @@ type cutRun struct {
 
 // reopen opens the stream layer on dir as the daemon does at start, on a
 // fake bus, failing the test if it panics or takes more than 20 s.
-func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
+func reopen(t *testing.T, dir string, policy SyncPolicy) (*fuzzEnv, error) {
 	t.Helper()
 	e := &fuzzEnv{bus: newFakeBus(), log: &errorLog{}}
 	type result struct {
@@ -49,7 +49,7 @@ func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
 				ch <- result{pan: r}
 			}
 		}()
-		js, err := Open(e.bus, Config{StoreDir: dir, Sync: SyncAlways, Logger: slog.New(slog.DiscardHandler)})
+		js, err := Open(e.bus, Config{StoreDir: dir, Sync: policy, Logger: slog.New(slog.DiscardHandler)})
 		ch <- result{js: js, err: err}
 	}()
 	select {
@@ -70,9 +70,24 @@ func reopen(t *testing.T, dir string) (*fuzzEnv, error) {
 // reopened store and the labels marked before the cut.
 func runCuts(t *testing.T, dir string, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
 	t.Helper()
+	return runCutsWith(t, dir, cutOpts{sync: SyncAlways}, run, check)
+}
+
+// cutOpts vary runCuts.
+type cutOpts struct {
+	// aside: the store has a damaged stream; the streams set aside at
+	// start are for check to judge.
+	aside bool
+	// sync is the store's policy, as it runs and as it opens again.
+	sync SyncPolicy
+}
+
+// runCutsWith is runCuts with opts.
+func runCutsWith(t *testing.T, dir string, opts cutOpts, run func(e *fuzzEnv, mark func(string)), check func(e *fuzzEnv, done map[string]bool) error) cutRun {
+	t.Helper()
 	rec := record(t, dir)
 	e := &fuzzEnv{bus: newFakeBus(), log: &errorLog{}}
-	js, err := Open(e.bus, Config{StoreDir: dir, Sync: SyncAlways, Logger: slog.New(slog.DiscardHandler)})
+	js, err := Open(e.bus, Config{StoreDir: dir, Sync: opts.sync, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,17 +122,23 @@ func runCuts(t *testing.T, dir string, run func(e *fuzzEnv, mark func(string)), 
 				}
 				return fmt.Sprintf("cut after event %d (%s), not on disk: [%s]", k, at, lost)
 			}
-			re, err := reopen(t, dst)
+			re, err := reopen(t, dst, opts.sync)
 			if err != nil {
 				t.Fatalf("%s: open: %v", where(), err)
 			}
 			cerr := check(re, done)
-			if cerr == nil {
+			if cerr == nil && !opts.aside {
 				if bk := re.js.Broken(); len(bk) > 0 {
 					cerr = fmt.Errorf("streams set aside: %+v", bk)
 				}
 			}
-			re.js.Close()
+			closed := make(chan struct{})
+			go func() { re.js.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("%s: closing the store did not finish in 20 s", where())
+			}
 			if cerr == nil {
 				cerr = sideDirsEmpty(dst)
 			}
@@ -388,6 +409,8 @@ func smallSegments(t *testing.T, size int) {
 // exactly what it held before the purge or exactly what the purge keeps
 // (what it keeps never comes back with holes), the purge's result once
 // it was answered, and the message published after it once PubAck'd.
+// Under sync = "interval" the answered purge and publish may be undone,
+// but the purge is still all or nothing.
 func TestPowerCutPurge(t *testing.T) {
 	const n = 8
 	all := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
@@ -402,54 +425,59 @@ func TestPowerCutPurge(t *testing.T) {
 		{"seq", `{"seq":5}`, []uint64{5, 6, 7, 8}},
 	}
 	total := 0
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			smallSegments(t, 80)
-			dir := t.TempDir()
-			seedStreams(t, dir, n, 2, `{"name":"S","subjects":["s.>"]}`)
-			cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
-				e.mustOK(t, "STREAM.PURGE.S", tc.req)
-				mark("purged")
-				publishN(t, e, "S", 1, func(int) string { return "s.c" }, func(uint64) { mark("pub") })
-			}, func(e *fuzzEnv, done map[string]bool) error {
-				if err := checkT(e); err != nil {
-					return err
-				}
-				seqs, err := seqsOf(e, "S")
-				if err != nil {
-					return fmt.Errorf("stream S: %v", err)
-				}
-				if seqs == nil {
-					return fmt.Errorf("stream S is gone")
-				}
-				if i := slices.Index(seqs, n+1); i >= 0 {
-					seqs = seqs[:i]
-				} else if done["pub"] {
-					return fmt.Errorf("message %d, PubAck'd, is gone: %v", n+1, seqs)
-				}
-				keep := tc.keep
-				if keep == nil {
-					keep = []uint64{}
-				}
-				switch {
-				case slices.Equal(seqs, keep):
-				case slices.Equal(seqs, all) && !done["purged"]:
-				default:
-					return fmt.Errorf("stream S holds %v; before the purge %v, after it %v (answered: %v)", seqs, all, keep, done["purged"])
-				}
-				for _, seq := range seqs {
-					if err := checkMsg(e, "S", seq); err != nil {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncInterval} {
+		for _, tc := range cases {
+			t.Run(policy.String()+"/"+tc.name, func(t *testing.T) {
+				smallSegments(t, 80)
+				dir := t.TempDir()
+				seedStreams(t, dir, n, 2, `{"name":"S","subjects":["s.>"]}`)
+				// Under interval an answered purge and publish may be undone
+				// by a power cut; a purge is still done entirely or not.
+				durable := policy == SyncAlways
+				cr := runCutsWith(t, dir, cutOpts{sync: policy}, func(e *fuzzEnv, mark func(string)) {
+					e.mustOK(t, "STREAM.PURGE.S", tc.req)
+					mark("purged")
+					publishN(t, e, "S", 1, func(int) string { return "s.c" }, func(uint64) { mark("pub") })
+				}, func(e *fuzzEnv, done map[string]bool) error {
+					if err := checkT(e); err != nil {
 						return err
 					}
-				}
-				if _, err := ackFloor(e, "S", "C"); err != nil {
-					return err
-				}
-				return usable(t, e, "S", "s.after")
+					seqs, err := seqsOf(e, "S")
+					if err != nil {
+						return fmt.Errorf("stream S: %v", err)
+					}
+					if seqs == nil {
+						return fmt.Errorf("stream S is gone")
+					}
+					if i := slices.Index(seqs, n+1); i >= 0 {
+						seqs = seqs[:i]
+					} else if done["pub"] && durable {
+						return fmt.Errorf("message %d, PubAck'd, is gone: %v", n+1, seqs)
+					}
+					keep := tc.keep
+					if keep == nil {
+						keep = []uint64{}
+					}
+					switch {
+					case slices.Equal(seqs, keep):
+					case slices.Equal(seqs, all) && (!done["purged"] || !durable):
+					default:
+						return fmt.Errorf("stream S holds %v; before the purge %v, after it %v (answered: %v)", seqs, all, keep, done["purged"])
+					}
+					for _, seq := range seqs {
+						if err := checkMsg(e, "S", seq); err != nil {
+							return err
+						}
+					}
+					if _, err := ackFloor(e, "S", "C"); err != nil {
+						return err
+					}
+					return usable(t, e, "S", "s.after")
+				})
+				cr.log(t)
+				total += cr.states
 			})
-			cr.log(t)
-			total += cr.states
-		})
+		}
 	}
 	t.Logf("%d disk states opened in all", total)
 }
@@ -461,11 +489,22 @@ func TestPowerCutPurge(t *testing.T) {
 // (or all of them, when fewer), and the ack floor covers every confirmed
 // ack.
 func TestPowerCutCompaction(t *testing.T) {
-	smallSegments(t, 120)
+	for _, policy := range []SyncPolicy{SyncAlways, SyncInterval} {
+		t.Run(policy.String(), func(t *testing.T) { powerCutCompaction(t, policy) })
+	}
+}
+
+// powerCutCompaction is TestPowerCutCompaction under policy. Under
+// interval a power cut may undo what was answered since the last fsync:
+// the stream may go back to an earlier state, without holes, and acks
+// may be undone.
+func powerCutCompaction(t *testing.T, policy SyncPolicy) {
+	smallSegments(t, 100)
 	dir := t.TempDir()
 	seedStreams(t, dir, 2, 0, `{"name":"S","subjects":["s.>"],"max_msgs":3}`)
-	const pubs = 6
-	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+	const pubs = 8
+	durable := policy == SyncAlways
+	cr := runCutsWith(t, dir, cutOpts{sync: policy}, func(e *fuzzEnv, mark func(string)) {
 		publishN(t, e, "S", pubs, func(i int) string { return "s.c" }, func(seq uint64) {
 			mark(fmt.Sprint("pub", seq))
 			if seq%2 == 0 {
@@ -500,7 +539,7 @@ func TestPowerCutCompaction(t *testing.T) {
 		if len(seqs) > 0 {
 			top = max(top, seqs[len(seqs)-1])
 		}
-		for seq := uint64(1); seq <= last; seq++ {
+		for seq := uint64(1); seq <= last && durable; seq++ {
 			if seq+3 > top && !slices.Contains(seqs, seq) {
 				return fmt.Errorf("stream S holds %v; message %d, PubAck'd and among the last 3, is gone", seqs, seq)
 			}
@@ -518,7 +557,7 @@ func TestPowerCutCompaction(t *testing.T) {
 			return err
 		}
 		for l := range done {
-			if a, ok := strings.CutPrefix(l, "ack"); ok {
+			if a, ok := strings.CutPrefix(l, "ack"); ok && durable {
 				if sseq, _ := strconv.ParseUint(a, 10, 64); floor < sseq {
 					return fmt.Errorf("ack floor %d; the ack of message %d was confirmed", floor, sseq)
 				}
@@ -527,4 +566,196 @@ func TestPowerCutCompaction(t *testing.T) {
 		return usable(t, e, "S", "s.after")
 	})
 	cr.log(t)
+	if n := cr.segmentsRemoved("S"); n == 0 {
+		t.Fatal("no segment of S was reclaimed: the test needs compaction")
+	} else {
+		t.Logf("%d segments reclaimed", n)
+	}
+}
+
+// segmentsRemoved counts the log segments of stream name removed during
+// the recording.
+func (cr cutRun) segmentsRemoved(name string) int {
+	n := 0
+	for _, ev := range cr.rec.events {
+		if ev.kind == evRemove && !ev.ext && filepath.Dir(ev.path) == filepath.Join("jetstream", "streams", name, "msgs") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPowerCutConsumerDelete deletes durable consumer C of stream S
+// beside consumer D: at every cut C is whole (its acks there) or gone,
+// gone once the delete was answered, and S and D are untouched.
+func TestPowerCutConsumerDelete(t *testing.T) {
+	dir := t.TempDir()
+	seedStreams(t, dir, 4, 2, `{"name":"S","subjects":["s.>"]}`)
+	e := openAt(t, dir)
+	e.mustOK(t, "CONSUMER.CREATE.S.D", `{"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}}`)
+	pullAck(t, e, "S", "D", 3, 3, nil)
+	e.js.Close()
+	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+		e.mustOK(t, "CONSUMER.DELETE.S.C", ``)
+		mark("deleted")
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		if err := checkT(e); err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= 4; seq++ {
+			if err := checkMsg(e, "S", seq); err != nil {
+				return err
+			}
+		}
+		if floor, err := ackFloor(e, "S", "D"); err != nil || floor < 3 {
+			return fmt.Errorf("consumer D: floor %d, %v; 3 acks were confirmed", floor, err)
+		}
+		st := e.js.lookup("S")
+		if st.consumer("C") == nil {
+			return nil
+		}
+		if done["deleted"] {
+			return fmt.Errorf("consumer C is back after its delete was answered")
+		}
+		if floor, err := ackFloor(e, "S", "C"); err != nil || floor < 2 {
+			return fmt.Errorf("consumer C came back without its acks: floor %d, %v", floor, err)
+		}
+		return nil
+	})
+	cr.log(t)
+}
+
+// TestPowerCutConsumerStateCompaction acks messages of a consumer one at
+// a time, confirmed, with the state log compacted (snapshot written, log
+// started again) every few records: at every cut the ack floor covers
+// every confirmed ack.
+func TestPowerCutConsumerStateCompaction(t *testing.T) {
+	prev := compactAt
+	compactAt = 40
+	t.Cleanup(func() { compactAt = prev })
+	dir := t.TempDir()
+	seedStreams(t, dir, 6, 0, `{"name":"S","subjects":["s.>"]}`)
+	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+		pullAck(t, e, "S", "C", 6, 6, func(sseq uint64) { mark(fmt.Sprint("ack", sseq)) })
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		floor, err := ackFloor(e, "S", "C")
+		if err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= 6; seq++ {
+			if done[fmt.Sprint("ack", seq)] && floor < seq {
+				return fmt.Errorf("ack floor %d; the ack of %d was confirmed", floor, seq)
+			}
+			if err := checkMsg(e, "S", seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	snaps := 0
+	for _, ev := range cr.rec.events {
+		if ev.kind == evRename && strings.HasSuffix(ev.to, consumerSnapFile) {
+			snaps++
+		}
+	}
+	if snaps < 2 {
+		t.Fatalf("the state was snapshotted %d times; the test needs compactions", snaps)
+	}
+	cr.log(t)
+	t.Logf("%d snapshots", snaps)
+}
+
+// TestPowerCutSetAside starts a store whose stream S lost its
+// configuration, which start moves into broken/: at every cut S is never
+// served, T is, and S's directory is either set aside again at the next
+// start, with its reason, or found in broken/ whole.
+func TestPowerCutSetAside(t *testing.T) {
+	dir := t.TempDir()
+	seedStreams(t, dir, 4, 2, `{"name":"S","subjects":["s.>"]}`)
+	if err := os.Remove(filepath.Join(streamsDir(dir), "S", "stream.json")); err != nil {
+		t.Fatal(err)
+	}
+	cr := runCutsWith(t, dir, cutOpts{aside: true, sync: SyncAlways}, func(e *fuzzEnv, mark func(string)) {
+		if bk := e.js.Broken(); len(bk) != 1 || bk[0].Name != "S" {
+			t.Fatalf("set aside: %+v", bk)
+		}
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		if err := checkT(e); err != nil {
+			return err
+		}
+		if e.js.lookup("S") != nil {
+			return fmt.Errorf("stream S, without its configuration, is served")
+		}
+		root := filepath.Dir(e.js.dir)
+		if _, err := os.Stat(filepath.Join(e.js.dir, "S")); err == nil {
+			return fmt.Errorf("S's directory is still in streams/ after a start")
+		}
+		ents, _ := os.ReadDir(filepath.Join(root, "broken"))
+		var whole int
+		for _, d := range ents {
+			if !strings.HasPrefix(d.Name(), "S.") {
+				continue
+			}
+			segs, _ := os.ReadDir(filepath.Join(root, "broken", d.Name(), "msgs"))
+			cons, _ := os.ReadDir(filepath.Join(root, "broken", d.Name(), "consumers", "C"))
+			if len(segs) > 0 && len(cons) >= 3 {
+				whole++
+			}
+		}
+		if whole != 1 {
+			return fmt.Errorf("broken/ holds %d whole copies of S (%d entries); want 1", whole, len(ents))
+		}
+		if bk := e.js.Broken(); len(bk) > 0 && (bk[0].Name != "S" || bk[0].Reason == "" || bk[0].MovedTo == "") {
+			return fmt.Errorf("set aside without a reason or place: %+v", bk)
+		}
+		return nil
+	})
+	cr.log(t)
+}
+
+// TestPowerCutWorkQueueAcks acks the messages of a work-queue stream one
+// at a time, confirmed, each ack removing its message, with segments
+// small enough that the removals reclaim some: at every cut no message
+// whose ack was confirmed is served again (it is gone, or below the ack
+// floor), and every message not acked is there.
+func TestPowerCutWorkQueueAcks(t *testing.T) {
+	smallSegments(t, 100)
+	dir := t.TempDir()
+	const n = 6
+	seedStreams(t, dir, 0, 0, `{"name":"S","subjects":["s.>"]}`)
+	e := openAt(t, dir)
+	e.mustOK(t, "STREAM.CREATE.W", `{"name":"W","subjects":["w.>"],"retention":"workqueue"}`)
+	e.mustOK(t, "CONSUMER.CREATE.W.C", `{"stream_name":"W","config":{"durable_name":"C","ack_policy":"explicit"}}`)
+	publishN(t, e, "W", n, func(int) string { return "w.x" }, nil)
+	e.js.Close()
+	cr := runCuts(t, dir, func(e *fuzzEnv, mark func(string)) {
+		pullAck(t, e, "W", "C", n, n-1, func(sseq uint64) { mark(fmt.Sprint("ack", sseq)) })
+	}, func(e *fuzzEnv, done map[string]bool) error {
+		seqs, err := seqsOf(e, "W")
+		if err != nil || seqs == nil {
+			return fmt.Errorf("stream W: %v, %v", seqs, err)
+		}
+		floor, err := ackFloor(e, "W", "C")
+		if err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= n; seq++ {
+			acked := done[fmt.Sprint("ack", seq)]
+			has := slices.Contains(seqs, seq)
+			switch {
+			case acked && has && floor < seq:
+				return fmt.Errorf("message %d, its ack confirmed, is stored (%v) and above the ack floor %d: served again", seq, seqs, floor)
+			case !acked && !has && seq == n:
+				return fmt.Errorf("message %d, never acked, is gone: %v", seq, seqs)
+			}
+			if has {
+				if err := checkMsg(e, "W", seq); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	cr.log(t)
+	t.Logf("%d segments reclaimed", cr.segmentsRemoved("W"))
 }

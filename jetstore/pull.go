@@ -28,7 +28,7 @@ type PullConfig struct {
 	HubDomain string
 	Consumer  string // names the hub consumers: <Consumer>-<random> per session
 	Filter    string // what of the hub stream is pulled
-	Batch     int    // messages per pull; default 64
+	Batch     int    // messages per pull; default 256
 	AckWait   time.Duration
 }
 
@@ -47,6 +47,7 @@ type Puller struct {
 	highest uint64 // the highest hub sequence the local stream holds
 	known   bool   // highest was read from the local stream
 	session string // this session's consumer on the hub
+	gen     uint64 // numbers the groups stored locally
 
 	mu      sync.Mutex
 	stored  uint64
@@ -72,7 +73,7 @@ func (js *JetStream) Pull(cfg PullConfig) (*Puller, error) {
 		return nil, errors.New("jetstore: a pull needs stream, hub_stream, hub_domain, consumer and filter")
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 64
+		cfg.Batch = 256
 	}
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
@@ -80,7 +81,7 @@ func (js *JetStream) Pull(cfg PullConfig) (*Puller, error) {
 	var rb [8]byte
 	rand.Read(rb[:])
 	p := &Puller{js: js, cfg: cfg, inbox: "_INBOX.pull." + hex.EncodeToString(rb[:]) + ".",
-		msgs: make(chan *protocol.Msg, 4*cfg.Batch+16), local: make(chan *protocol.Msg, 4),
+		msgs: make(chan *protocol.Msg, 4*cfg.Batch+16), local: make(chan *protocol.Msg, cfg.Batch+16),
 		quit: make(chan struct{}), done: make(chan struct{}), state: "starting"}
 	unsub, err := js.bus.Subscribe(p.inbox+"*", "", func(m *protocol.Msg) {
 		select {
@@ -92,7 +93,7 @@ func (js *JetStream) Pull(cfg PullConfig) (*Puller, error) {
 		return nil, err
 	}
 	p.unsub = append(p.unsub, unsub)
-	if unsub, err = js.bus.Subscribe(p.inbox+"local", "", func(m *protocol.Msg) {
+	if unsub, err = js.bus.Subscribe(p.inbox+"local.*", "", func(m *protocol.Msg) {
 		select {
 		case p.local <- m.Clone():
 		default:
@@ -257,10 +258,13 @@ func (p *Puller) ensureConsumer() error {
 	var rb [4]byte
 	rand.Read(rb[:])
 	p.session = p.cfg.Consumer + "-" + hex.EncodeToString(rb[:])
+	// Acks of the last group may still be on their way when the next pull
+	// request reaches the hub: room for two batches keeps them from
+	// shortening it.
 	cc := map[string]any{
 		"name": p.session, "filter_subject": p.cfg.Filter,
 		"ack_policy": "explicit", "deliver_policy": "all", "ack_wait": int64(p.cfg.AckWait),
-		"max_ack_pending": p.cfg.Batch, "max_deliver": -1, "inactive_threshold": int64(30 * time.Second),
+		"max_ack_pending": 2 * p.cfg.Batch, "max_deliver": -1, "inactive_threshold": int64(30 * time.Second),
 	}
 	if p.highest > 0 {
 		cc["deliver_policy"], cc["opt_start_seq"] = "by_start_sequence", p.highest+1
@@ -283,8 +287,17 @@ func (p *Puller) ensureConsumer() error {
 	return nil
 }
 
-// pullBatch asks for a batch and stores what arrives, in order; each
-// message is acked upstream once the local stream has it.
+// What arrived on the inbox during a pull.
+const (
+	pullIgnore   = iota // a heartbeat, a late answer, a link coming up
+	pullDelivery        // a message of the hub stream
+	pullOver            // the hub ended the pull request
+)
+
+// pullBatch asks for a batch and stores what arrives, in order: what has
+// arrived by the time the local stream is free is stored as one group
+// (one append, one fsync), and each message of the group is acked
+// upstream only once the local stream acknowledged all of it.
 func (p *Puller) pullBatch(st *stream, token string) error {
 	expires := 5 * time.Second
 	body, _ := json.Marshal(map[string]any{"batch": p.cfg.Batch, "expires": int64(expires)})
@@ -295,6 +308,7 @@ func (p *Puller) pullBatch(st *stream, token string) error {
 	t := time.NewTimer(expires + 2*time.Second)
 	defer t.Stop()
 	got := 0
+	group := make([]*protocol.Msg, 0, p.cfg.Batch)
 	for got < p.cfg.Batch {
 		var m *protocol.Msg
 		select {
@@ -304,103 +318,169 @@ func (p *Puller) pullBatch(st *stream, token string) error {
 			return errors.New("the hub did not end the pull request (link down?)")
 		case m = <-p.msgs:
 		}
-		// Deliveries show the subject they were stored under, with an ack
-		// reply; statuses come on the request's own inbox.
-		if m == nil {
-			continue
-		}
-		delivery := strings.HasPrefix(string(m.Reply), "$JS.ACK.")
-		if !delivery && string(m.Subject) != p.inbox+token {
-			continue
-		}
-		if code, _ := protocol.HeaderStatus(m.Header); code != 0 && !delivery {
-			switch code {
-			case 100: // idle heartbeat
-				continue
-			case 404, 408, 409:
-				p.setErr("")
-				return nil // batch over: pull again
-			case 503:
-				return errors.New("no responders for the hub consumer (link down?)")
-			default:
-				return errors.New("hub status " + strconv.Itoa(code))
+		kind, err := p.classify(m, token)
+		for kind == pullDelivery {
+			group = append(group, m)
+			got++
+			if got == p.cfg.Batch {
+				break
 			}
+			// Whatever else has arrived joins this group.
+			select {
+			case m = <-p.msgs:
+				kind, err = p.classify(m, token)
+				continue
+			default:
+			}
+			break
 		}
-		got++
-		if err := p.take(st, m); err != nil {
+		if len(group) > 0 {
+			if serr := p.storeGroup(st, group); serr != nil {
+				return serr
+			}
+			clear(group)
+			group = group[:0]
+		}
+		if err != nil || kind == pullOver {
 			return err
 		}
 	}
 	return nil
 }
 
-// take stores one delivery locally (unless it is already there) and acks
-// it upstream.
-func (p *Puller) take(st *stream, m *protocol.Msg) error {
-	ack := string(m.Reply)
-	sseq, consumer, ok := ackStreamSeq(ack)
-	if !ok {
-		return errors.New("delivery without a JetStream ack subject: " + ack)
+// classify tells what arrived on the inbox during the pull request token.
+func (p *Puller) classify(m *protocol.Msg, token string) (int, error) {
+	switch {
+	case m == nil:
+		return pullIgnore, nil
+	case strings.HasPrefix(string(m.Reply), "$JS.ACK."):
+		// Deliveries show the subject they were stored under, with an
+		// ack reply; statuses come on the request's own inbox.
+		return pullDelivery, nil
+	case string(m.Subject) != p.inbox+token:
+		return pullIgnore, nil
 	}
-	if consumer != p.session {
-		return nil // for an earlier session's consumer
+	switch code, _ := protocol.HeaderStatus(m.Header); code {
+	case 0, 100: // idle heartbeat
+		return pullIgnore, nil
+	case 404, 408, 409:
+		p.setErr("")
+		return pullOver, nil // batch over: pull again
+	case 503:
+		return pullIgnore, errors.New("no responders for the hub consumer (link down?)")
+	default:
+		return pullIgnore, errors.New("hub status " + strconv.Itoa(code))
 	}
-	if sseq <= p.highest {
-		p.mu.Lock()
-		p.skipped++
-		p.mu.Unlock()
-		return p.js.bus.Publish(ack, "", nil, nil)
-	}
-	subject := string(m.Subject)
-	captured := false
-	for _, f := range st.cfg().Subjects {
-		captured = captured || protocol.MatchLiteral(subject, f)
-	}
-	if !captured {
-		return errors.New("the local stream " + p.cfg.Stream + " does not capture " + subject)
-	}
-	hdr := protocol.AppendHeaderStart(nil, 0, "")
-	protocol.HeaderFields(m.Header, func(name, value []byte) bool {
-		if !asciiHasPrefixFold(name, "Nats-Expected-") && !asciiEqualFoldStr(name, "Nats-Msg-Id") {
-			hdr = protocol.AppendHeaderField(hdr, string(name), string(value))
+}
+
+// storeGroup stores the deliveries of a group the local stream does not
+// hold yet with one append, then acks every delivery upstream. A
+// delivery for an earlier session's consumer is left alone.
+func (p *Puller) storeGroup(st *stream, group []*protocol.Msg) error {
+	p.gen++
+	gen := strconv.FormatUint(p.gen, 10)
+	var acks []string
+	var batch []*protocol.Msg
+	var seqs []uint64
+	captures := st.cfg().Subjects
+	for _, m := range group {
+		sseq, consumer, ok := ackStreamSeq(string(m.Reply))
+		if !ok {
+			return errors.New("delivery without a JetStream ack subject: " + string(m.Reply))
 		}
-		return true
-	})
-	hdr = protocol.AppendHeaderField(hdr, "Nats-Msg-Id", p.cfg.HubDomain+":"+p.cfg.HubStream+":"+strconv.FormatUint(sseq, 10))
-	hdr = protocol.AppendHeaderField(hdr, "Nats-Expected-Stream", p.cfg.Stream)
-	hdr = protocol.AppendHeaderEnd(hdr)
+		if consumer != p.session {
+			continue
+		}
+		acks = append(acks, string(m.Reply))
+		if sseq <= p.highest {
+			p.mu.Lock()
+			p.skipped++
+			p.mu.Unlock()
+			continue
+		}
+		captured := false
+		for _, f := range captures {
+			captured = captured || protocol.MatchLiteral(m.Subject, f)
+		}
+		if !captured {
+			return errors.New("the local stream " + p.cfg.Stream + " does not capture " + string(m.Subject))
+		}
+		hdr := protocol.AppendHeaderStart(nil, 0, "")
+		protocol.HeaderFields(m.Header, func(name, value []byte) bool {
+			if !asciiHasPrefixFold(name, "Nats-Expected-") && !asciiEqualFoldStr(name, "Nats-Msg-Id") {
+				hdr = protocol.AppendHeaderField(hdr, string(name), string(value))
+			}
+			return true
+		})
+		hdr = protocol.AppendHeaderField(hdr, "Nats-Msg-Id", p.cfg.HubDomain+":"+p.cfg.HubStream+":"+strconv.FormatUint(sseq, 10))
+		hdr = protocol.AppendHeaderField(hdr, "Nats-Expected-Stream", p.cfg.Stream)
+		hdr = protocol.AppendHeaderEnd(hdr)
+		reply := p.inbox + "local." + gen + "-" + strconv.Itoa(len(batch))
+		batch = append(batch, &protocol.Msg{Subject: m.Subject, Reply: []byte(reply), Header: hdr, Data: m.Data})
+		seqs = append(seqs, sseq)
+	}
+	if len(batch) > 0 {
+		if err := p.storeLocal(st, batch, gen); err != nil {
+			return err
+		}
+		for _, s := range seqs {
+			p.highest = max(p.highest, s)
+		}
+		p.mu.Lock()
+		p.stored += uint64(len(batch))
+		p.mu.Unlock()
+	}
+	// Stored (or duplicates of what is stored): now the hub may let them go.
+	for _, a := range acks {
+		if err := p.js.bus.Publish(a, "", nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeLocal queues batch for the local stream in one piece, so its
+// writer stores it with one append, and waits until every message of it
+// is acknowledged. Straight into the local stream, not through the bus:
+// the hub has interest in the subjects (its stream), and a copy must not
+// go back.
+func (p *Puller) storeLocal(st *stream, batch []*protocol.Msg, gen string) error {
 	for len(p.local) > 0 {
 		<-p.local // a late answer to an earlier try
 	}
-	// Straight into the local stream, not through the bus: the hub has
-	// interest in the subject (its stream), and a copy must not go back.
-	st.onMsg(&protocol.Msg{Subject: m.Subject, Reply: []byte(p.inbox + "local"), Header: hdr, Data: m.Data})
+	if !st.in.pushAll(batch) {
+		return errors.New("the local stream's ingest queue is full")
+	}
 	t := time.NewTimer(10 * time.Second)
 	defer t.Stop()
-	var r *protocol.Msg
-	select {
-	case <-p.quit:
-		return errors.New("closed")
-	case <-t.C:
-		return errors.New("the local stream did not acknowledge within 10s")
-	case r = <-p.local:
+	prefix := p.inbox + "local." + gen + "-"
+	for answered := 0; answered < len(batch); {
+		var r *protocol.Msg
+		select {
+		case <-p.quit:
+			return errors.New("closed")
+		case <-t.C:
+			return errors.New("the local stream did not acknowledge within 10s")
+		case r = <-p.local:
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(string(r.Subject), prefix))
+		if err != nil || !strings.HasPrefix(string(r.Subject), prefix) || i < 0 || i >= len(batch) {
+			continue // for an earlier group
+		}
+		answered++
+		subject := string(batch[i].Subject)
+		if code, _ := protocol.HeaderStatus(r.Header); code == 503 {
+			return errors.New("no local stream stores " + subject)
+		}
+		var pa pubAck
+		if err := json.Unmarshal(r.Data, &pa); err != nil {
+			return errors.New("unreadable local PubAck: " + err.Error())
+		}
+		if pa.Error != nil {
+			return errors.New("the local stream refused " + subject + ": " + pa.Error.Description)
+		}
 	}
-	var pa pubAck
-	if code, _ := protocol.HeaderStatus(r.Header); code == 503 {
-		return errors.New("no local stream stores " + subject)
-	}
-	if err := json.Unmarshal(r.Data, &pa); err != nil {
-		return errors.New("unreadable local PubAck: " + err.Error())
-	}
-	if pa.Error != nil {
-		return errors.New("the local stream refused " + subject + ": " + pa.Error.Description)
-	}
-	// Stored (or a duplicate of what is stored): now the hub may let it go.
-	p.highest = sseq
-	p.mu.Lock()
-	p.stored++
-	p.mu.Unlock()
-	return p.js.bus.Publish(ack, "", nil, nil)
+	return nil
 }
 
 // Status describes the pull for monitoring.

@@ -49,6 +49,29 @@ func (q *ingestQueue) push(m *protocol.Msg) bool {
 	return true
 }
 
+// pushAll queues msgs in one piece, so that one take sees all of them
+// (and the writer stores them with one append); it reports false, queuing
+// none, when the queue has no room for them.
+func (q *ingestQueue) pushAll(msgs []*protocol.Msg) bool {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Subject) + len(m.Header) + len(m.Data)
+	}
+	q.mu.Lock()
+	if q.bytes+n > maxIngestBytes && len(q.q) > 0 {
+		q.mu.Unlock()
+		return false
+	}
+	q.q = append(q.q, msgs...)
+	q.bytes += n
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 // take returns everything queued.
 func (q *ingestQueue) take() []*protocol.Msg {
 	q.mu.Lock()

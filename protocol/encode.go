@@ -12,6 +12,15 @@ var (
 // AppendMsg appends a MSG operation: `MSG <subject> <sid> [reply] <#bytes>`,
 // then the payload, each ending in CRLF. An empty reply is left out.
 func AppendMsg[S, R string | []byte](dst []byte, subject S, sid string, reply R, payload []byte) []byte {
+	dst = AppendMsgLine(dst, subject, sid, reply, len(payload))
+	dst = append(dst, payload...)
+	return append(dst, "\r\n"...)
+}
+
+// AppendMsgLine appends only the control line of a MSG operation (with its
+// CRLF) announcing size bytes of payload, for a writer that sends the
+// payload and its closing CRLF from elsewhere.
+func AppendMsgLine[S, R string | []byte](dst []byte, subject S, sid string, reply R, size int) []byte {
 	dst = append(dst, "MSG "...)
 	dst = append(dst, subject...)
 	dst = append(dst, ' ')
@@ -21,15 +30,22 @@ func AppendMsg[S, R string | []byte](dst []byte, subject S, sid string, reply R,
 		dst = append(dst, reply...)
 	}
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, payload...)
+	dst = strconv.AppendInt(dst, int64(size), 10)
 	return append(dst, "\r\n"...)
 }
 
 // AppendHMsg appends an HMSG operation: `HMSG <subject> <sid> [reply]
 // <#header bytes> <#total bytes>`, then the header block and the payload.
 func AppendHMsg[S, R string | []byte](dst []byte, subject S, sid string, reply R, header, payload []byte) []byte {
+	dst = AppendHMsgLine(dst, subject, sid, reply, len(header), len(header)+len(payload))
+	dst = append(dst, header...)
+	dst = append(dst, payload...)
+	return append(dst, "\r\n"...)
+}
+
+// AppendHMsgLine appends only the control line of an HMSG operation (with
+// its CRLF): hdr header bytes of total bytes.
+func AppendHMsgLine[S, R string | []byte](dst []byte, subject S, sid string, reply R, hdr, total int) []byte {
 	dst = append(dst, "HMSG "...)
 	dst = append(dst, subject...)
 	dst = append(dst, ' ')
@@ -39,12 +55,9 @@ func AppendHMsg[S, R string | []byte](dst []byte, subject S, sid string, reply R
 		dst = append(dst, reply...)
 	}
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(len(header)), 10)
+	dst = strconv.AppendInt(dst, int64(hdr), 10)
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, int64(len(header)+len(payload)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, header...)
-	dst = append(dst, payload...)
+	dst = strconv.AppendInt(dst, int64(total), 10)
 	return append(dst, "\r\n"...)
 }
 

@@ -137,3 +137,20 @@ func FuzzPubRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// The control line alone, followed by the header, payload and CRLF sent
+// from elsewhere, is the same MSG or HMSG as the whole operation.
+func TestAppendMsgLine(t *testing.T) {
+	payload, header := []byte("hello"), []byte("NATS/1.0\r\nA: b\r\n\r\n")
+	for _, reply := range []string{"", "r.1"} {
+		got := append(AppendMsgLine(nil, "a.b", "7", reply, len(payload)), payload...)
+		if want := AppendMsg(nil, "a.b", "7", reply, payload); string(append(got, "\r\n"...)) != string(want) {
+			t.Errorf("MSG line + payload = %q; want %q", got, want)
+		}
+		got = AppendHMsgLine(nil, "a.b", "7", reply, len(header), len(header)+len(payload))
+		got = append(append(append(got, header...), payload...), "\r\n"...)
+		if want := AppendHMsg(nil, "a.b", "7", reply, header, payload); string(got) != string(want) {
+			t.Errorf("HMSG line + body = %q; want %q", got, want)
+		}
+	}
+}

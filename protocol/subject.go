@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Subjects are tokens joined by '.'. A token is a non-empty run of bytes
@@ -103,6 +104,19 @@ func CheckFilter(s string) error {
 		start = i + 1
 	}
 	return nil
+}
+
+// CutQueue splits a subscribe permission entry at its first run of spaces
+// and tabs into the subject and the queue group pattern after it, as in
+// "jobs.> workers" (nats-server's queue permissions). Anything else is the
+// subject's to accept or refuse, so an entry with white space before its
+// subject or after its queue group is invalid.
+func CutQueue(s string) (subject, queue string, hasQueue bool) {
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], strings.TrimLeft(s[i:], " \t"), true
 }
 
 // IsFilter reports whether a valid subject contains a wildcard token.

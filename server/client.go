@@ -116,6 +116,8 @@ type client struct {
 
 	// onClose tells a session's listener that the broker closed it.
 	onClose func(reason string)
+	// sess is set for a session (kindSession): how monitoring shows it.
+	sess *sessionConn
 
 	leaf *LeafConn // set for a leaf-node link
 	// raw is the socket of a plain TCP connection, set before its read
@@ -195,24 +197,28 @@ func newClient(s *Server, nc net.Conn, cid uint64, kind int) *client {
 
 // readLoop owns the read buffer and the parser. It starts with a buffer of
 // minReadBuf bytes; see shed for why it may hand over to a new goroutine.
-func (c *client) readLoop(buf []byte) {
+func (c *client) readLoop(rb *readBuf) {
 	handedOver := false
 	defer func() {
 		if !handedOver {
+			rb.unpin()
 			c.teardown()
 			c.srv.wg.Done()
 		}
 	}()
 	short := 0
 	for {
-		n, err := c.nc.Read(buf)
+		rb = next(rb) // not one a subscriber still writes from
+		n, err := c.nc.Read(rb.b)
 		if n > 0 {
 			var perr error
+			c.pc.rb = rb
 			if c.tracing() {
-				perr = c.parser.Parse(buf[:n], tracer{c})
+				perr = c.parser.Parse(rb.b[:n], tracer{c})
 			} else {
-				perr = c.parser.Parse(buf[:n], c)
+				perr = c.parser.Parse(rb.b[:n], c)
 			}
+			c.pc.rb = nil
 			c.pc.flushNow()
 			if c.pc.stall != nil {
 				c.waitStalled()
@@ -222,13 +228,13 @@ func (c *client) readLoop(buf []byte) {
 				return
 			}
 			// Adapt the buffer to the traffic.
-			switch {
-			case n == len(buf) && len(buf) < maxReadBuf:
-				buf = make([]byte, len(buf)*2)
+			switch size := len(rb.b); {
+			case n == size && size < maxReadBuf:
+				rb = resize(rb, size*2)
 				short = 0
-			case n < len(buf)/4 && len(buf) > minReadBuf:
+			case n < size/4 && size > minReadBuf:
 				if short++; short > 8 {
-					buf = make([]byte, len(buf)/2)
+					rb = resize(rb, size/2)
 					short = 0
 				}
 			default:
@@ -239,7 +245,7 @@ func (c *client) readLoop(buf []byte) {
 				// wait-group count carries over.
 				c.shed = false
 				handedOver = true
-				go c.readLoop(buf)
+				go c.readLoop(rb)
 				return
 			}
 		}

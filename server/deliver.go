@@ -34,6 +34,11 @@ type producer struct {
 	queues [][]byte
 	lt     []leafTarget
 
+	// rb is the read buffer being parsed, set by the read loop while it
+	// parses: payloads in it may be shared with subscribers' queues
+	// instead of copied (see readbuf.go).
+	rb *readBuf
+
 	// stall is set when a delivery found its subscriber more than stallAt
 	// behind; the read loop then waits on it (see waitStalled).
 	stall chan struct{}
@@ -62,10 +67,11 @@ func (p *producer) touch(sc *client) {
 // batch's counts to the server's.
 func (p *producer) flush() { p.flushWith(false) }
 
-// flushNow is flush at the end of a read buffer: a short queue whose
-// writer is idle is written at once (see signalNow). In-process publishes
-// use flush, so that a run of them is coalesced by the write loop instead
-// of costing a write each.
+// flushNow is flush at the end of a read buffer or of a batch of
+// in-process publishes (PubAcks): a short queue whose writer is idle is
+// written at once (see signalNow). Single in-process publishes use flush,
+// so that a run of them is coalesced by the write loop instead of costing
+// a write each.
 func (p *producer) flushNow() { p.flushWith(true) }
 
 func (p *producer) flushWith(now bool) {
@@ -277,7 +283,10 @@ func (p *producer) deliver(sub *subscription, subject, reply, header, payload []
 	if !sc.opts.Headers {
 		header = nil // stripped for clients that cannot read HMSG
 	}
-	sc.out.addMsg(subject, sub.sid, reply, header, payload)
+	if p.rb == nil || sc.raw == nil || len(header)+len(payload) < shareMin ||
+		!sc.out.addShared(subject, sub.sid, reply, header, payload, p.rb) {
+		sc.out.addMsg(subject, sub.sid, reply, header, payload)
+	}
 	sc.outMsgs++
 	sc.outBytes += size
 	pending, maxPending := int64(sc.out.pending()), sc.srv.lim().maxPending

@@ -16,7 +16,14 @@
 // are leaves; /healthz takes no lock at all (its check is an atomic
 // pointer), so no client can hold it up.
 // A traced message's msgTrace.mu is a leaf too: it is taken only to append
-// an event, never while taking another lock.
+// an event, never while taking another lock. So are the heap watch's
+// memWatch.mu (taken under Server.mu by Shutdown) and the owner identity
+// cache's ownerCache.mu.
+//
+// Memory is returned to the OS after spikes by memrelease.go (connections
+// closing in numbers) and memwatch.go (any heap growth): the latter runs
+// on the runtime's finalizer goroutine after a garbage collection and on
+// timers while collections continue, never while the daemon is idle.
 //
 // The system account (sysaccount.go) and message tracing (msgtrace.go)
 // cost nothing while off: Server.sys is nil and no header asks for a

@@ -45,23 +45,16 @@ func (c *client) signalNow() {
 		return
 	}
 	c.mu.Lock()
-	if len(c.out.chunks) == 0 || c.closed || c.out.pb > inlineMax || len(c.out.chunks) > maxIovecs {
+	if len(c.out.chunks) == 0 || c.closed || c.out.pb > inlineMax {
 		c.mu.Unlock()
 		c.srv.wg.Add(1)
 		go c.writeLoop()
 		return
 	}
-	chunks := c.out.chunks
-	c.out.chunks = c.out.spare[:0]
-	c.out.spare = nil
-	c.out.inflight = c.out.pb
-	c.out.pb = 0
+	chunks := c.out.take()
 	c.mu.Unlock()
 
-	bufs := c.out.bufs[:0]
-	for _, ck := range chunks {
-		bufs = append(bufs, ck.b)
-	}
+	bufs := appendBufs(c.out.bufs[:0], chunks)
 	// A deadline a write loop set long ago must not fail this write; keep
 	// it ahead as the write loop does.
 	if wd := c.srv.opts.WriteDeadline; time.Since(c.out.armed) > wd/2 {
@@ -74,7 +67,7 @@ func (c *client) signalNow() {
 		w = &writeNow{}
 		c.out.now = w
 	}
-	n, err := w.writev(c.raw, bufs)
+	n, err := w.writev(c.raw, bufs[:min(len(bufs), maxIovecs)])
 	if err != nil {
 		clear(bufs)
 		c.out.bufs = bufs[:0]

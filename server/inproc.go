@@ -80,15 +80,18 @@ func (ip *InProc) Publish(subject, reply string, header, data []byte) error {
 }
 
 // PublishBatch runs fn with a publish function that queues messages like
-// Publish but wakes each receiving connection's writer only once, when fn
+// Publish but writes to each receiving connection only once, when fn
 // returns: a burst of replies (PubAcks for one group commit) leaves in as
-// few socket writes as possible.
+// few socket writes as possible. A connection whose writer is idle and
+// whose queue is short is written by the caller at once, with one
+// non-blocking writev, as a read loop does (see signalNow): a PubAck then
+// leaves without waking a write loop.
 func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, header, data []byte) error)) {
 	p := ip.pool.Get().(*producer)
 	fn(func(subject, reply string, header, data []byte) error {
 		return ip.publishWith(p, subject, reply, header, data)
 	})
-	p.flush()
+	p.flushNow()
 	ip.pool.Put(p)
 }
 

@@ -1,9 +1,6 @@
 package server
 
-import (
-	"runtime/debug"
-	"time"
-)
+import "time"
 
 // Returning memory after a load spike. The Go runtime keeps the memory a
 // spike of connections used (their buffers, goroutine stacks, subscriptions)
@@ -62,10 +59,10 @@ func (s *Server) scheduleRelease() {
 
 // releaseMemory returns the heap's free memory to the OS.
 func (s *Server) releaseMemory() {
-	// Twice: the first collection moves what the buffer pools hold to
-	// their victim caches, the second frees it.
-	debug.FreeOSMemory()
-	debug.FreeOSMemory()
+	after := freeOSMemory()
+	s.memw.mu.Lock()
+	s.memw.base, s.memw.numGC = after.held, after.numGC
+	s.memw.mu.Unlock()
 	s.mu.Lock()
 	s.mem.pending = false
 	s.mem.done++

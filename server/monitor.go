@@ -59,6 +59,7 @@ type Varz struct {
 type ConnInfo struct {
 	Cid           uint64    `json:"cid"`
 	Kind          string    `json:"kind"`
+	Type          string    `json:"type,omitempty"` // nats, websocket or mqtt
 	IP            string    `json:"ip,omitempty"`
 	Port          int       `json:"port,omitempty"`
 	Start         time.Time `json:"start"`
@@ -75,6 +76,7 @@ type ConnInfo struct {
 	Account       string    `json:"account,omitempty"`
 	TLS           bool      `json:"tls,omitempty"`
 	Subs          []string  `json:"subscriptions_list,omitempty"`
+	MQTTClient    string    `json:"mqtt_client,omitempty"` // the MQTT client id
 }
 
 // Connz is the /connz document.
@@ -195,7 +197,7 @@ func (s *Server) Connz(offset, limit int, subs bool) *Connz {
 	s.mu.Lock()
 	clients := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {
-		if c.kind == kindClient {
+		if c.isConn() {
 			clients = append(clients, c)
 		}
 	}
@@ -212,11 +214,18 @@ func (s *Server) Connz(offset, limit int, subs bool) *Connz {
 	for _, c := range clients {
 		c.mu.Lock()
 		ci := ConnInfo{
-			Cid: c.cid, Kind: "Client", IP: c.host, Port: c.port, Start: c.start,
+			Cid: c.cid, Kind: "Client", Type: "nats", IP: c.host, Port: c.port, Start: c.start,
 			Uptime: now.Sub(c.start).Round(time.Second).String(), PendingBytes: c.out.pending(),
 			InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), OutMsgs: c.outMsgs, OutBytes: c.outBytes,
 			Subscriptions: len(c.subs), Name: c.opts.Name, Lang: c.opts.Lang, Version: c.opts.Version,
 			TLS: c.tlsState != nil, Account: c.account(),
+		}
+		switch {
+		case c.sess != nil:
+			// An MQTT client: nats-server's type and client id field.
+			ci.Type, ci.MQTTClient, ci.TLS = c.opts.Lang, c.opts.Name, c.sess.tls
+		case c.websocket:
+			ci.Type = "websocket"
 		}
 		if subs {
 			for _, sub := range c.subs {

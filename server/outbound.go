@@ -36,6 +36,11 @@ type outbound struct {
 	// now is the state of writes made at once by a read loop
 	// (flushnow.go), made on the first one: an idle connection has none.
 	now *writeNow
+	// lastPin is the read buffer the queued chunks last took a hold on,
+	// pins how many they hold and pinned their bytes (see readbuf.go).
+	lastPin *readBuf
+	pins    int
+	pinned  int
 }
 
 // stallMax bounds how long a publisher's read loop waits, per read buffer,
@@ -82,6 +87,17 @@ func (c *client) waitStalled() {
 type chunk struct {
 	b     []byte
 	class int // index into chunkSizes, or -1 for an unpooled large chunk
+	// cuts are payloads written from a read buffer between the bytes
+	// of b, in order (see readbuf.go).
+	cuts []cut
+}
+
+// cut is a payload sent from a read buffer after the first at bytes of
+// its chunk. rb is set on the cut that holds the buffer for its queue.
+type cut struct {
+	at int
+	p  []byte
+	rb *readBuf
 }
 
 // chunkSizes are the pooled chunk capacities. A connection's queue starts
@@ -111,6 +127,15 @@ func newChunk(n int, class int) *chunk {
 }
 
 func putChunk(ck *chunk) {
+	if len(ck.cuts) > 0 {
+		for i := range ck.cuts {
+			if rb := ck.cuts[i].rb; rb != nil {
+				rb.unpin()
+			}
+		}
+		clear(ck.cuts)
+		ck.cuts = ck.cuts[:0]
+	}
 	if ck.class < 0 {
 		return
 	}
@@ -188,6 +213,65 @@ func (o *outbound) addMsg(subject []byte, sid string, reply, header, payload []b
 	o.pb += len(ck.b) - n
 }
 
+// addShared queues an MSG or HMSG (header not nil) whose header and
+// payload stay in rb, the read buffer they were parsed into, and are
+// written from there. It reports false, queuing nothing, when they are not
+// in rb or the queue holds maxPins other read buffers already.
+func (o *outbound) addShared(subject []byte, sid string, reply, header, payload []byte, rb *readBuf) bool {
+	pin := rb != o.lastPin
+	if pin && o.pins > 0 && (o.pins >= maxPins || o.pinned > 4*o.pb) {
+		return false
+	}
+	body := rb.body(header, payload)
+	if body == nil {
+		return false
+	}
+	ck := o.tail(len(subject) + len(sid) + len(reply) + msgOverhead)
+	n := len(ck.b)
+	if header != nil {
+		ck.b = protocol.AppendHMsgLine(ck.b, subject, sid, reply, len(header), len(body))
+	} else {
+		ck.b = protocol.AppendMsgLine(ck.b, subject, sid, reply, len(body))
+	}
+	ct := cut{at: len(ck.b), p: body}
+	if pin {
+		rb.refs.Add(1)
+		ct.rb = rb
+		o.lastPin = rb
+		o.pins++
+		o.pinned += len(rb.b)
+	}
+	ck.cuts = append(ck.cuts, ct)
+	ck.b = append(ck.b, "\r\n"...)
+	o.pb += len(ck.b) - n + len(body)
+	return true
+}
+
+// take hands everything queued to the writer. c.mu is held.
+func (o *outbound) take() []*chunk {
+	chunks := o.chunks
+	o.chunks = o.spare[:0]
+	o.spare = nil
+	o.inflight = o.pb
+	o.pb = 0
+	o.lastPin, o.pins, o.pinned = nil, 0, 0
+	return chunks
+}
+
+// appendBufs appends the bytes of chunks to a writev list.
+func appendBufs(bufs [][]byte, chunks []*chunk) [][]byte {
+	for _, ck := range chunks {
+		at := 0
+		for i := range ck.cuts {
+			ct := &ck.cuts[i]
+			bufs = append(bufs, ck.b[at:ct.at], ct.p)
+			at = ct.at
+		}
+		bufs = append(bufs, ck.b[at:])
+	}
+	return bufs
+}
+
 // reset drops everything queued.
 func (o *outbound) reset() {
 	for i, ck := range o.chunks {
@@ -197,13 +281,14 @@ func (o *outbound) reset() {
 	o.chunks = o.chunks[:0]
 	o.pb = 0
 	o.class = 0
+	o.lastPin, o.pins, o.pinned = nil, 0, 0
 }
 
 // bytes returns a copy of what is queued, for tests and diagnostics.
 func (o *outbound) bytes() []byte {
 	var b []byte
-	for _, ck := range o.chunks {
-		b = append(b, ck.b...)
+	for _, p := range appendBufs(nil, o.chunks) {
+		b = append(b, p...)
 	}
 	return b
 }
@@ -257,17 +342,10 @@ func (c *client) writeLoop() {
 			}
 			continue
 		}
-		chunks := c.out.chunks
-		c.out.chunks = c.out.spare[:0]
-		c.out.spare = nil
-		c.out.inflight = c.out.pb
-		c.out.pb = 0
+		chunks := c.out.take()
 		c.mu.Unlock()
 
-		bufs := c.out.bufs[:0]
-		for _, ck := range chunks {
-			bufs = append(bufs, ck.b)
-		}
+		bufs := appendBufs(c.out.bufs[:0], chunks)
 		// Re-arming the deadline costs a timer update; do it only when
 		// half of it has gone by.
 		if now := time.Now(); now.Sub(c.out.armed) > wd/2 {

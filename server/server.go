@@ -98,6 +98,7 @@ type Server struct {
 
 	mon      monitor
 	mem      memRelease      // guarded by mu
+	memw     memWatch        // the heap watch (memwatch.go)
 	interest interestTracker // local interest, for leaf links
 	extra    extraRoutes
 	sys      *sysAccount // nil unless Options.SystemAccount is set
@@ -162,6 +163,8 @@ func (s *Server) Start() error {
 	s.warnIfOpen()
 	s.wg.Add(1)
 	go s.acceptLoop(ln)
+	s.watchMemory()
+	s.startStatszHeartbeat()
 	return nil
 }
 
@@ -263,7 +266,7 @@ func (s *Server) startLoops(c *client, infoSent bool) {
 	c.timer = time.AfterFunc(lim.pingInterval, c.pingTick)
 	c.raw = rawConnOf(c.nc)
 	s.wg.Add(1)
-	go c.readLoop(make([]byte, minReadBuf))
+	go c.readLoop(getReadBuf(minReadBuf))
 	c.signal() // the write loop sends INFO, then ends until there is more
 }
 
@@ -331,7 +334,7 @@ func (s *Server) removeClient(c *client) {
 	s.mu.Lock()
 	if _, ok := s.clients[c.cid]; ok {
 		delete(s.clients, c.cid)
-		if c.kind == kindClient || c.kind == kindSession {
+		if c.isConn() {
 			s.nconns--
 			s.noteConns()
 		}
@@ -366,7 +369,7 @@ func (s *Server) Stats() Stats {
 	}
 	s.mu.Lock()
 	for _, c := range s.clients {
-		if c.kind == kindClient {
+		if c.isConn() {
 			st.Connections++
 		}
 		st.InMsgs += c.inMsgs.Load()
@@ -385,6 +388,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.shutdown = true
+	s.stopMemoryWatch()
 	ln := s.ln
 	clients := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {
@@ -395,6 +399,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.stopMonitoring()
+	s.stopStatszHeartbeat()
 	for _, c := range clients {
 		if c.kind == kindInProc {
 			continue

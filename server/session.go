@@ -48,6 +48,24 @@ type SessionInfo struct {
 	// that no longer admits its credentials, server shutdown), not when
 	// the caller closes it. It must not block.
 	OnClose func(reason string)
+	// TLS: the client's socket is TLS (shown in /connz).
+	TLS bool
+}
+
+// sessionConn is what monitoring shows of a session. offline (under
+// Server.mu) is set once no client connection stands behind it: a restored
+// session, or a persistent one whose client went away. An offline session
+// is not a connection: it is not in /connz or the connection counts, and
+// takes no max_connections slot.
+type sessionConn struct {
+	offline bool
+	tls     bool
+}
+
+// isConn reports whether c is a client connection: a NATS client, or a
+// session with its client connected. Server.mu must be held.
+func (c *client) isConn() bool {
+	return c.kind == kindClient || c.kind == kindSession && !c.sess.offline
 }
 
 // OpenSession authenticates a client and opens its session.
@@ -88,7 +106,7 @@ func (s *Server) openSession(info SessionInfo, user string, restored bool) (*Ses
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if max := s.lim().maxConns; s.nconns >= max {
+	if max := s.lim().maxConns; !restored && s.nconns >= max {
 		s.mu.Unlock()
 		s.log.Warn("maximum connections reached, refusing a client", "max", max, "protocol", info.Lang, "remote", remote)
 		return nil, ErrMaxConnections
@@ -98,14 +116,19 @@ func (s *Server) openSession(info SessionInfo, user string, restored bool) (*Ses
 	c.opts = connectOpts{Echo: true, Headers: true, Name: info.Name, Lang: info.Lang}
 	c.connected = true
 	c.onClose = info.OnClose
+	c.sess = &sessionConn{offline: restored, tls: info.TLS}
 	if a, ok := info.Remote.(*net.TCPAddr); ok {
 		c.host, c.port = a.IP.String(), a.Port
 	}
 	s.clients[c.cid] = c
-	s.nconns++
-	s.noteConns()
+	if !restored {
+		s.nconns++
+		s.noteConns()
+	}
 	s.mu.Unlock()
-	s.stats.totalConns.Add(1)
+	if !restored {
+		s.stats.totalConns.Add(1)
+	}
 	c.setIdentity(info.Creds, id)
 	if restored {
 		c.mu.Lock()
@@ -193,6 +216,25 @@ func (ss *Session) Subscribe(subject, queue string, noLocal bool, h func(m *prot
 		c.recheckSub(sub)
 	}
 	return func() { c.unsub(sid, 0) }, nil
+}
+
+// Offline records that the session's client connection is gone while the
+// session goes on (an MQTT persistent session keeps its subscriptions for
+// the client's return): it leaves /connz and the connection counts, and
+// frees its max_connections slot. It cannot come back online; the client's
+// next connection opens a session of its own.
+func (ss *Session) Offline() {
+	c := ss.c
+	s := c.srv
+	s.mu.Lock()
+	if !c.sess.offline {
+		c.sess.offline = true
+		if _, ok := s.clients[c.cid]; ok {
+			s.nconns--
+			s.noteConns()
+		}
+	}
+	s.mu.Unlock()
 }
 
 // Close ends the session and its subscriptions; OnClose is not called.

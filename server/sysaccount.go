@@ -18,7 +18,8 @@ import (
 // (what: VARZ, CONNZ, SUBSZ, JSZ, HEALTHZ, STATSZ, IDZ, LEAFZ, ACCOUNTZ),
 // with the same JSON
 // as the monitoring endpoints inside nats-server's {"server":…,"data":…}
-// envelope, and hear $SYS.ACCOUNT.<account>.CONNECT and DISCONNECT events.
+// envelope, and hear $SYS.ACCOUNT.<account>.CONNECT and DISCONNECT events
+// and the $SYS.SERVER.<id>.STATSZ heartbeat (statsz_heartbeat.go).
 // So the nats CLI's server commands work with no HTTP port open.
 //
 // Wren has one subject space, so $SYS is reserved while the system account
@@ -41,6 +42,7 @@ type sysAccount struct {
 	users atomic.Pointer[map[string]bool]
 	ip    *InProc
 	seq   atomic.Uint64
+	beat  statszBeat
 }
 
 // answering bounds the system requests answered at once; more are

@@ -19,7 +19,8 @@ import (
 )
 
 // A hub stream is pulled down into a local stream: exactly the messages
-// under the filter, in order, acked upstream once stored locally, nothing
+// under the filter, in order, stored in groups, acked upstream once stored
+// locally, nothing
 // echoed back to the hub; a new pull resumes right after what the local
 // stream holds.
 func TestPullFromHubStream(t *testing.T) {
@@ -62,6 +63,7 @@ func TestPullFromHubStream(t *testing.T) {
 		t.Cleanup(p.Close)
 		return p
 	}
+	fsyncs := jetstore.FsyncLatency().Count
 	p := pull()
 	checkLocal := func(n int) {
 		t.Helper()
@@ -85,6 +87,11 @@ func TestPullFromHubStream(t *testing.T) {
 		}
 	}
 	checkLocal(300)
+	// What arrives together is stored together: one append and one fsync
+	// per group, not per message.
+	if n := jetstore.FsyncLatency().Count - fsyncs; n > 100 {
+		t.Errorf("storing 300 pulled messages took %d fsyncs; want them grouped (at most 100)", n)
+	}
 	waitHubAcked(t, hjs, "CMDS", "gw17-", 400)
 	if st, _ := hjs.Stream(ctx, "CMDS"); st != nil {
 		if info, _ := st.Info(ctx); info.State.Msgs != 400 {

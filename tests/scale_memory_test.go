@@ -57,3 +57,32 @@ func TestDaemonReturnsMemoryAfterSpike(t *testing.T) {
 		return nil
 	})
 }
+
+// TestDaemonReturnsMemoryAfterSlowReader runs the daemon binary through a
+// spike that closes no connection: 48 MB of messages buffered for a
+// subscriber that reads nothing until they are all published, then reads
+// them all and stays connected. The daemon gives most of that back to the
+// OS within seconds.
+func TestDaemonReturnsMemoryAfterSlowReader(t *testing.T) {
+	dir := t.TempDir()
+	p := startWren(t, "-c", writeFile(t, dir, "wren.toml", "host = \"127.0.0.1\"\nport = 0\n"))
+	pid := p.cmd.Process.Pid
+	nc, err := daemonConnect(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := procRSS(t, pid)
+	var peak int64
+	sub := slowReaderBurst(t, p.url, nc, func() { peak = procRSS(t, pid) })
+	defer sub.Close()
+	if peak-idle < 32<<20 {
+		t.Fatalf("RSS grew only from %d to %d MB with 48 MB buffered; the spike is too small to tell", idle>>20, peak>>20)
+	}
+	want := idle + (peak-idle)/2
+	waitUntil(t, func() error {
+		if rss := procRSS(t, pid); rss > want {
+			return fmt.Errorf("RSS %d MB after the spike (idle %d MB, peak %d MB); want at most %d MB", rss>>20, idle>>20, peak>>20, want>>20)
+		}
+		return nil
+	})
+}

@@ -59,14 +59,13 @@ func TestWebSocketNATSCompressed(t *testing.T) {
 
 var wsListening = regexp.MustCompile(`listening for WebSocket clients.*? addr=([0-9.:]+)`)
 
-// The daemon with websocket.compression = true answers a permessage-deflate
-// offer, and one with it left out does not.
+// The daemon with websocket.compression = true (or nats-server's other
+// spelling, compress) answers a permessage-deflate offer, and one with it
+// left out does not.
 func TestWebSocketCompressionConfig(t *testing.T) {
-	for _, on := range []bool{true, false} {
-		body := "host = \"127.0.0.1\"\nport = 0\n[websocket]\nhost = \"127.0.0.1\"\nport = -1\n"
-		if on {
-			body += "compression = true\n"
-		}
+	for _, setting := range []string{"compression = true\n", "compress = true\n", ""} {
+		on := setting != ""
+		body := "host = \"127.0.0.1\"\nport = 0\n[websocket]\nhost = \"127.0.0.1\"\nport = -1\n" + setting
 		p := startWren(t, "-c", writeFile(t, t.TempDir(), "wren.toml", body))
 		var addr string
 		waitUntil(t, func() error {
@@ -91,7 +90,58 @@ func TestWebSocketCompressionConfig(t *testing.T) {
 			t.Fatalf("upgrade: %v %v", resp, err)
 		}
 		if got := resp.Header.Get("Sec-WebSocket-Extensions"); strings.HasPrefix(got, "permessage-deflate") != on {
-			t.Fatalf("compression %v: answered extensions %q", on, got)
+			t.Fatalf("%q: answered extensions %q", setting, got)
+		}
+	}
+}
+
+// The daemon's /metrics shows WebSocket compression per direction: how
+// many messages went compressed, and their bytes on the wire and as the
+// protocol saw them.
+func TestWebSocketCompressionMetrics(t *testing.T) {
+	d := startOps(t, t.TempDir(), "[websocket]\nhost = \"127.0.0.1\"\nport = -1\ncompression = true\n")
+	var addr string
+	waitUntil(t, func() error {
+		m := wsListening.FindStringSubmatch(d.logText())
+		if m == nil {
+			return fmt.Errorf("no WebSocket address logged:\n%s", d.logText())
+		}
+		addr = m[1]
+		return nil
+	})
+	wsc, err := nats.Connect("ws://"+addr, nats.Compression(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wsc.Close()
+	big := bytes.Repeat([]byte("temperature=21.5 humidity=40 "), 2000) // ~58 KB
+	sub, _ := wsc.SubscribeSync("metrics.big")
+	wsc.Publish("metrics.big", big)
+	if m, err := sub.NextMsg(testTimeout); err != nil || !bytes.Equal(m.Data, big) {
+		t.Fatalf("echo: %v %v", m, err)
+	}
+	sample := func(body, series string) float64 {
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, series+" "); ok {
+				var f float64
+				fmt.Sscan(v, &f)
+				return f
+			}
+		}
+		t.Fatalf("no %s in /metrics:\n%s", series, body)
+		return 0
+	}
+	_, body := d.get("/metrics")
+	if n := sample(body, "wren_websocket_compressed_connections_total"); n != 1 {
+		t.Errorf("compressed connections %v; want 1", n)
+	}
+	for _, dir := range []string{"in", "out"} {
+		msgs := sample(body, `wren_websocket_compressed_messages_total{direction="`+dir+`"}`)
+		wire := sample(body, `wren_websocket_compressed_bytes_total{direction="`+dir+`"}`)
+		raw := sample(body, `wren_websocket_uncompressed_bytes_total{direction="`+dir+`"}`)
+		// The big message is in the raw bytes, and it compresses well.
+		if msgs < 1 || raw < float64(len(big)) || wire <= 0 || wire*10 > raw {
+			t.Errorf("%s: %v messages, %v bytes on the wire for %v; want the %d-byte message compressed", dir, msgs, wire, raw, len(big))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/wrenmq/wren/conf"
+	"github.com/wrenmq/wren/server"
 	"github.com/wrenmq/wren/server/websocket"
 )
 
@@ -42,7 +43,29 @@ func (d *daemon) startWebSocket() error {
 		return err
 	}
 	d.ws = l
+	if w.Compression {
+		d.srv.AddMetrics("websocket", websocketMetrics(l))
+	}
 	return nil
+}
+
+// websocketMetrics writes the compression counters: per direction, the
+// messages that went compressed and their bytes on the wire and as the
+// protocol saw them.
+func websocketMetrics(l *websocket.Listener) func(*server.PromWriter) {
+	return func(w *server.PromWriter) {
+		st := l.Stats()
+		w.One("wren_websocket_compressed_connections_total", server.PromCounter,
+			"WebSocket connections that negotiated permessage-deflate.", float64(st.CompressedConns))
+		fam := func(name, help string, in, out uint64) {
+			w.Family(name, server.PromCounter, help)
+			w.Sample(name, float64(in), "direction", "in")
+			w.Sample(name, float64(out), "direction", "out")
+		}
+		fam("wren_websocket_compressed_messages_total", "WebSocket messages received (in) and sent (out) compressed.", st.Inflated, st.Deflated)
+		fam("wren_websocket_compressed_bytes_total", "Bytes of the compressed WebSocket messages as they crossed the wire.", st.InCompressed, st.OutCompressed)
+		fam("wren_websocket_uncompressed_bytes_total", "Bytes of the compressed WebSocket messages inflated (in) or before deflate (out).", st.InInflated, st.OutRaw)
+	}
 }
 
 // stopWebSocket stops accepting WebSocket connections; those open close

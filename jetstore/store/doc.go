@@ -30,6 +30,10 @@
 // tidwall/wal writes its segments itself; the store reclaims segments
 // itself (store_wal_reclaim.go), each step durable before the next.
 //
+// The logs open at once are bounded (store_wal_park.go) by a FileSet
+// (fileset.go), an LRU of open files that the stream layer's consumer
+// state logs use too, with a budget of their own.
+//
 // SetFailPoint is for tests only: it makes the WAL store's writes, fsyncs
 // and file operations report failures, as a full disk would.
 package store

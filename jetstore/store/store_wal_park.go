@@ -1,9 +1,6 @@
 package store
 
 import (
-	"cmp"
-	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/tidwall/wal"
@@ -17,82 +14,40 @@ import (
 // the next read or write of a parked log opens it again. A log with
 // writes not yet fsynced, or a failed one, is never parked.
 
-// openLogs is the set of open logs and their budget.
-type openLogs struct {
-	mu  sync.Mutex
-	set map[*walStore]struct{}
-	// n and max mirror len(set) and the budget (0: no bound) for the
-	// check on every use, made without mu.
-	n, max atomic.Int64
-}
+// openLogs is the set of open logs and their budget: a FileSet of
+// *walStore.
+type openLogs struct{ *FileSet }
 
 var (
-	logs    = &openLogs{set: map[*walStore]struct{}{}}
+	logs    = openLogs{NewFileSet()}
 	useTick atomic.Uint64 // orders the logs' uses
 )
 
 // SetOpenLogBudget bounds the logs kept open at once; 0 lifts the bound.
 // The stream layer sets it from the file descriptor limit.
-func SetOpenLogBudget(n int) {
-	logs.max.Store(int64(max(n, 0)))
-}
+func SetOpenLogBudget(n int) { logs.SetBudget(n) }
 
 // OpenLogs returns how many logs are open.
-func OpenLogs() int { return int(logs.n.Load()) }
+func OpenLogs() int { return logs.Open() }
 
-// over reports whether more logs are open than the budget allows.
-func (o *openLogs) over() bool {
-	m := o.max.Load()
-	return m > 0 && o.n.Load() > m
-}
+func (o openLogs) over() bool { return o.Over() }
 
 // opened counts s's log as open and parks others past the budget.
-func (o *openLogs) opened(s *walStore) {
-	o.mu.Lock()
-	o.set[s] = struct{}{}
-	o.n.Store(int64(len(o.set)))
-	o.mu.Unlock()
-	if o.over() {
-		o.trim(s)
-	}
-}
+func (o openLogs) opened(s *walStore) { o.Opened(s) }
 
 // trim parks the least recently used idle logs other than s until the
 // budget holds or every other log is busy. The caller holds s.lmu and
-// s.wmu or s.rmu; other logs are only tried, never waited for, so no lock
-// order between stores arises.
-func (o *openLogs) trim(s *walStore) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	m := int(o.max.Load())
-	if m <= 0 || len(o.set) <= m {
-		return
-	}
-	cands := make([]*walStore, 0, len(o.set))
-	for c := range o.set {
-		if c != s {
-			cands = append(cands, c)
-		}
-	}
-	slices.SortFunc(cands, func(a, b *walStore) int { return cmp.Compare(a.lastUse.Load(), b.lastUse.Load()) })
-	for _, c := range cands {
-		if len(o.set) <= m {
-			break
-		}
-		if c.tryPark() {
-			delete(o.set, c)
-		}
-	}
-	o.n.Store(int64(len(o.set)))
-}
+// s.wmu or s.rmu; other logs are only tried, never waited for.
+func (o openLogs) trim(s *walStore) { o.Trim(s) }
 
 // closed forgets s's log.
-func (o *openLogs) closed(s *walStore) {
-	o.mu.Lock()
-	delete(o.set, s)
-	o.n.Store(int64(len(o.set)))
-	o.mu.Unlock()
-}
+func (o openLogs) closed(s *walStore) { o.Closed(s) }
+
+// LastUse implements Parker.
+func (s *walStore) LastUse() uint64 { return s.lastUse.Load() }
+
+// TryPark implements Parker.
+func (s *walStore) TryPark() bool { return s.tryPark() }
 
 // tryPark closes s's log if nothing uses it and nothing of it waits for an
 // fsync. logs.mu is held.
@@ -130,6 +85,11 @@ func (s *walStore) useLog() (*wal.Log, error) {
 			logs.trim(s)
 		}
 		return s.log, nil
+	}
+	// A reclaim that failed half way is finished durably here rather
+	// than by wal.Open, which would not fsync the directory.
+	if err := finishReclaim(s.opts.Dir); err != nil {
+		return nil, err
 	}
 	l, err := wal.Open(s.opts.Dir, walOptions(s.opts))
 	if err != nil {

@@ -241,7 +241,7 @@ const maxHubPayload = 64 << 20
 
 // read serves the hub's protocol until the connection ends.
 func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.URL, pongBy time.Time) error {
-	var buf []byte
+	var buf, ctl []byte
 	var qa [8][]byte
 	// The first PONG must come within the handshake's deadline: a hub
 	// that refuses the credentials says so and closes instead.
@@ -304,7 +304,11 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 			}
 			lc.Unsub(f[0], q)
 		case hasVerb(line, "LMSG"), hasVerb(line, "HMSG"):
-			m, err := parseMsgArgs(line[4:], hasVerb(line, "HMSG"), qa[:0])
+			// The line lives in the reader's buffer, which reading the
+			// payload may slide over: the subject, reply and queues must
+			// be parsed from a copy.
+			ctl = append(ctl[:0], line...)
+			m, err := parseMsgArgs(ctl[4:], hasVerb(ctl, "HMSG"), qa[:0])
 			if err != nil {
 				return err
 			}

@@ -86,13 +86,14 @@ func (c *conn) connect(pkt []byte) error {
 	c.keepAlive = time.Duration(cp.KeepAlive) * time.Second
 
 	creds := auth.ConnectCreds{User: string(cp.Username), Pass: string(cp.Password), Token: string(cp.Password)}
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	tc, isTLS := c.nc.(*tls.Conn)
+	if isTLS {
 		if st := tc.ConnectionState(); len(st.VerifiedChains) > 0 {
 			creds.TLSCerts = st.VerifiedChains[0]
 		}
 	}
 	bs, err := c.l.srv.OpenSession(server.SessionInfo{
-		Name: id, Lang: "mqtt", Remote: c.nc.RemoteAddr(), Creds: creds,
+		Name: id, Lang: "mqtt", Remote: c.nc.RemoteAddr(), Creds: creds, TLS: isTLS,
 		OnClose: func(string) { c.shutdown(mqtt.AdministrativeAction) },
 	})
 	switch {

@@ -10,8 +10,9 @@
 // stream layer satisfies and cmd/wren wires; without one the state lives in
 // memory for the daemon's lifetime.
 //
-// Lock order (outer to inner): Listener.mu -> session.mu -> conn.mu. No lock
-// is held while publishing into the broker (a session's own subscriptions
-// run on the publisher's goroutine), across socket I/O, or while waiting on
-// the store.
+// Lock order (outer to inner): Listener.subMu -> session.mu -> conn.mu,
+// and Listener.mu -> session.mu. Only subMu's read lock is held while
+// publishing into the broker (a session's own subscriptions run on the
+// publisher's goroutine), and only for a retained message; no lock is held
+// across socket I/O or while waiting on the store.
 package mqtt

@@ -121,6 +121,12 @@ type Listener struct {
 	connSeq atomic.Uint64
 	idle    idlePoller // the sockets of quiet connections
 
+	// subMu orders retained messages against new subscriptions: a
+	// retained message is set and routed under the read lock, a SUBSCRIBE
+	// makes its broker subscriptions and takes their retained messages
+	// under the write lock. It comes before session.mu.
+	subMu sync.RWMutex
+
 	mu       sync.Mutex
 	ln       net.Listener
 	closed   bool

@@ -123,9 +123,12 @@ func reserved(subj []byte) bool {
 }
 
 // route publishes m into the broker, keeping it as the retained message of
-// its subject first when it carries the retain flag.
+// its subject first when it carries the retain flag. Setting and routing a
+// retained message is one step for subscribe (see subMu).
 func (l *Listener) route(bs *server.Session, m *message) error {
 	if m.retain {
+		l.subMu.RLock()
+		defer l.subMu.RUnlock()
 		l.retain(m)
 	}
 	return bs.Publish(m.subject, m.reply, m.header, m.data)

@@ -182,6 +182,9 @@ func (s *session) detach(c *conn) {
 		s.saveLocked()
 	}
 	s.mu.Unlock()
+	if !ending {
+		c.bs.Offline() // the session waits; the connection is gone
+	}
 	if w != nil {
 		s.l.publishWill(c.bs, w)
 	}

@@ -16,9 +16,14 @@ func (c *conn) subscribe(p *mqtt.Subscribe) error {
 	subID := p.Props.Num(mqtt.PropSubscriptionID, 0)
 	codes := make([]byte, len(p.Topics))
 	s := c.s
+	// The broker subscriptions and the retained messages they start with
+	// are taken together, with no retained message set and routed in
+	// between: one set before is replayed and was not delivered live, one
+	// set after is delivered live only.
+	c.l.subMu.Lock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var replay []*msub
+	var replay []retainedFor
 	for i, t := range p.Topics {
 		ms, isNew, code := s.addSubLocked(c, t, subID)
 		if code >= 0x80 && c.v != mqtt.V5 {
@@ -27,17 +32,25 @@ func (c *conn) subscribe(p *mqtt.Subscribe) error {
 		codes[i] = code
 		if ms != nil && ms.group == "" {
 			if rh := t.RetainHandling(); rh == 0 || rh == 1 && isNew {
-				replay = append(replay, ms)
+				replay = append(replay, retainedFor{ms, s.l.retainedMatching(ms)})
 			}
 		}
 	}
+	c.l.subMu.Unlock()
 	s.saveLocked()
 	c.send(&mqtt.Suback{ID: p.ID, Codes: codes})
 	now := time.Now()
-	for _, ms := range replay {
-		s.replayRetainedLocked(c, ms, now)
+	for _, r := range replay {
+		s.replayRetainedLocked(c, r, now)
 	}
 	return nil
+}
+
+// retainedFor is a new subscription and the retained messages it starts
+// with.
+type retainedFor struct {
+	ms    *msub
+	found []*message
 }
 
 // addSubLocked adds or replaces one subscription; it returns the reason
@@ -119,18 +132,24 @@ func (s *session) subscribeLocked(ms *msub) error {
 	return nil
 }
 
-// replayRetainedLocked sends the retained messages ms matches that the
-// session's user may receive, with the retain flag set.
-func (s *session) replayRetainedLocked(c *conn, ms *msub, now time.Time) {
+// retainedMatching returns the retained messages ms's subjects match.
+func (l *Listener) retainedMatching(ms *msub) []*message {
 	var found []*message
 	for _, subj := range ms.nats {
-		s.l.ret.match([]byte(subj), func(m *message) { found = append(found, m) })
+		l.ret.match([]byte(subj), func(m *message) { found = append(found, m) })
 	}
-	for _, m := range found {
+	return found
+}
+
+// replayRetainedLocked sends the retained messages a new subscription
+// starts with that the session's user may receive, with the retain flag
+// set.
+func (s *session) replayRetainedLocked(c *conn, r retainedFor, now time.Time) {
+	for _, m := range r.found {
 		if !c.bs.MayReceive(m.subject) {
 			continue
 		}
-		s.deliverLocked(m, min(m.qos, ms.qos()), ms.subID, true, now)
+		s.deliverLocked(m, min(m.qos, r.ms.qos()), r.ms.subID, true, now)
 	}
 }
 

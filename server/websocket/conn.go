@@ -62,10 +62,12 @@ type Conn struct {
 	fin     bool // the current data frame ends its message
 
 	// The compressed message being read: the inflater (nil when none)
-	// reading zsrc, and the bytes it has given.
+	// reading zsrc, the bytes it has given, and the compressed bytes it
+	// took.
 	zr   io.ReadCloser
 	zsrc msgSource
 	zn   uint64
+	zin  uint64
 
 	wmu       sync.Mutex
 	hdr       [10]byte
@@ -118,6 +120,8 @@ func (c *Conn) readInflated(p []byte) (int, error) {
 	case err == io.EOF:
 		c.endInflate()
 		c.st.inflated.Add(1)
+		c.st.inWire.Add(c.zin)
+		c.st.inBytes.Add(c.zn)
 		err = nil
 	case err != nil:
 		c.endInflate()
@@ -162,6 +166,7 @@ func (s *msgSource) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := c.readRaw(p)
+	c.zin += uint64(n)
 	if err != nil {
 		s.err = err
 	}
@@ -252,7 +257,7 @@ func (c *Conn) nextFrame() error {
 		c.inMsg, c.fin, c.remain = !fin, fin, n
 		if compressed {
 			c.zsrc = msgSource{c: c, tail: deflateTail}
-			c.zr, c.zn = getInflater(&c.zsrc), 0
+			c.zr, c.zn, c.zin = getInflater(&c.zsrc), 0, 0
 		}
 		return nil
 	case opClose, opPing, opPong:
@@ -335,6 +340,8 @@ func (c *Conn) writeDeflated(p []byte) (int, error) {
 		op |= 0x40
 		z = buf.Bytes()
 		c.st.deflated.Add(1)
+		c.st.outBytes.Add(uint64(len(p)))
+		c.st.outWire.Add(uint64(len(z)))
 	}
 	if err := c.writeFrame(op, z); err != nil {
 		return 0, err

@@ -105,13 +105,15 @@ func TestDeflateRoundTrip(t *testing.T) {
 	nc.Write(clientFrame(true, opPing, []byte("p")))
 	nc.Write(clientFrame(true, opContinuation, z[len(z)/2:]))
 	nc.Write(clientFrame(true, opBinary, []byte("PING\r\n")))
-	one := clientFrame(true, opText, compress(t, []byte("SUB a 1\r\n")))
+	z1 := compress(t, []byte("SUB a 1\r\n"))
+	one := clientFrame(true, opText, z1)
 	one[0] |= 0x40
 	nc.Write(one)
 
 	want := append(append(append([]byte{}, long...), "PING\r\n"...), "SUB a 1\r\n"...)
 	var got []byte
 	compressedSeen := false
+	var outRaw, outZ uint64
 	for len(got) < len(want) {
 		var h [1]byte
 		b, _ := br.Peek(1)
@@ -124,7 +126,9 @@ func TestDeflateRoundTrip(t *testing.T) {
 			t.Fatalf("opcode %d", op)
 		case h[0]&0x40 != 0:
 			compressedSeen = true
+			outZ += uint64(len(p))
 			p = inflate(t, p)
+			outRaw += uint64(len(p))
 		}
 		got = append(got, p...)
 	}
@@ -139,8 +143,16 @@ func TestDeflateRoundTrip(t *testing.T) {
 	for l.Stats().Inflated < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if s := l.Stats(); s.Inflated != 2 || s.Deflated == 0 {
+	s := l.Stats()
+	if s.Inflated != 2 || s.Deflated == 0 {
 		t.Fatalf("stats %+v; want 2 inflated and some deflated", s)
+	}
+	// Bytes before and after: as they crossed the wire, and as inflated.
+	if s.InCompressed != uint64(len(z)+len(z1)) || s.InInflated != uint64(len(long)+len("SUB a 1\r\n")) {
+		t.Fatalf("in: %d compressed, %d inflated; want %d, %d", s.InCompressed, s.InInflated, len(z)+len(z1), len(long)+9)
+	}
+	if s.OutRaw != outRaw || s.OutCompressed != outZ || outZ >= outRaw {
+		t.Fatalf("out: %d raw, %d compressed; the client read %d compressed to %d", s.OutRaw, s.OutCompressed, outZ, outRaw)
 	}
 }
 

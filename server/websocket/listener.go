@@ -88,6 +88,8 @@ func normalizeOrigin(s string) string {
 // stats counts compression on a listener's connections.
 type stats struct {
 	conns, inflated, deflated atomic.Uint64
+	inWire, inBytes           atomic.Uint64
+	outBytes, outWire         atomic.Uint64
 }
 
 // Stats are a listener's compression counters since it started.
@@ -98,11 +100,22 @@ type Stats struct {
 	// Inflated and Deflated count the compressed messages received and
 	// sent.
 	Inflated, Deflated uint64
+	// InCompressed and InInflated are the bytes of the compressed
+	// messages received, as they came and once inflated; OutRaw and
+	// OutCompressed those of the messages sent compressed, before and
+	// after. Messages sent plain (short ones, or those compression would
+	// not shrink) are in neither.
+	InCompressed, InInflated uint64
+	OutRaw, OutCompressed    uint64
 }
 
 // Stats returns the listener's compression counters.
 func (l *Listener) Stats() Stats {
-	return Stats{CompressedConns: l.st.conns.Load(), Inflated: l.st.inflated.Load(), Deflated: l.st.deflated.Load()}
+	return Stats{
+		CompressedConns: l.st.conns.Load(), Inflated: l.st.inflated.Load(), Deflated: l.st.deflated.Load(),
+		InCompressed: l.st.inWire.Load(), InInflated: l.st.inBytes.Load(),
+		OutRaw: l.st.outBytes.Load(), OutCompressed: l.st.outWire.Load(),
+	}
 }
 
 // Start listens on the configured address.
