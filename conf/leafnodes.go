@@ -134,6 +134,9 @@ const (
 )
 
 func (v *checker) leafnodes(l *Leafnodes, js *JetStream) {
+	if d := js.Domain; d != "" && (strings.ContainsAny(d, " .*>\t") || !protocol.ValidLiteral("$JS."+d+".API")) {
+		v.add("jetstream.domain", "%q is not a JetStream domain name (one subject token)", d)
+	}
 	v.positive("leafnodes.reconnect", l.Reconnect)
 	v.positive("leafnodes.reconnect_max", l.ReconnectMax)
 	if l.ReconnectMax < l.Reconnect {
