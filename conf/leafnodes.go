@@ -75,6 +75,11 @@ type LeafRemote struct {
 	// DenyImports subjects whose messages are never taken from it.
 	DenyExports []string `toml:"deny_exports"`
 	DenyImports []string `toml:"deny_imports"`
+	// Compression is the link's S2 compression as nats-server negotiates
+	// it: "off" (default), "accept" (compress when the hub asks),
+	// "s2_auto" (a level by round trip) or "s2_uncompressed", "s2_fast",
+	// "s2_better", "s2_best".
+	Compression string `toml:"compression,omitempty"`
 }
 
 // LeafTLS is a link's TLS: the CAs the hub's certificate is checked
@@ -252,6 +257,12 @@ func (v *checker) leafRemote(path string, r *LeafRemote) {
 	}
 	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		v.add(path+".tls.cert_file", "cert_file and key_file go together")
+	}
+	switch strings.ToLower(r.Compression) {
+	case "", "off", "disabled", "false", "on", "enabled", "true", "accept", "auto", "s2_auto",
+		"uncompressed", "s2_uncompressed", "fast", "s2_fast", "better", "s2_better", "best", "s2_best":
+	default:
+		v.add(path+".compression", "%q: must be off, accept, s2_auto, s2_uncompressed, s2_fast, s2_better or s2_best", r.Compression)
 	}
 	v.subjects(path+".deny_exports", r.DenyExports, false)
 	v.subjects(path+".deny_imports", r.DenyImports, false)

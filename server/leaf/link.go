@@ -47,6 +47,8 @@ type link struct {
 	// gateway configured with one node of a cluster fails over to the
 	// others.
 	learned []*url.URL
+	// compression is the current connection's mode, nats-server's name.
+	compression string
 }
 
 // hubInfo is what Wren reads from the hub's INFO.
@@ -63,6 +65,7 @@ type hubInfo struct {
 	OnConnect   bool     `json:"info_on_connect"`
 	LeafURLs    []string `json:"leafnode_urls"`
 	MaxPayload  int      `json:"max_payload"`
+	Compression string   `json:"compression"`
 }
 
 func (l *link) current() *server.LeafConn {
@@ -207,6 +210,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		host = net.JoinHostPort(u.Hostname(), "7422")
 	}
 	d := net.Dialer{Timeout: l.r.DialTimeout}
+	dialed := time.Now()
 	nc, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return err
@@ -234,6 +238,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		nc.Close()
 		return errors.New("connected to a port that is not a leaf node port")
 	}
+	rtt := time.Since(dialed) // the TCP handshake and the INFO: s2_auto's measure
 	if l.r.TLS != nil || u.Scheme == "tls" || info.TLSRequired {
 		cfg := &tls.Config{}
 		if l.r.TLS != nil {
@@ -250,11 +255,32 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		nc = tc
 		br = bufio.NewReaderSize(nc, 32<<10)
 	}
+	compression, cnc, err := l.negotiateCompression(nc, &info, rtt)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("compression: %w", err)
+	}
+	if cnc != nc {
+		// Both sides compress from here on; the hub says so again in a
+		// compressed INFO, with its nonce.
+		nc = cnc
+		br = bufio.NewReaderSize(nc, 32<<10)
+		line, err := br.ReadSlice('\n')
+		var again hubInfo
+		if err != nil || !hasVerb(line, "INFO") || json.Unmarshal(trimLine(line[4:]), &again) != nil {
+			nc.Close()
+			return fmt.Errorf("%w (%v)", errNoCompressedInfo, err)
+		}
+		if again.LeafURLs == nil {
+			again.LeafURLs = info.LeafURLs
+		}
+		info = again
+	}
 	// Protocol 3 tells the hub the gateway takes part in message tracing
 	// (nats-server's MsgTraceProto): it forwards traced messages, trace-only
 	// ones included, and the gateway reports its own trace event.
 	cn := leafConnect{Version: server.Version, ID: l.n.srv.ID(), Name: l.n.name, Headers: true, Proto: 3,
-		DenyPub: l.r.DenyImports}
+		DenyPub: l.r.DenyImports, Compress: compression}
 	if err := l.r.credentials(&cn, u, []byte(info.Nonce)); err != nil {
 		nc.Close()
 		return err
@@ -280,7 +306,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		return err
 	}
 	l.mu.Lock()
-	l.lc, l.url, l.hub, l.since = lc, u.Redacted(), info, time.Now()
+	l.lc, l.url, l.hub, l.since, l.compression = lc, u.Redacted(), info, time.Now(), compression
 	l.learn(u, info.LeafURLs)
 	l.mu.Unlock()
 	lc.Send([]byte("LS+ " + l.n.lds + "\r\n"))
