@@ -237,8 +237,8 @@ func (v *checker) leafRemote(path string, r *LeafRemote) {
 		switch {
 		case err != nil:
 			v.add(joinIndex(path+".urls", i), "%q is not a URL", s)
-		case u.Scheme != "nats-leaf" && u.Scheme != "nats" && u.Scheme != "tls":
-			v.add(joinIndex(path+".urls", i), "%q: scheme must be nats-leaf, nats or tls", s)
+		case u.Scheme != "nats-leaf" && u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
+			v.add(joinIndex(path+".urls", i), "%q: scheme must be nats-leaf, nats, tls, ws or wss", s)
 		case u.Hostname() == "":
 			v.add(joinIndex(path+".urls", i), "%q has no host", s)
 		}

@@ -14,7 +14,7 @@ func TestLeafnodesErrors(t *testing.T) {
 		want string // one line of the error
 	}{
 		{"bad scheme", "[[leafnodes.remotes]]\nurls = ['http://hub:7422']",
-			`t.toml:2:9: leafnodes.remotes[0].urls[0]: "http://hub:7422": scheme must be nats-leaf, nats or tls`},
+			`t.toml:2:9: leafnodes.remotes[0].urls[0]: "http://hub:7422": scheme must be nats-leaf, nats, tls, ws or wss`},
 		{"no urls", "[[leafnodes.remotes]]\nuser = 'gw'\npassword = 'x'",
 			"leafnodes.remotes[0].urls: needs at least one URL of the hub's leaf port"},
 		{"two credentials", "[[leafnodes.remotes]]\nurls = ['nats-leaf://hub']\ntoken = 't'\nnkey_file = '/k'",

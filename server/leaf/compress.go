@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/wrenmq/wren/server/websocket"
 )
 
 // Link compression, negotiated as nats-server does for leaf nodes: the
@@ -275,6 +276,13 @@ func (l *link) negotiateCompression(nc net.Conn, info *hubInfo, rtt time.Duratio
 	b, _ := json.Marshal(&compressInfo{ID: l.n.srv.ID(), Name: l.n.name, Headers: true, Compression: shown})
 	if _, err := nc.Write(append(append([]byte("INFO "), b...), '\r', '\n')); err != nil {
 		return "", nil, err
+	}
+	if wc, ok := nc.(*websocket.Conn); ok {
+		// Over a websocket the frames travel inside the S2 stream.
+		if err := wc.Rewrap(func(t net.Conn) net.Conn { return newS2Conn(t, cm) }); err != nil {
+			return "", nil, err
+		}
+		return cm, wc, nil
 	}
 	return cm, newS2Conn(nc, cm), nil
 }

@@ -10,11 +10,13 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
 	"github.com/wrenmq/wren/server"
+	"github.com/wrenmq/wren/server/websocket"
 )
 
 // loopDelay is how long a link waits after the hub found it closes a
@@ -145,6 +147,9 @@ const maxLearned = 32
 // configured already, with the scheme and credentials of u, the URL that
 // reached it, as nats-server's leaf does. l.mu is held.
 func (l *link) learn(u *url.URL, hostports []string) {
+	if u.Scheme == "ws" || u.Scheme == "wss" {
+		return // leafnode_urls are leaf ports, not websocket ones
+	}
 	for _, hp := range hostports {
 		if len(l.learned) >= maxLearned {
 			return
@@ -205,9 +210,17 @@ func (e *hubError) Error() string { return "hub: " + e.text }
 // serve dials u, does the handshake and serves the connection until it
 // ends.
 func (l *link) serve(ctx context.Context, u *url.URL) error {
+	ws := u.Scheme == "ws" || u.Scheme == "wss"
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "7422")
+		port := "7422"
+		switch u.Scheme {
+		case "ws":
+			port = "80"
+		case "wss":
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	d := net.Dialer{Timeout: l.r.DialTimeout}
 	dialed := time.Now()
@@ -223,6 +236,21 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	defer stop()
 	deadline := time.Now().Add(l.r.DialTimeout)
 	nc.SetDeadline(deadline)
+	if ws {
+		// A hub's websocket port: TLS first for wss, then the upgrade,
+		// to the path that tells nats-server a leaf node is calling.
+		if u.Scheme == "wss" || l.r.TLS != nil {
+			if nc, err = l.tlsClient(ctx, nc, u); err != nil {
+				return err
+			}
+		}
+		wc, err := websocket.Client(nc, u.Host, strings.TrimSuffix(u.Path, "/")+"/leafnode")
+		if err != nil {
+			nc.Close()
+			return err
+		}
+		nc = wc
+	}
 	br := bufio.NewReaderSize(nc, 32<<10)
 	line, err := br.ReadSlice('\n')
 	if err != nil {
@@ -239,20 +267,10 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		return errors.New("connected to a port that is not a leaf node port")
 	}
 	rtt := time.Since(dialed) // the TCP handshake and the INFO: s2_auto's measure
-	if l.r.TLS != nil || u.Scheme == "tls" || info.TLSRequired {
-		cfg := &tls.Config{}
-		if l.r.TLS != nil {
-			cfg = l.r.TLS.Clone()
+	if !ws && (l.r.TLS != nil || u.Scheme == "tls" || info.TLSRequired) {
+		if nc, err = l.tlsClient(ctx, nc, u); err != nil {
+			return err
 		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = u.Hostname()
-		}
-		tc := tls.Client(nc, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return fmt.Errorf("TLS handshake: %w", err)
-		}
-		nc = tc
 		br = bufio.NewReaderSize(nc, 32<<10)
 	}
 	compression, cnc, err := l.negotiateCompression(nc, &info, rtt)
@@ -260,7 +278,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		nc.Close()
 		return fmt.Errorf("compression: %w", err)
 	}
-	if cnc != nc {
+	if _, isWS := cnc.(*websocket.Conn); cnc != nc || isWS && compresses(compression) {
 		// Both sides compress from here on; the hub says so again in a
 		// compressed INFO, with its nonce.
 		nc = cnc
@@ -321,6 +339,24 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	lc.Close(reason)
 	return err
+}
+
+// tlsClient secures nc with the remote's TLS settings; nc is closed on
+// failure.
+func (l *link) tlsClient(ctx context.Context, nc net.Conn, u *url.URL) (net.Conn, error) {
+	cfg := &tls.Config{}
+	if l.r.TLS != nil {
+		cfg = l.r.TLS.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
 }
 
 // maxHubPayload bounds what a hub may send in one message.

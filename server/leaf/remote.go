@@ -98,9 +98,9 @@ func (r *Remote) Validate() error {
 	}
 	for _, u := range r.URLs {
 		switch u.Scheme {
-		case "nats-leaf", "nats", "tls":
+		case "nats-leaf", "nats", "tls", "ws", "wss":
 		default:
-			return fmt.Errorf("url %q: scheme must be nats-leaf, nats or tls", u.Redacted())
+			return fmt.Errorf("url %q: scheme must be nats-leaf, nats, tls, ws or wss", u.Redacted())
 		}
 		if u.Hostname() == "" {
 			return fmt.Errorf("url %q: no host", u.Redacted())
