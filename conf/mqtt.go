@@ -22,8 +22,9 @@ type MQTT struct {
 	// its client is away or its window is full; newer ones are dropped.
 	// Default 10000.
 	MaxQueued int `toml:"max_queued"`
-	// TopicAliasMaximum is how many topic aliases an MQTT 5 client may set.
-	// Default 64; 0 to 65535.
+	// TopicAliasMaximum is how many topic aliases an MQTT 5 client may set,
+	// and at most how many the server gives the topics it sends a client
+	// (within the client's own maximum). Default 64; 0 to 65535.
 	TopicAliasMaximum int `toml:"topic_alias_maximum"`
 	// MaxSessionExpiry caps how long a persistent session outlives its
 	// client (MQTT 5 Session Expiry, and every 3.1.1 session without clean

@@ -77,6 +77,7 @@ func (c *conn) connect(pkt []byte) error {
 			c.window = int(rm)
 		}
 		c.maxOut = int(cp.Props.Num(mqtt.PropMaximumPacketSize, 0))
+		c.aliasOut.max = min(int(cp.Props.Num(mqtt.PropTopicAliasMaximum, 0)), c.l.opts.TopicAliasMaximum)
 	} else if !cp.CleanStart {
 		expiry = c.l.capExpiry(neverExpires)
 	}

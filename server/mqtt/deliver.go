@@ -146,11 +146,24 @@ func (s *session) sendLocked(c *conn, m *message, qos byte, id uint16, subID uin
 		return false
 	}
 	s.pub.ID, s.pub.Retain, s.pub.Dup = id, retain, dup
-	if subID > 0 && c.v == mqtt.V5 {
-		s.pub.Props = s.pub.Props.AddNum(mqtt.PropSubscriptionID, subID)
+	var alias uint16
+	fresh := false
+	if c.v == mqtt.V5 {
+		if subID > 0 {
+			s.pub.Props = s.pub.Props.AddNum(mqtt.PropSubscriptionID, subID)
+		}
+		if alias, fresh = c.aliasOut.pick(s.topic); alias != 0 {
+			s.pub.Props = s.pub.Props.AddNum(mqtt.PropTopicAlias, uint32(alias))
+			if !fresh {
+				s.pub.Topic = nil
+			}
+		}
 	}
 	s.props = s.pub.Props[:0]
 	ok := c.send(&s.pub)
+	if ok && fresh {
+		c.aliasOut.keep(s.topic, alias)
+	}
 	s.pub = mqtt.Publish{}
 	return ok
 }

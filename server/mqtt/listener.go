@@ -53,7 +53,9 @@ type Options struct {
 	// MaxPending is how many bytes may wait to be written to one client
 	// before it is disconnected as a slow consumer.
 	MaxPending int
-	// TopicAliasMaximum is how many topic aliases an MQTT 5 client may set.
+	// TopicAliasMaximum is how many topic aliases an MQTT 5 client may
+	// set, and caps those the server gives the topics it sends (see
+	// outalias.go).
 	TopicAliasMaximum int
 	// MaxSessionExpiry caps the session expiry a client asks for, and is
 	// the expiry of a 3.1.1 persistent session. 0: never expire.

@@ -1,0 +1,54 @@
+package mqtt
+
+// Outbound topic aliases (MQTT 5). A client that sets Topic Alias Maximum
+// in its CONNECT lets the server send a topic once with a two-byte alias
+// and then the alias alone. A topic gets an alias the second time it is
+// sent to the connection, while aliases are left (the client's maximum,
+// capped by Options.TopicAliasMaximum), and keeps it for the connection's
+// life: the busy topics a device is sent again and again (its commands,
+// the states it follows) come with two bytes instead of the topic, while
+// one-off topics, such as the response topics of requests, use up none.
+// Once every alias is taken, other topics go in full. Aliases belong to a
+// connection [MQTT-3.3.2-10], so a new one starts with none.
+//
+// The state is the connection's, used under its session's mu, where every
+// PUBLISH to the client is written (sendLocked).
+type outAliases struct {
+	max  int
+	ids  map[string]uint16   // topic -> alias
+	seen map[string]struct{} // topics sent once without an alias, at most max
+}
+
+// pick returns the alias to send topic with (0: none) and whether it is
+// new: the packet then carries the topic as well, and keep records it once
+// the packet is queued.
+func (a *outAliases) pick(topic []byte) (alias uint16, fresh bool) {
+	if a.max == 0 {
+		return 0, false
+	}
+	if id, ok := a.ids[string(topic)]; ok {
+		return id, false
+	}
+	if len(a.ids) >= a.max {
+		return 0, false
+	}
+	if _, ok := a.seen[string(topic)]; !ok {
+		if a.seen == nil {
+			a.seen = make(map[string]struct{}, min(a.max, 16))
+		} else if len(a.seen) >= a.max {
+			clear(a.seen)
+		}
+		a.seen[string(topic)] = struct{}{}
+		return 0, false
+	}
+	return uint16(len(a.ids) + 1), true
+}
+
+// keep records a new alias the client was sent.
+func (a *outAliases) keep(topic []byte, alias uint16) {
+	if a.ids == nil {
+		a.ids = make(map[string]uint16, min(a.max, 16))
+	}
+	a.ids[string(topic)] = alias
+	delete(a.seen, string(topic))
+}
