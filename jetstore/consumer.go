@@ -61,6 +61,12 @@ type consumer struct {
 	waiting []*pullRequest
 	// emit, set during a round of deliveries, sends them (see deliver).
 	emit func(route, subject, reply string, header, data []byte) error
+	// roundPend is num_pending as a round of deliveries goes, counted at
+	// its first delivery (roundPendOK).
+	roundPend   uint64
+	roundPendOK bool
+	// freePending holds pendingMsgs of acked messages for reuse.
+	freePending []*pendingMsg
 	// ackPrefix is "$JS.ACK.<stream>.<consumer>."; ackBuf holds the last
 	// ack subject built on it.
 	ackPrefix, ackBuf []byte
@@ -448,8 +454,27 @@ func (c *consumer) giveUp(seq uint64, p *pendingMsg, reason, detail string) {
 	c.dead = append(c.dead, deadLetter{seq: seq, cseq: p.cseq, deliveries: p.deliveries, reason: reason, detail: detail})
 }
 
-// acked removes an acked message from pending. mu is held.
+// maxFreePending bounds the pendingMsgs kept for reuse.
+const maxFreePending = 1024
+
+// newPending returns a zeroed pendingMsg, reused when one is free. mu is
+// held.
+func (c *consumer) newPending() *pendingMsg {
+	if n := len(c.freePending); n > 0 {
+		p := c.freePending[n-1]
+		c.freePending = c.freePending[:n-1]
+		*p = pendingMsg{}
+		return p
+	}
+	return &pendingMsg{}
+}
+
+// acked removes an acked message from pending; its pendingMsg is kept for
+// the next delivery. mu is held.
 func (c *consumer) acked(seq uint64) {
+	if p := c.pending[seq]; p != nil && len(c.freePending) < maxFreePending {
+		c.freePending = append(c.freePending, p)
+	}
 	delete(c.pending, seq)
 	if c.log != nil {
 		c.log.ack(seq)

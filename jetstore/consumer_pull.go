@@ -204,6 +204,7 @@ func (c *consumer) deliver(now time.Time) bool {
 	if c.closed {
 		return false
 	}
+	c.roundPendOK = false
 	bd, ok := c.js.bus.(BatchDeliverer)
 	if !ok {
 		return c.deliverRound(now)
@@ -437,8 +438,12 @@ func (c *consumer) nextAckSubject(m *store.StoredMsg, redelivery bool, now time.
 			deliveries = p.deliveries + 1
 		}
 	}
-	// The pending figure counts what is left after this message.
-	pending := c.pendingAfter()
+	// The pending figure counts what is left after this message. It is
+	// counted once a round and then follows the round's deliveries.
+	if !c.roundPendOK {
+		c.roundPend, c.roundPendOK = c.pendingAfter(), true
+	}
+	pending := c.roundPend
 	if !redelivery && pending > 0 {
 		pending--
 	}
@@ -462,6 +467,9 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 		if c.counting() && c.npend > 0 {
 			c.npend--
 		}
+		if c.roundPendOK && c.roundPend > 0 {
+			c.roundPend--
+		}
 		c.replayed(m, now)
 	}
 	c.dseq++
@@ -471,7 +479,7 @@ func (c *consumer) commit(m *store.StoredMsg, redelivery bool, subject, reply st
 	if c.cfg.AckPolicy != AckNone {
 		p := c.pending[m.Seq]
 		if p == nil {
-			p = &pendingMsg{}
+			p = c.newPending()
 			c.pending[m.Seq] = p
 		}
 		p.deliveries++

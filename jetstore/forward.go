@@ -93,8 +93,10 @@ type Forwarder struct {
 	needSync bool // read back what the hub holds before sending
 	walk     fwdWalk
 	oversize uint64 // the message last found over the hub's max_payload
-	backoff  time.Duration
-	waitTill time.Time
+	// answeredAt is when the hub last answered a publish of the window.
+	answeredAt time.Time
+	backoff    time.Duration
+	waitTill   time.Time
 
 	kicked atomic.Bool
 

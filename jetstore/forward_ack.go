@@ -88,6 +88,7 @@ func (f *Forwarder) handleAck(a ackMsg) {
 	}
 	s := &f.inflight[i]
 	f.pending--
+	f.answeredAt = time.Now()
 	if why != "" {
 		f.refuse(s, why)
 		return

@@ -77,6 +77,13 @@ func (f *Forwarder) step(st *stream) {
 	if f.kicked.Swap(false) {
 		f.waitTill = time.Time{}
 		f.backoff = f.cfg.RetryMin
+		// A link just came up: what went out before got no answer and
+		// will get none (a question to the hub included), so the hub is
+		// read back now rather than after AckWait.
+		if f.pending > 0 {
+			f.giveUp()
+		}
+		f.walk.out = false
 	}
 	if now.Before(f.waitTill) {
 		return
@@ -87,7 +94,9 @@ func (f *Forwarder) step(st *stream) {
 	if f.pending > 0 {
 		for i := range f.inflight {
 			if s := &f.inflight[i]; s.state == slotSent {
-				if now.Sub(s.sent) > f.cfg.AckWait {
+				// Acks still arriving mean the hub is working through a
+				// deep window: a publish lost among them shows as a gap.
+				if now.Sub(s.sent) > f.cfg.AckWait && now.Sub(f.answeredAt) > f.cfg.AckWait {
 					f.setErr("no PubAck from the hub within %v for sequence %d; sending again what it lacks from %d", f.cfg.AckWait, s.seq, f.cursor+1)
 					f.giveUp()
 					f.retryLater(now)

@@ -218,6 +218,10 @@ func jsAckDeliverAt(reply []byte) int {
 // after each read from the link.
 func (l *LeafConn) Flush() { l.p.flush() }
 
+// SetRTT records a round trip measured by the caller (the handshake's
+// first PING), so the link shows one before its first ping tick.
+func (l *LeafConn) SetRTT(d time.Duration) { l.rtt.Store(int64(d)) }
+
 // Pong records the hub's answer to a ping.
 func (l *LeafConn) Pong() {
 	if l.pingsOut.Swap(0) > 0 {
@@ -270,6 +274,8 @@ func (l *LeafConn) Closed() string {
 // LeafStats are a link's counters for /leafz.
 type LeafStats struct {
 	Cid           uint64
+	IP            string // the hub's address
+	Port          int
 	Start         time.Time
 	RTT           time.Duration
 	InMsgs        int64
@@ -285,7 +291,7 @@ type LeafStats struct {
 // Stats returns the link's counters; with subs, the hub's interest too.
 func (l *LeafConn) Stats(subs bool) LeafStats {
 	c := l.c
-	st := LeafStats{Cid: c.cid, Start: c.start, RTT: time.Duration(l.rtt.Load()),
+	st := LeafStats{Cid: c.cid, IP: c.host, Port: c.port, Start: c.start, RTT: time.Duration(l.rtt.Load()),
 		InMsgs: c.inMsgs.Load(), InBytes: c.inBytes.Load(), TooBig: l.tooBig.Load()}
 	c.mu.Lock()
 	st.OutMsgs, st.OutBytes = c.outMsgs, c.outBytes

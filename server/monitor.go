@@ -41,6 +41,7 @@ type Varz struct {
 	Mem              uint64    `json:"mem"`
 	Cores            int       `json:"cores"`
 	Connections      int       `json:"connections"`
+	Leafnodes        int       `json:"leafnodes"`
 	TotalConnections int64     `json:"total_connections"`
 	InMsgs           int64     `json:"in_msgs"`
 	OutMsgs          int64     `json:"out_msgs"`
@@ -167,6 +168,7 @@ func (s *Server) Varz() *Varz {
 		Mem:              ms.Sys - ms.HeapReleased,
 		Cores:            runtime.NumCPU(),
 		Connections:      st.Connections,
+		Leafnodes:        st.Leafnodes,
 		TotalConnections: st.TotalConnections,
 		InMsgs:           st.InMsgs,
 		OutMsgs:          st.OutMsgs,

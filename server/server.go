@@ -64,6 +64,7 @@ type stats struct {
 // Stats is a snapshot of the server's counters.
 type Stats struct {
 	Connections      int
+	Leafnodes        int // leaf-node links up
 	TotalConnections int64
 	Subscriptions    int
 	InMsgs, InBytes  int64
@@ -371,6 +372,8 @@ func (s *Server) Stats() Stats {
 	for _, c := range s.clients {
 		if c.isConn() {
 			st.Connections++
+		} else if c.kind == kindLeaf {
+			st.Leafnodes++
 		}
 		st.InMsgs += c.inMsgs.Load()
 		st.InBytes += c.inBytes.Load()

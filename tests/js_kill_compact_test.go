@@ -256,7 +256,7 @@ func TestJSKillDuringPurgeAndCompaction(t *testing.T) {
 		}()
 		// The kill lands later in each round, and not before the round
 		// has published enough for L to reclaim a segment.
-		time.Sleep(time.Duration(500+300*round) * time.Millisecond)
+		time.Sleep(time.Duration(300+200*round) * time.Millisecond)
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			mu.Lock()
 			n := len(lAcked) - roundStart

@@ -54,6 +54,9 @@ func startFwdGateway(t testing.TB, name, dir string, fc jetstore.ForwardConfig, 
 		t.Fatal(err)
 	}
 	g.fwd = f
+	g.mu.Lock()
+	g.onLink = append(g.onLink, f.Kick)
+	g.mu.Unlock()
 	t.Cleanup(f.Close)
 	return g
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +67,19 @@ func hubLeafURL(t testing.TB, hub *hubServer) *url.URL {
 type gateway struct {
 	srv  *server.Server
 	node *leaf.Node
+
+	mu     sync.Mutex
+	onLink []func() // run each time a link is up, as the daemon kicks its forwards
+}
+
+// linkUp runs what waits for a link to come up.
+func (g *gateway) linkUp() {
+	g.mu.Lock()
+	fs := append([]func(){}, g.onLink...)
+	g.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 }
 
 // startGateway starts a Wren broker named name whose links dial remotes.
@@ -95,9 +109,10 @@ func startGatewayWith(t testing.TB, name string, before func(*gateway), remotes 
 			remotes[i].ReconnectMax = 500 * time.Millisecond
 		}
 	}
-	n := leaf.New(s, leaf.Options{Name: name, Remotes: remotes})
+	g := &gateway{srv: s}
+	n := leaf.New(s, leaf.Options{Name: name, Remotes: remotes, OnConnect: g.linkUp})
+	g.node = n
 	n.Start()
-	g := &gateway{srv: s, node: n}
 	t.Cleanup(func() {
 		n.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)

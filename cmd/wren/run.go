@@ -213,6 +213,12 @@ func (d *daemon) reload() {
 			setMemoryLimit(cfg.Limits.GoMemLimit, d.log)
 		}
 	}
+	if d.up != nil {
+		if err := d.up.reload(reloadedLeafnodes(d.cfg.Leafnodes, cfg.Leafnodes, true), d.srv); err != nil {
+			d.log.Error("leafnodes reload failed; the running remotes stay in force", "error", err)
+			cfg.Leafnodes = d.cfg.Leafnodes
+		}
+	}
 	d.cfg = d.keepRunning(cfg)
 }
 
@@ -232,8 +238,9 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	changed = append(changed, changedKeys("msg_trace", run.MsgTrace, next.MsgTrace)...)
 	changed = append(changed, changedKeys("mqtt", run.MQTT, next.MQTT)...)
 	changed = append(changed, changedKeys("websocket", run.WebSocket, next.WebSocket)...)
-	if !leafnodesEqual(run.Leafnodes, next.Leafnodes) {
-		changed = append(changed, changedKeys("leafnodes", run.Leafnodes, next.Leafnodes)...)
+	leafRun := reloadedLeafnodes(run.Leafnodes, next.Leafnodes, d.up != nil)
+	if !leafnodesEqual(leafRun, next.Leafnodes) {
+		changed = append(changed, changedKeys("leafnodes", leafRun, next.Leafnodes)...)
 	}
 	for _, c := range changed {
 		d.log.Warn("configuration change needs a restart to take effect; keeping the running value",
@@ -245,7 +252,7 @@ func (d *daemon) keepRunning(cfg *conf.Config) *conf.Config {
 	next.Monitor = run.Monitor
 	next.JetStream = run.JetStream
 	next.MsgTrace = run.MsgTrace
-	next.Leafnodes = run.Leafnodes
+	next.Leafnodes = leafRun
 	next.MQTT = run.MQTT
 	next.WebSocket = run.WebSocket
 	return &next

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -70,6 +71,7 @@ func leafRemotes(l conf.Leafnodes) ([]leaf.Remote, error) {
 		if err := r.Validate(); err != nil {
 			return nil, fmt.Errorf("leafnodes.remotes[%d]: %w", i, err)
 		}
+		r.Key = remoteKey(l, rc)
 		out = append(out, r)
 	}
 	return out, nil
@@ -174,8 +176,53 @@ func (u *uplink) close() {
 	u.node.Close()
 }
 
-// leafnodesEqual reports whether a reload left the leafnodes section
-// alone (it takes effect only on restart).
+// leafnodesEqual reports whether two leafnodes sections are the same.
 func leafnodesEqual(a, b conf.Leafnodes) bool {
 	return reflect.DeepEqual(a, b)
+}
+
+// remoteKey is what a remote's link depends on: its own settings, the
+// section's reconnect and ping settings, and the pulls' filters (they join
+// its deny_imports). A reload keeps the link of a remote whose key is
+// unchanged.
+func remoteKey(l conf.Leafnodes, rc conf.LeafRemote) string {
+	k := struct {
+		R                  conf.LeafRemote
+		Reconnect, Max, PI conf.Duration
+		Pings              int
+		Pulls              []string
+	}{R: rc, Reconnect: l.Reconnect, Max: l.ReconnectMax, PI: l.PingInterval, Pings: l.MaxPingsOut}
+	for _, p := range l.Pulls {
+		k.Pulls = append(k.Pulls, p.Filter)
+	}
+	b, _ := json.Marshal(&k)
+	return string(b)
+}
+
+// reloadedLeafnodes is the leafnodes section that runs after a reload to
+// next: its remotes and link settings when an uplink runs (a daemon
+// started without remotes tracks no interest, so it needs a restart to
+// get any), and the running forwards and pulls, which only a restart
+// changes.
+func reloadedLeafnodes(run, next conf.Leafnodes, up bool) conf.Leafnodes {
+	if !up {
+		return run
+	}
+	next.Forwards, next.Pulls = run.Forwards, run.Pulls
+	return next
+}
+
+// reload makes the links those of l: unchanged remotes keep their link
+// up; removed or changed ones are closed, new ones dialled.
+func (u *uplink) reload(l conf.Leafnodes, srv *server.Server) error {
+	remotes, err := leafRemotes(l)
+	if err != nil {
+		return err
+	}
+	kept, added, removed := u.node.Reload(remotes)
+	if added+removed > 0 {
+		srv.Logger().Info("leafnode remotes reloaded", "kept", kept, "added", added, "removed", removed)
+	}
+	srv.AddMetrics("uplink", u.metrics(l))
+	return nil
 }

@@ -24,11 +24,14 @@ const loopDelay = 30 * time.Second
 // link is one remote: it dials its URLs in turn and serves one connection
 // at a time.
 type link struct {
-	n   *Node
-	r   Remote
-	idx int
+	n      *Node
+	r      Remote
+	ctx    context.Context // ends when the node closes or a reload drops the link
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
 
 	mu         sync.Mutex
+	idx        int
 	lc         *server.LeafConn
 	url        string
 	hub        hubInfo
@@ -39,6 +42,11 @@ type link struct {
 	attempts   int64 // failed connects in a row
 	reconnects int64
 	ldsIn      map[string]bool
+	// learned are the hub cluster's other leaf ports, from the
+	// leafnode_urls of its INFO: tried after the configured URLs, so a
+	// gateway configured with one node of a cluster fails over to the
+	// others.
+	learned []*url.URL
 }
 
 // hubInfo is what Wren reads from the hub's INFO.
@@ -65,11 +73,12 @@ func (l *link) current() *server.LeafConn {
 
 // run connects, serves and reconnects until the node closes.
 func (l *link) run() {
-	ctx := l.n.ctx
+	ctx := l.ctx
 	delay := l.r.Reconnect
 	next := 0
 	for ctx.Err() == nil {
-		u := l.r.URLs[next%len(l.r.URLs)]
+		urls := l.urls()
+		u := urls[next%len(urls)]
 		next++
 		start := time.Now()
 		err := l.serve(ctx, u)
@@ -100,7 +109,7 @@ func (l *link) run() {
 		if errors.As(err, &le) {
 			wait = loopDelay
 		}
-		if !served || next%len(l.r.URLs) == 0 {
+		if !served || next%len(urls) == 0 {
 			if !served {
 				delay *= 2
 				if delay > l.r.ReconnectMax {
@@ -113,6 +122,56 @@ func (l *link) run() {
 			case <-time.After(wait):
 			}
 		}
+	}
+}
+
+// urls are the configured URLs, then the learned ones.
+func (l *link) urls() []*url.URL {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.learned) == 0 {
+		return l.r.URLs
+	}
+	return append(append([]*url.URL(nil), l.r.URLs...), l.learned...)
+}
+
+// maxLearned bounds the leaf ports kept from a hub's INFO.
+const maxLearned = 32
+
+// learn keeps the leaf ports ("host:port") a hub announced that are not
+// configured already, with the scheme and credentials of u, the URL that
+// reached it, as nats-server's leaf does. l.mu is held.
+func (l *link) learn(u *url.URL, hostports []string) {
+	for _, hp := range hostports {
+		if len(l.learned) >= maxLearned {
+			return
+		}
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			continue
+		}
+		known := false
+		for _, k := range l.r.URLs {
+			known = known || k.Host == hp
+		}
+		for _, k := range l.learned {
+			known = known || k.Host == hp
+		}
+		if !known {
+			l.learned = append(l.learned, &url.URL{Scheme: u.Scheme, User: u.User, Host: hp})
+			l.n.log.Debug("leafnode learned a hub URL", "url", hp)
+		}
+	}
+}
+
+// stop ends the link for good and waits for its goroutine, if it was
+// started.
+func (l *link) stop(reason string, started bool) {
+	l.cancel()
+	if lc := l.current(); lc != nil {
+		lc.Close(reason)
+	}
+	if started {
+		<-l.done
 	}
 }
 
@@ -202,6 +261,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	js, _ := json.Marshal(&cn)
 	out := append(append([]byte("CONNECT "), js...), "\r\nPING\r\n"...)
+	pinged := time.Now()
 	if _, err := nc.Write(out); err != nil {
 		nc.Close()
 		return err
@@ -221,10 +281,11 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	l.mu.Lock()
 	l.lc, l.url, l.hub, l.since = lc, u.Redacted(), info, time.Now()
+	l.learn(u, info.LeafURLs)
 	l.mu.Unlock()
 	lc.Send([]byte("LS+ " + l.n.lds + "\r\n"))
 	lc.Start()
-	err = l.read(br, lc, nc, u, deadline)
+	err = l.read(br, lc, nc, u, deadline, pinged)
 	reason := "Client Closed"
 	if err != nil {
 		reason = err.Error()
@@ -240,7 +301,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 const maxHubPayload = 64 << 20
 
 // read serves the hub's protocol until the connection ends.
-func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.URL, pongBy time.Time) error {
+func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.URL, pongBy, pinged time.Time) error {
 	var buf, ctl []byte
 	var qa [8][]byte
 	// The first PONG must come within the handshake's deadline: a hub
@@ -263,6 +324,7 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 			lc.Pong()
 			if first {
 				first = false
+				lc.SetRTT(time.Since(pinged)) // the handshake's PING
 				nc.SetReadDeadline(time.Time{})
 				l.mu.Lock()
 				l.connected = true
@@ -284,6 +346,7 @@ func (l *link) read(br *bufio.Reader, lc *server.LeafConn, nc net.Conn, u *url.U
 			if json.Unmarshal(trimLine(line[4:]), &info) == nil && len(info.LeafURLs) > 0 {
 				l.mu.Lock()
 				l.hub.LeafURLs = info.LeafURLs
+				l.learn(u, info.LeafURLs)
 				l.mu.Unlock()
 			}
 		case hasVerb(line, "LS+"):

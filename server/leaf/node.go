@@ -36,8 +36,9 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	links []*link
+	mu      sync.Mutex
+	links   []*link
+	started bool
 }
 
 // New prepares the links; Start dials them. srv must have had
@@ -50,33 +51,95 @@ func New(srv *server.Server, opts Options) *Node {
 	n := &Node{srv: srv, log: opts.Logger, name: opts.Name, ctx: ctx, cancel: cancel, onUp: opts.OnConnect,
 		lds: "$LDS." + srv.ID()}
 	for i := range opts.Remotes {
-		r := opts.Remotes[i].withDefaults()
-		n.links = append(n.links, &link{n: n, r: r, idx: i})
+		n.links = append(n.links, n.newLink(opts.Remotes[i], i))
 	}
 	return n
 }
 
+func (n *Node) newLink(r Remote, idx int) *link {
+	l := &link{n: n, r: r.withDefaults(), idx: idx, done: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(n.ctx)
+	return l
+}
+
 // Start dials every remote; each keeps reconnecting until Close.
 func (n *Node) Start() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.started = true
 	for _, l := range n.links {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			l.run()
-		}()
+		n.start(l)
 	}
+}
+
+// start runs l's goroutine. n.mu is held.
+func (n *Node) start(l *link) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer close(l.done)
+		l.run()
+	}()
+}
+
+// current returns the links now configured.
+func (n *Node) current() []*link {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.links
+}
+
+// Reload makes the links those of remotes: a remote whose Key matches a
+// running link's keeps that link, up and untouched; the links of remotes
+// no longer there (or changed) are closed, and new ones dialled. It
+// reports how many links were kept, added and closed.
+func (n *Node) Reload(remotes []Remote) (kept, added, removed int) {
+	n.mu.Lock()
+	old := n.links
+	used := make([]bool, len(old))
+	next := make([]*link, 0, len(remotes))
+	for i, r := range remotes {
+		var l *link
+		for j, o := range old {
+			if !used[j] && r.Key != "" && o.r.Key == r.Key {
+				l, used[j] = o, true
+				break
+			}
+		}
+		if l == nil {
+			l = n.newLink(r, i)
+			if n.started {
+				n.start(l)
+			}
+			added++
+		} else {
+			kept++
+		}
+		l.mu.Lock()
+		l.idx = i
+		l.mu.Unlock()
+		next = append(next, l)
+	}
+	n.links = next
+	started := n.started
+	n.mu.Unlock()
+	for j, o := range old {
+		if !used[j] {
+			removed++
+			o.stop("Leafnode Remote Removed", started)
+		}
+	}
+	return kept, added, removed
 }
 
 // Close drops every link and waits for their goroutines.
 func (n *Node) Close() {
 	n.cancel()
-	n.mu.Lock()
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		if lc := l.current(); lc != nil {
 			lc.Close("Server Shutdown")
 		}
 	}
-	n.mu.Unlock()
 	n.wg.Wait()
 }
 
@@ -86,16 +149,16 @@ func (n *Node) Close() {
 // link yields, so the one already serving stays up.
 func (n *Node) yields(l *link) bool {
 	l.mu.Lock()
-	mine := l.since
+	mine, idx := l.since, l.idx
 	l.mu.Unlock()
-	for _, o := range n.links {
+	for _, o := range n.current() {
 		if o == l {
 			continue
 		}
 		o.mu.Lock()
-		up, since := o.lc != nil, o.since
+		up, since, oidx := o.lc != nil, o.since, o.idx
 		o.mu.Unlock()
-		if up && (since.Before(mine) || since.Equal(mine) && o.idx < l.idx) {
+		if up && (since.Before(mine) || since.Equal(mine) && oidx < idx) {
 			return true
 		}
 	}

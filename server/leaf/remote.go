@@ -44,6 +44,9 @@ type Remote struct {
 	MaxPingsOut  int
 	// DialTimeout bounds the TCP connect and the handshake (default 5s).
 	DialTimeout time.Duration
+	// Key identifies the remote's settings across Node.Reload: a remote
+	// whose Key is unchanged keeps its link. Empty never matches.
+	Key string
 }
 
 // defaultDeny is what never crosses a link in either direction: the

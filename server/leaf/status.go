@@ -30,6 +30,9 @@ type LeafInfo struct {
 	LastErrorAt    string   `json:"last_error_at,omitempty"`
 	Cluster        string   `json:"cluster,omitempty"`
 	ServerID       string   `json:"server_id,omitempty"`
+	// Compression is the link's compression as nats-server names it
+	// ("off" when it carries plain protocol).
+	Compression string `json:"compression,omitempty"`
 }
 
 // Leafz is the /leafz document.
@@ -44,7 +47,7 @@ type Leafz struct {
 // the hub's interest too.
 func (n *Node) Leafz(subs bool) *Leafz {
 	z := &Leafz{ServerID: n.srv.ID(), Now: time.Now().UTC(), Leafs: []LeafInfo{}}
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		l.mu.Lock()
 		li := LeafInfo{Name: l.hub.Name, IsSpoke: true, Account: "$G", URL: l.url,
 			Connected: l.connected, Reconnects: l.reconnects, FailedConnects: l.attempts,
@@ -60,6 +63,7 @@ func (n *Node) Leafz(subs bool) *Leafz {
 		}
 		if lc != nil {
 			st := lc.Stats(subs)
+			li.IP, li.Port, li.Compression = st.IP, st.Port, "off"
 			li.ID, li.InMsgs, li.OutMsgs, li.InBytes, li.OutBytes = st.Cid, st.InMsgs, st.OutMsgs, st.InBytes, st.OutBytes
 			li.NumSubs, li.Subs, li.PendingBytes, li.OverMaxPayload = st.Subscriptions, st.Subs, st.Pending, st.TooBig
 			li.RTT = st.RTT.String()
@@ -76,7 +80,7 @@ func (n *Node) Leafz(subs bool) *Leafz {
 // Connected reports how many links are up.
 func (n *Node) Connected() int {
 	c := 0
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		l.mu.Lock()
 		if l.connected {
 			c++
@@ -91,7 +95,7 @@ func (n *Node) Connected() int {
 // message must fit to cross any of them.
 func (n *Node) MaxPayload() int {
 	m := 0
-	for _, l := range n.links {
+	for _, l := range n.current() {
 		l.mu.Lock()
 		if l.connected && l.hub.MaxPayload > 0 && (m == 0 || l.hub.MaxPayload < m) {
 			m = l.hub.MaxPayload
