@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,37 @@ func TestWebSocketTLS(t *testing.T) {
 func portOf(addr string) string {
 	_, p, _ := strings.Cut(addr, "127.0.0.1:")
 	return p
+}
+
+// /connz tells the transports apart as nats-server does: type "nats" for a
+// TCP client, "websocket" for NATS over WebSocket, and "mqtt" (with
+// mqtt_client) for MQTT over WebSocket.
+func TestWebSocketClientsInConnz(t *testing.T) {
+	b := startWSBroker(t)
+	connectNATS(t, b.srv)
+	wsc, err := nats.Connect("ws://" + b.ws.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wsc.Close()
+	o := paho.NewClientOptions().AddBroker("ws://" + b.ws.Addr().String() + "/mqtt").SetClientID("wsdev").
+		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(testTimeout)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(testTimeout) || tok.Error() != nil {
+		t.Fatalf("connect over ws: %v", tok.Error())
+	}
+	defer c.Disconnect(0)
+	waitUntil(t, func() error {
+		types := map[string]string{}
+		for _, ci := range b.srv.Connz(0, 0, false).Connections {
+			types[ci.Type] = ci.MQTTClient
+		}
+		if len(types) != 3 || types["mqtt"] != "wsdev" {
+			return fmt.Errorf("/connz types %v; want nats, websocket and mqtt (wsdev)", types)
+		}
+		if _, ok := types["websocket"]; !ok {
+			return fmt.Errorf("/connz types %v; want nats, websocket and mqtt (wsdev)", types)
+		}
+		return nil
+	})
 }

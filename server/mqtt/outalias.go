@@ -14,9 +14,9 @@ package mqtt
 // The state is the connection's, used under its session's mu, where every
 // PUBLISH to the client is written (sendLocked).
 type outAliases struct {
-	max  int
-	ids  map[string]uint16   // topic -> alias
-	seen map[string]struct{} // topics sent once without an alias, at most max
+	max int
+	n   int               // aliases given
+	ids map[string]uint16 // topic -> alias; 0: sent once, without one
 }
 
 // pick returns the alias to send topic with (0: none) and whether it is
@@ -26,29 +26,28 @@ func (a *outAliases) pick(topic []byte) (alias uint16, fresh bool) {
 	if a.max == 0 {
 		return 0, false
 	}
-	if id, ok := a.ids[string(topic)]; ok {
+	id, seen := a.ids[string(topic)]
+	if id != 0 || a.n >= a.max {
 		return id, false
 	}
-	if len(a.ids) >= a.max {
-		return 0, false
+	if seen {
+		return uint16(a.n + 1), true
 	}
-	if _, ok := a.seen[string(topic)]; !ok {
-		if a.seen == nil {
-			a.seen = make(map[string]struct{}, min(a.max, 16))
-		} else if len(a.seen) >= a.max {
-			clear(a.seen)
+	if a.ids == nil {
+		a.ids = make(map[string]uint16, min(a.max, 16))
+	} else if len(a.ids)-a.n >= a.max {
+		for t, v := range a.ids { // forget the topics sent once
+			if v == 0 {
+				delete(a.ids, t)
+			}
 		}
-		a.seen[string(topic)] = struct{}{}
-		return 0, false
 	}
-	return uint16(len(a.ids) + 1), true
+	a.ids[string(topic)] = 0
+	return 0, false
 }
 
 // keep records a new alias the client was sent.
 func (a *outAliases) keep(topic []byte, alias uint16) {
-	if a.ids == nil {
-		a.ids = make(map[string]uint16, min(a.max, 16))
-	}
 	a.ids[string(topic)] = alias
-	delete(a.seen, string(topic))
+	a.n++
 }
