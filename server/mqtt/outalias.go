@@ -9,7 +9,7 @@ package mqtt
 // the states it follows) come with two bytes instead of the topic, while
 // one-off topics, such as the response topics of requests, use up none.
 // Once every alias is taken, other topics go in full. Aliases belong to a
-// connection [MQTT-3.3.2-10], so a new one starts with none.
+// network connection, so a new one starts with none.
 //
 // The state (allocated only for a client that takes aliases) is the
 // connection's, used under its session's mu, where every
