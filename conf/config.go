@@ -183,6 +183,10 @@ type JetStream struct {
 	// Compression is the compression of streams created without one of
 	// their own: "none" or "s2". Default "none".
 	Compression string `toml:"compression"`
+	// Domain is the gateway's JetStream domain (nats-server's name): hub
+	// clients reach its streams across a leaf link as $JS.<domain>.API.
+	// Default none.
+	Domain string `toml:"domain,omitempty"`
 
 	// Limits (validated in jetstream_limits.go): 0 is the default, -1
 	// no limit.

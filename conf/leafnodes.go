@@ -75,6 +75,11 @@ type LeafRemote struct {
 	// DenyImports subjects whose messages are never taken from it.
 	DenyExports []string `toml:"deny_exports"`
 	DenyImports []string `toml:"deny_imports"`
+	// Compression is the link's S2 compression as nats-server negotiates
+	// it: "off" (default), "accept" (compress when the hub asks),
+	// "s2_auto" (a level by round trip) or "s2_uncompressed", "s2_fast",
+	// "s2_better", "s2_best".
+	Compression string `toml:"compression,omitempty"`
 }
 
 // LeafTLS is a link's TLS: the CAs the hub's certificate is checked
@@ -134,6 +139,9 @@ const (
 )
 
 func (v *checker) leafnodes(l *Leafnodes, js *JetStream) {
+	if d := js.Domain; d != "" && (strings.ContainsAny(d, " .*>\t") || !protocol.ValidLiteral("$JS."+d+".API")) {
+		v.add("jetstream.domain", "%q is not a JetStream domain name (one subject token)", d)
+	}
 	v.positive("leafnodes.reconnect", l.Reconnect)
 	v.positive("leafnodes.reconnect_max", l.ReconnectMax)
 	if l.ReconnectMax < l.Reconnect {
@@ -229,8 +237,8 @@ func (v *checker) leafRemote(path string, r *LeafRemote) {
 		switch {
 		case err != nil:
 			v.add(joinIndex(path+".urls", i), "%q is not a URL", s)
-		case u.Scheme != "nats-leaf" && u.Scheme != "nats" && u.Scheme != "tls":
-			v.add(joinIndex(path+".urls", i), "%q: scheme must be nats-leaf, nats or tls", s)
+		case u.Scheme != "nats-leaf" && u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
+			v.add(joinIndex(path+".urls", i), "%q: scheme must be nats-leaf, nats, tls, ws or wss", s)
 		case u.Hostname() == "":
 			v.add(joinIndex(path+".urls", i), "%q has no host", s)
 		}
@@ -249,6 +257,12 @@ func (v *checker) leafRemote(path string, r *LeafRemote) {
 	}
 	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		v.add(path+".tls.cert_file", "cert_file and key_file go together")
+	}
+	switch strings.ToLower(r.Compression) {
+	case "", "off", "disabled", "false", "on", "enabled", "true", "accept", "auto", "s2_auto",
+		"uncompressed", "s2_uncompressed", "fast", "s2_fast", "better", "s2_better", "best", "s2_best":
+	default:
+		v.add(path+".compression", "%q: must be off, accept, s2_auto, s2_uncompressed, s2_fast, s2_better or s2_best", r.Compression)
 	}
 	v.subjects(path+".deny_exports", r.DenyExports, false)
 	v.subjects(path+".deny_imports", r.DenyImports, false)

@@ -14,7 +14,7 @@ func TestLeafnodesErrors(t *testing.T) {
 		want string // one line of the error
 	}{
 		{"bad scheme", "[[leafnodes.remotes]]\nurls = ['http://hub:7422']",
-			`t.toml:2:9: leafnodes.remotes[0].urls[0]: "http://hub:7422": scheme must be nats-leaf, nats or tls`},
+			`t.toml:2:9: leafnodes.remotes[0].urls[0]: "http://hub:7422": scheme must be nats-leaf, nats, tls, ws or wss`},
 		{"no urls", "[[leafnodes.remotes]]\nuser = 'gw'\npassword = 'x'",
 			"leafnodes.remotes[0].urls: needs at least one URL of the hub's leaf port"},
 		{"two credentials", "[[leafnodes.remotes]]\nurls = ['nats-leaf://hub']\ntoken = 't'\nnkey_file = '/k'",
@@ -31,6 +31,8 @@ func TestLeafnodesErrors(t *testing.T) {
 			"leafnodes.forwards[0].hub_domain: needs hub_stream"},
 		{"pull without filter", "[jetstream]\nenabled = true\n[[leafnodes.remotes]]\nurls = ['nats-leaf://hub']\n[[leafnodes.pulls]]\nhub_stream = 'C'\nhub_domain = 'hub'\nstream = 'L'",
 			"leafnodes.pulls[0].filter: must be set"},
+		{"bad jetstream domain", "[jetstream]\nenabled = true\ndomain = 'gw.17'",
+			`jetstream.domain: "gw.17" is not a JetStream domain name`},
 		{"reconnect_max below reconnect", "[leafnodes]\nreconnect = '10s'\nreconnect_max = '1s'",
 			`leafnodes.reconnect_max: "1s" is shorter than leafnodes.reconnect (10s)`},
 	}

@@ -31,6 +31,9 @@ const (
 type Config struct {
 	// StoreDir holds every stream's files. Required.
 	StoreDir string
+	// Domain, when set, also serves the API as $JS.<Domain>.API.> (for
+	// clients across a leaf link; domain.go).
+	Domain string
 	// Sync is when stream writes are fsynced; the default, SyncAlways,
 	// sends a PubAck only once its message is on disk.
 	Sync SyncPolicy
@@ -157,6 +160,14 @@ func Open(bus Bus, cfg Config) (*JetStream, error) {
 		return fail(fmt.Errorf("jetstore: subscribe to the API: %w", err))
 	}
 	js.apiUnsub = unsub
+	if cfg.Domain != "" {
+		dunsub, err := js.subscribeDomain(cfg.Domain)
+		if err != nil {
+			unsub()
+			return fail(err)
+		}
+		js.apiUnsub = func() { unsub(); dunsub() }
+	}
 	if err := js.startConsumerLayer(); err != nil {
 		unsub()
 		return fail(fmt.Errorf("jetstore: subscribe to acks: %w", err))

@@ -30,6 +30,7 @@ type cutRun struct {
 	states  int // distinct disk states opened
 	cuts    int
 	sampled int // cut points with more choices than maxChoicesPerCut
+	re      *recutRun
 }
 
 // reopen opens the stream layer on dir as the daemon does at start, on a
@@ -95,7 +96,7 @@ func runCutsWith(t *testing.T, dir string, opts cutOpts, run func(e *fuzzEnv, ma
 	run(e, rec.mark)
 	js.Close()
 	rec.stop()
-	cr := cutRun{rec: rec}
+	cr := cutRun{rec: rec, re: newRecutRun()}
 	scratch := scratchDir(t)
 	for k := 0; k <= len(rec.events); k++ {
 		pl := rec.plan(k)
@@ -122,39 +123,86 @@ func runCutsWith(t *testing.T, dir string, opts cutOpts, run func(e *fuzzEnv, ma
 				}
 				return fmt.Sprintf("cut after event %d (%s), not on disk: [%s]", k, at, lost)
 			}
-			re, err := reopen(t, dst, opts.sync)
+			recovery, err := tryState(t, dst, opts, done, check, !cr.re.recorded(digest))
 			if err != nil {
-				t.Fatalf("%s: open: %v", where(), err)
-			}
-			cerr := check(re, done)
-			if cerr == nil && !opts.aside {
-				if bk := re.js.Broken(); len(bk) > 0 {
-					cerr = fmt.Errorf("streams set aside: %+v", bk)
-				}
-			}
-			closed := make(chan struct{})
-			go func() { re.js.Close(); close(closed) }()
-			select {
-			case <-closed:
-			case <-time.After(20 * time.Second):
-				t.Fatalf("%s: closing the store did not finish in 20 s", where())
-			}
-			if cerr == nil {
-				cerr = sideDirsEmpty(dst)
-			}
-			if cerr != nil {
 				for i, ev := range rec.events[:k] {
 					t.Logf("event %d: %s", i+1, ev)
 				}
-				t.Fatalf("%s: %v", where(), cerr)
+				t.Fatalf("%s: %v", where(), err)
 			}
+			cr.re.recut(t, scratch, digest, recovery, done, opts, check, where)
 		}
 	}
 	return cr
 }
 
+// tryState opens the store on dst as the next start does, runs check on
+// it and closes it, each bounded, and checks what the start left: no
+// stream set aside (unless opts.aside), tmp/ and trash/ empty. With
+// record, it returns what the start wrote to recover (up to the trash
+// emptied; check's own writes left out), nil when it wrote nothing.
+func tryState(t *testing.T, dst string, opts cutOpts, done map[string]bool, check func(e *fuzzEnv, done map[string]bool) error, record bool) (*recFS, error) {
+	t.Helper()
+	var rec *recFS
+	if record {
+		rec = startRecording(dst)
+	}
+	re, err := reopen(t, dst, opts.sync)
+	if err != nil {
+		if rec != nil {
+			rec.stop()
+		}
+		return nil, fmt.Errorf("open: %v", err)
+	}
+	var recovered int
+	if rec != nil {
+		recovered = rec.recovered(filepath.Join(dst, "jetstream", "trash"))
+	}
+	cerr := check(re, done)
+	if cerr == nil && !opts.aside {
+		if bk := re.js.Broken(); len(bk) > 0 {
+			cerr = fmt.Errorf("streams set aside: %+v", bk)
+		}
+	}
+	if err := closeBounded(re); err != nil {
+		if rec != nil {
+			rec.stop()
+		}
+		return nil, err
+	}
+	if cerr == nil {
+		cerr = sideDirsEmpty(dst)
+	}
+	if rec == nil {
+		return nil, cerr
+	}
+	rec.stop()
+	if cerr != nil {
+		return nil, cerr
+	}
+	rec.events = rec.events[:recovered]
+	if !rec.changes() {
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// closeBounded closes a reopened store, failing when that takes more
+// than 20 s.
+func closeBounded(e *fuzzEnv) error {
+	closed := make(chan struct{})
+	go func() { e.js.Close(); close(closed) }()
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(20 * time.Second):
+		return fmt.Errorf("closing the store did not finish in 20 s")
+	}
+}
+
 func (cr cutRun) log(t *testing.T) {
 	t.Logf("%d events, %d cut points (%d sampled), %d distinct disk states opened", len(cr.rec.events), cr.cuts, cr.sampled, cr.states)
+	cr.re.log(t)
 }
 
 // scratchDir returns a directory for the cut states, on tmpfs where

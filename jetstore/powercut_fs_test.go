@@ -87,11 +87,18 @@ func (e fsEvent) String() string {
 // record puts a recorder on root in store.Disk until the test ends; what
 // root holds now counts as durable.
 func record(t *testing.T, root string) *recFS {
+	r := startRecording(root)
+	t.Cleanup(func() { store.Disk = r.real })
+	return r
+}
+
+// startRecording puts a recorder on root in store.Disk until stop; what
+// root holds now counts as durable.
+func startRecording(root string) *recFS {
 	r := &recFS{root: root, real: store.Disk, marks: map[string]int{}}
 	r.init = r.readTree()
 	r.seen = r.readTree()
 	store.Disk = r
-	t.Cleanup(func() { store.Disk = r.real })
 	return r
 }
 

@@ -273,8 +273,8 @@ func (c *client) protoError(err error) {
 		}
 	}
 	c.srv.log.Debug("closing connection", "cid", c.cid, "error", we.text)
-	c.sendErr(we.text)
-	c.closeConn(reasonProtocol, true)
+	c.traceErr(we.text)
+	c.closeWithErr(reasonProtocol, we.text)
 }
 
 // errClosing stops the parser once the connection is being closed.
@@ -536,10 +536,9 @@ func (c *client) pingTick() {
 		return
 	}
 	if c.pingsOut+1 > c.srv.lim().maxPingsOut {
-		c.out.addErr(errStale.text)
 		c.mu.Unlock()
 		c.srv.log.Debug("stale connection", "cid", c.cid)
-		c.closeConn(errStale.text, true)
+		c.closeWithErr(errStale.text, errStale.text)
 		return
 	}
 	c.pingsOut++
@@ -558,22 +557,34 @@ func (c *client) pingTick() {
 func (c *client) authTimeout() {
 	c.mu.Lock()
 	done := c.connected || c.closed
-	if !done {
-		c.out.addErr(errAuthTimeout.text)
-	}
 	c.mu.Unlock()
 	if !done {
-		c.closeConn(errAuthTimeout.text, true)
+		c.closeWithErr(errAuthTimeout.text, errAuthTimeout.text)
 	}
 }
 
 // closeConn marks the connection closed. With flush the write loop sends
 // what is queued before closing the socket; without, the socket closes now.
 func (c *client) closeConn(reason string, flush bool) bool {
+	return c.closeConnErr(reason, flush, "")
+}
+
+// closeWithErr sends the -ERR line text and closes the connection after
+// it. The line is queued in the same step that marks the connection
+// closed, so it is the last thing the client reads: no message delivered
+// meanwhile can follow it.
+func (c *client) closeWithErr(reason, text string) bool {
+	return c.closeConnErr(reason, true, text)
+}
+
+func (c *client) closeConnErr(reason string, flush bool, errText string) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return false
+	}
+	if errText != "" {
+		c.out.addErr(errText)
 	}
 	c.closed = true
 	c.reason = reason

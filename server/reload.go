@@ -193,9 +193,8 @@ func (s *Server) reauth(c *client, a *auth.Authenticator, memo map[memoKey]memoR
 	}
 	if err != nil {
 		c.mu.Unlock()
-		c.queueErr(errAuthViolation.text)
 		s.log.Warn("closing connection no longer allowed by the new configuration", "cid", c.cid, "remote", c.remote(), "name", name, "reason", err)
-		c.closeConn(errAuthViolation.text, true)
+		c.closeWithErr(errAuthViolation.text, errAuthViolation.text)
 		return false
 	}
 	c.auth.user = id.Name
@@ -245,8 +244,7 @@ func (s *Server) reauthUnconnected(c *client, a *auth.Authenticator) bool {
 	case timed:
 		return true
 	}
-	c.queueErr(errAuthViolation.text)
 	s.log.Warn("closing connection that has not authenticated: the new configuration requires authentication", "cid", c.cid, "remote", c.remote())
-	c.closeConn(errAuthViolation.text, true)
+	c.closeWithErr(errAuthViolation.text, errAuthViolation.text)
 	return false
 }

@@ -23,6 +23,7 @@ func startStreams(cfg conf.JetStream, srv *server.Server, logger *slog.Logger) (
 	}
 	jc := jetstore.Config{
 		StoreDir:   dir,
+		Domain:     cfg.Domain,
 		SyncEvery:  cfg.SyncInterval.Duration(),
 		MaxStorage: cfg.MaxStorage.Int64(),
 		Logger:     logger.With("component", "jetstream"),

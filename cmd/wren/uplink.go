@@ -31,7 +31,7 @@ func leafRemotes(l conf.Leafnodes) ([]leaf.Remote, error) {
 	var out []leaf.Remote
 	for i, rc := range l.Remotes {
 		r := leaf.Remote{User: rc.User, Password: rc.Password, Token: rc.Token,
-			NkeyFile: rc.NkeyFile, CredsFile: rc.Credentials,
+			NkeyFile: rc.NkeyFile, CredsFile: rc.Credentials, Compression: rc.Compression,
 			DenyExports: rc.DenyExports, DenyImports: rc.DenyImports,
 			Reconnect: l.Reconnect.Duration(), ReconnectMax: l.ReconnectMax.Duration(),
 			PingInterval: l.PingInterval.Duration(), MaxPingsOut: l.MaxPingsOut}

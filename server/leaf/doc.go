@@ -4,7 +4,8 @@
 // (queue forms included), detects loops with "$LDS." subjects, pings, and
 // reconnects with backoff and jitter, forever, across the remote's URLs.
 //
-// It imports server and protocol only. The broker side of a link is a
+// It imports server, server/websocket (for ws:// and wss:// remotes) and
+// protocol only. The broker side of a link is a
 // server.LeafConn: a dead or slow link never blocks local publishers or
 // local delivery, because the broker only ever queues for it.
 package leaf

@@ -10,11 +10,13 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/wrenmq/wren/protocol"
 	"github.com/wrenmq/wren/server"
+	"github.com/wrenmq/wren/server/websocket"
 )
 
 // loopDelay is how long a link waits after the hub found it closes a
@@ -47,6 +49,8 @@ type link struct {
 	// gateway configured with one node of a cluster fails over to the
 	// others.
 	learned []*url.URL
+	// compression is the current connection's mode, nats-server's name.
+	compression string
 }
 
 // hubInfo is what Wren reads from the hub's INFO.
@@ -63,6 +67,7 @@ type hubInfo struct {
 	OnConnect   bool     `json:"info_on_connect"`
 	LeafURLs    []string `json:"leafnode_urls"`
 	MaxPayload  int      `json:"max_payload"`
+	Compression string   `json:"compression"`
 }
 
 func (l *link) current() *server.LeafConn {
@@ -142,6 +147,9 @@ const maxLearned = 32
 // configured already, with the scheme and credentials of u, the URL that
 // reached it, as nats-server's leaf does. l.mu is held.
 func (l *link) learn(u *url.URL, hostports []string) {
+	if u.Scheme == "ws" || u.Scheme == "wss" {
+		return // leafnode_urls are leaf ports, not websocket ones
+	}
 	for _, hp := range hostports {
 		if len(l.learned) >= maxLearned {
 			return
@@ -202,11 +210,20 @@ func (e *hubError) Error() string { return "hub: " + e.text }
 // serve dials u, does the handshake and serves the connection until it
 // ends.
 func (l *link) serve(ctx context.Context, u *url.URL) error {
+	ws := u.Scheme == "ws" || u.Scheme == "wss"
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "7422")
+		port := "7422"
+		switch u.Scheme {
+		case "ws":
+			port = "80"
+		case "wss":
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	d := net.Dialer{Timeout: l.r.DialTimeout}
+	dialed := time.Now()
 	nc, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return err
@@ -219,6 +236,21 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	defer stop()
 	deadline := time.Now().Add(l.r.DialTimeout)
 	nc.SetDeadline(deadline)
+	if ws {
+		// A hub's websocket port: TLS first for wss, then the upgrade,
+		// to the path that tells nats-server a leaf node is calling.
+		if u.Scheme == "wss" || l.r.TLS != nil {
+			if nc, err = l.tlsClient(ctx, nc, u); err != nil {
+				return err
+			}
+		}
+		wc, err := websocket.Client(nc, u.Host, strings.TrimSuffix(u.Path, "/")+"/leafnode")
+		if err != nil {
+			nc.Close()
+			return err
+		}
+		nc = wc
+	}
 	br := bufio.NewReaderSize(nc, 32<<10)
 	line, err := br.ReadSlice('\n')
 	if err != nil {
@@ -234,27 +266,39 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		nc.Close()
 		return errors.New("connected to a port that is not a leaf node port")
 	}
-	if l.r.TLS != nil || u.Scheme == "tls" || info.TLSRequired {
-		cfg := &tls.Config{}
-		if l.r.TLS != nil {
-			cfg = l.r.TLS.Clone()
+	rtt := time.Since(dialed) // the TCP handshake and the INFO: s2_auto's measure
+	if !ws && (l.r.TLS != nil || u.Scheme == "tls" || info.TLSRequired) {
+		if nc, err = l.tlsClient(ctx, nc, u); err != nil {
+			return err
 		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = u.Hostname()
-		}
-		tc := tls.Client(nc, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return fmt.Errorf("TLS handshake: %w", err)
-		}
-		nc = tc
 		br = bufio.NewReaderSize(nc, 32<<10)
+	}
+	compression, cnc, err := l.negotiateCompression(nc, &info, rtt)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("compression: %w", err)
+	}
+	if _, isWS := cnc.(*websocket.Conn); cnc != nc || isWS && compresses(compression) {
+		// Both sides compress from here on; the hub says so again in a
+		// compressed INFO, with its nonce.
+		nc = cnc
+		br = bufio.NewReaderSize(nc, 32<<10)
+		line, err := br.ReadSlice('\n')
+		var again hubInfo
+		if err != nil || !hasVerb(line, "INFO") || json.Unmarshal(trimLine(line[4:]), &again) != nil {
+			nc.Close()
+			return fmt.Errorf("%w (%v)", errNoCompressedInfo, err)
+		}
+		if again.LeafURLs == nil {
+			again.LeafURLs = info.LeafURLs
+		}
+		info = again
 	}
 	// Protocol 3 tells the hub the gateway takes part in message tracing
 	// (nats-server's MsgTraceProto): it forwards traced messages, trace-only
 	// ones included, and the gateway reports its own trace event.
 	cn := leafConnect{Version: server.Version, ID: l.n.srv.ID(), Name: l.n.name, Headers: true, Proto: 3,
-		DenyPub: l.r.DenyImports}
+		DenyPub: l.r.DenyImports, Compress: compression}
 	if err := l.r.credentials(&cn, u, []byte(info.Nonce)); err != nil {
 		nc.Close()
 		return err
@@ -280,7 +324,7 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		return err
 	}
 	l.mu.Lock()
-	l.lc, l.url, l.hub, l.since = lc, u.Redacted(), info, time.Now()
+	l.lc, l.url, l.hub, l.since, l.compression = lc, u.Redacted(), info, time.Now(), compression
 	l.learn(u, info.LeafURLs)
 	l.mu.Unlock()
 	lc.Send([]byte("LS+ " + l.n.lds + "\r\n"))
@@ -295,6 +339,24 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 	}
 	lc.Close(reason)
 	return err
+}
+
+// tlsClient secures nc with the remote's TLS settings; nc is closed on
+// failure.
+func (l *link) tlsClient(ctx context.Context, nc net.Conn, u *url.URL) (net.Conn, error) {
+	cfg := &tls.Config{}
+	if l.r.TLS != nil {
+		cfg = l.r.TLS.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
 }
 
 // maxHubPayload bounds what a hub may send in one message.

@@ -44,6 +44,9 @@ type Remote struct {
 	MaxPingsOut  int
 	// DialTimeout bounds the TCP connect and the handshake (default 5s).
 	DialTimeout time.Duration
+	// Compression is the link's compression mode, nats-server's names
+	// (NormalizeCompression): off (default), accept, s2_auto or a level.
+	Compression string
 	// Key identifies the remote's settings across Node.Reload: a remote
 	// whose Key is unchanged keeps its link. Empty never matches.
 	Key string
@@ -79,6 +82,7 @@ func (r *Remote) withDefaults() Remote {
 	if c.MaxPingsOut <= 0 {
 		c.MaxPingsOut = 2
 	}
+	c.Compression, _ = NormalizeCompression(c.Compression)
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 5 * time.Second
 	}
@@ -94,13 +98,16 @@ func (r *Remote) Validate() error {
 	}
 	for _, u := range r.URLs {
 		switch u.Scheme {
-		case "nats-leaf", "nats", "tls":
+		case "nats-leaf", "nats", "tls", "ws", "wss":
 		default:
-			return fmt.Errorf("url %q: scheme must be nats-leaf, nats or tls", u.Redacted())
+			return fmt.Errorf("url %q: scheme must be nats-leaf, nats, tls, ws or wss", u.Redacted())
 		}
 		if u.Hostname() == "" {
 			return fmt.Errorf("url %q: no host", u.Redacted())
 		}
+	}
+	if _, err := NormalizeCompression(r.Compression); err != nil {
+		return err
 	}
 	for _, s := range append(append([]string(nil), r.DenyExports...), r.DenyImports...) {
 		if !protocol.ValidFilter(s) {

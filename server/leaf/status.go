@@ -57,13 +57,17 @@ func (n *Node) Leafz(subs bool) *Leafz {
 		}
 		lc := l.lc
 		since := l.since
+		compression := l.compression
+		if compression == compressionNone {
+			compression = CompressionOff
+		}
 		l.mu.Unlock()
 		if li.URL == "" && len(l.r.URLs) > 0 {
 			li.URL = l.r.URLs[0].Redacted()
 		}
 		if lc != nil {
 			st := lc.Stats(subs)
-			li.IP, li.Port, li.Compression = st.IP, st.Port, "off"
+			li.IP, li.Port, li.Compression = st.IP, st.Port, compression
 			li.ID, li.InMsgs, li.OutMsgs, li.InBytes, li.OutBytes = st.Cid, st.InMsgs, st.OutMsgs, st.InBytes, st.OutBytes
 			li.NumSubs, li.Subs, li.PendingBytes, li.OverMaxPayload = st.Subscriptions, st.Subs, st.Pending, st.TooBig
 			li.RTT = st.RTT.String()

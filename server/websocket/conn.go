@@ -51,6 +51,8 @@ type Conn struct {
 
 	deflate bool   // permessage-deflate negotiated
 	maxMsg  uint64 // largest inflated message
+	client  bool   // the client side (client.go): frames in are unmasked
+	maskOut bool   // the client side masks its frames
 
 	// Read state, owned by the reader.
 	remain  uint64
@@ -218,7 +220,7 @@ func (c *Conn) nextFrame() error {
 	}
 	fin, rsv, op := h[0]&0x80 != 0, h[0]&0x70, h[0]&0x0f
 	masked, l7 := h[1]&0x80 != 0, uint64(h[1]&0x7f)
-	if !masked { // [RFC 6455 5.1]: client frames are masked
+	if masked == c.client { // [RFC 6455 5.1]: client frames are masked, server frames not
 		return c.fail(closeProtocol)
 	}
 	// RSV1 marks a compressed message's first frame [RFC 7692 6].
@@ -241,7 +243,9 @@ func (c *Conn) nextFrame() error {
 		}
 		n = binary.BigEndian.Uint64(b[:])
 	}
-	if _, err := io.ReadFull(c.br, c.mask[:]); err != nil {
+	if !masked {
+		c.mask = [4]byte{}
+	} else if _, err := io.ReadFull(c.br, c.mask[:]); err != nil {
 		return err
 	}
 	c.maskPos = 0
@@ -378,6 +382,9 @@ func (c *Conn) frameLocked(op byte, p []byte) error {
 	default:
 		h[1] = 127
 		h = binary.BigEndian.AppendUint64(h, uint64(n))
+	}
+	if c.maskOut {
+		return c.maskedFrame(h, p)
 	}
 	bufs := net.Buffers{h, p}
 	_, err := bufs.WriteTo(c.nc)
