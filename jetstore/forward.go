@@ -70,16 +70,17 @@ type Forwarder struct {
 	cursor uint64 // every message at or below is forwarded (or not for forwarding)
 	// hubSeq is the hub stream sequence at or below which the hub holds
 	// every message at or below cursor: a walk of the hub starts after it.
-	hubSeq   uint64
-	hubKnown bool   // hubSeq is known (0 then means the hub holds nothing of ours)
-	saved    uint64 // cursor as last persisted
-	savedHub uint64
-	savedAt  time.Time
-	epoch    string
-	next     uint64 // next sequence to read
-	inflight []fwdSlot
-	pending  int // slots sent and unanswered
-	sentTop  uint64
+	hubSeq     uint64
+	hubKnown   bool   // hubSeq is known (0 then means the hub holds nothing of ours)
+	saved      uint64 // cursor as last persisted
+	savedHub   uint64
+	savedKnown bool
+	savedAt    time.Time
+	epoch      string
+	next       uint64 // next sequence to read
+	inflight   []fwdSlot
+	pending    int // slots sent and unanswered
+	sentTop    uint64
 	// held are sequences past the cursor the hub is known to hold (read
 	// back from it, or acknowledged out of turn), with their hub sequence:
 	// they are not sent again.

@@ -58,7 +58,7 @@ func (f *Forwarder) open(st *stream) {
 			f.cursor = c.Cursor
 		}
 	}
-	f.saved, f.savedHub = f.cursor, f.hubSeq
+	f.saved, f.savedHub, f.savedKnown = f.cursor, f.hubSeq, f.hubKnown
 	f.idHead = append(append(f.idHead[:0], "Nats-Msg-Id: "...), f.idPrefix()...)
 	f.next = f.cursor + 1
 	f.inflight, f.pending = f.base[:0], 0

@@ -51,27 +51,29 @@ func (f *Forwarder) load() (cursorFile, bool) {
 // is sent twice.
 const persistEvery = 200 * time.Millisecond
 
-// persist hands the cursor to the writer goroutine when it moved (at most
-// every persistEvery unless now), so the fsyncs of keeping it never hold
-// up the window. With now it waits until the cursor is on disk.
+// persist hands the cursor to the writer goroutine when it (or the hub
+// sequence kept with it) changed, at most every persistEvery unless now,
+// so the fsyncs of keeping it never hold up the window. With now it waits
+// until the cursor is on disk, one handed over earlier and not written
+// yet included.
 func (f *Forwarder) persist(now bool) {
-	if f.cursor == f.saved && f.hubSeq == f.savedHub || f.epoch == "" {
+	if f.epoch == "" {
 		return
 	}
-	if !now && time.Since(f.savedAt) < persistEvery {
-		return
+	changed := f.cursor != f.saved || f.hubSeq != f.savedHub || f.hubKnown != f.savedKnown
+	if changed && (now || time.Since(f.savedAt) >= persistEvery) {
+		c := cursorFile{Stream: f.cfg.Stream, Upstream: f.cfg.Upstream, Epoch: f.epoch, Cursor: f.cursor}
+		if f.hubKnown {
+			hs := f.hubSeq
+			c.HubSeq = &hs
+		}
+		f.saved, f.savedHub, f.savedKnown, f.savedAt = f.cursor, f.hubSeq, f.hubKnown, time.Now()
+		select {
+		case <-f.toSave: // replace a cursor not written yet
+		default:
+		}
+		f.toSave <- c
 	}
-	c := cursorFile{Stream: f.cfg.Stream, Upstream: f.cfg.Upstream, Epoch: f.epoch, Cursor: f.cursor}
-	if f.hubKnown {
-		hs := f.hubSeq
-		c.HubSeq = &hs
-	}
-	f.saved, f.savedHub, f.savedAt = f.cursor, f.hubSeq, time.Now()
-	select {
-	case <-f.toSave: // replace a cursor not written yet
-	default:
-	}
-	f.toSave <- c
 	if now {
 		done := make(chan struct{})
 		f.flushReq <- done
@@ -104,6 +106,11 @@ func (f *Forwarder) saver() {
 			}
 			close(done)
 		case <-f.saverQuit:
+			select {
+			case c := <-f.toSave:
+				write(c)
+			default:
+			}
 			return
 		}
 	}
