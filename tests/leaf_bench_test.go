@@ -38,7 +38,7 @@ func BenchmarkForwardBacklog(b *testing.B) {
 	payload := make([]byte, 128)
 	b.Run("wren", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			ho := hubOpts(b, "hub", b.TempDir())
+			ho := proxiedHubOpts(b, "hub", b.TempDir())
 			hub := startHub(b, ho)
 			hjs := hubStream(b, hub, 1, 2*time.Minute)
 			proxy := startProxy(b, fmt.Sprintf("127.0.0.1:%d", ho.LeafNode.Port))

@@ -35,6 +35,16 @@ func hubOpts(t testing.TB, name, dir string) *natsserver.Options {
 	return o
 }
 
+// proxiedHubOpts is hubOpts for a hub reached only through a tcpProxy:
+// it announces no leafnode_urls, which would name its own leaf port, so a
+// gateway reconnecting after a fault the proxy made cannot learn that
+// port and go around the proxy (and its faults) to the hub.
+func proxiedHubOpts(t testing.TB, name, dir string) *natsserver.Options {
+	o := hubOpts(t, name, dir)
+	o.LeafNode.NoAdvertise = true
+	return o
+}
+
 // hubServer is an embedded nats-server and the options it runs with
 // (where it writes the ports it picked).
 type hubServer struct {

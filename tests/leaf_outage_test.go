@@ -143,7 +143,7 @@ func hubHolds(js jetstream.JetStream, name string) int {
 func TestForwardOutageExactlyOnce(t *testing.T) {
 	base := t.TempDir()
 	hubDir := filepath.Join(base, "hub")
-	ho := hubOpts(t, "hub", hubDir)
+	ho := proxiedHubOpts(t, "hub", hubDir)
 	hub := startHub(t, ho)
 	hjs := hubStream(t, hub, 1, 2*time.Second)
 	proxy := startProxy(t, fmt.Sprintf("127.0.0.1:%d", ho.LeafNode.Port))
