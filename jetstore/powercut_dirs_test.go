@@ -19,7 +19,9 @@ import (
 // disk state a power cut at every point of it can leave and open the
 // store on each, as the daemon does at start (Open), checking that
 // nothing acknowledged before the cut is lost, that an operation in
-// flight is either done or not at all, and that start-up cleans up.
+// flight is either done or not at all, and that start-up cleans up. A
+// start that writes to recover is cut again at every point of that
+// (powercut_recovery_test.go) and checked the same way.
 
 // maxChoicesPerCut bounds the states tried at one cut point; past it,
 // that many are picked with a fixed seed.
@@ -753,7 +755,11 @@ func TestPowerCutSetAside(t *testing.T) {
 		if whole != 1 {
 			return fmt.Errorf("broken/ holds %d whole copies of S (%d entries); want 1", whole, len(ents))
 		}
-		if bk := e.js.Broken(); len(bk) > 0 && (bk[0].Name != "S" || bk[0].Reason == "" || bk[0].MovedTo == "") {
+		bk := e.js.Broken()
+		if len(bk) > 1 {
+			return fmt.Errorf("more than S set aside: %+v", bk)
+		}
+		if len(bk) > 0 && (bk[0].Name != "S" || bk[0].Reason == "" || bk[0].MovedTo == "") {
 			return fmt.Errorf("set aside without a reason or place: %+v", bk)
 		}
 		return nil

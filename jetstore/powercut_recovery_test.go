@@ -28,7 +28,8 @@ const maxChoicesPerRecut = 16
 // recutRun counts the second cuts of a cutRun.
 type recutRun struct {
 	recordings map[string]*recFS // first state's digest -> its recovery, nil if it wrote nothing
-	tried      map[string]bool   // states by digest and labels
+	cutAgain   map[string]bool   // first states cut again, by digest and labels
+	tried      map[string]bool   // second states opened, by digest and labels
 	recovering int               // first states whose recovery writes
 	events     int               // events of those recoveries
 	cuts       int
@@ -37,7 +38,7 @@ type recutRun struct {
 }
 
 func newRecutRun() *recutRun {
-	return &recutRun{recordings: map[string]*recFS{}, tried: map[string]bool{}}
+	return &recutRun{recordings: map[string]*recFS{}, cutAgain: map[string]bool{}, tried: map[string]bool{}}
 }
 
 // recorded reports whether the recovery of the state with digest was
@@ -98,10 +99,10 @@ func (rc *recutRun) recut(t *testing.T, scratch, digest string, rec *recFS, done
 	}
 	r := rc.recordings[digest]
 	labels := doneKey(done)
-	if r == nil || rc.tried[digest+"|"+labels] {
+	if r == nil || rc.cutAgain[digest+"|"+labels] {
 		return
 	}
-	rc.tried[digest+"|"+labels] = true
+	rc.cutAgain[digest+"|"+labels] = true
 	// A cut before the recovery's first event leaves the first state.
 	for k := 1; k <= len(r.events); k++ {
 		pl := r.plan(k)

@@ -314,10 +314,12 @@ func firstData(replies []*protocol.Msg) []byte {
 func waitCond(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
+	// Most conditions hold within microseconds: poll fast first, then
+	// back off to every 5 ms.
+	for wait := 50 * time.Microsecond; !cond(); wait = min(2*wait, 5*time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(wait)
 	}
 }

@@ -80,7 +80,7 @@ func (l *link) current() *server.LeafConn {
 func (l *link) run() {
 	ctx := l.ctx
 	delay := l.r.Reconnect
-	next := 0
+	next, loops := 0, 0
 	for ctx.Err() == nil {
 		urls := l.urls()
 		u := urls[next%len(urls)]
@@ -112,7 +112,15 @@ func (l *link) run() {
 		wait := jitter(delay)
 		var le *loopError
 		if errors.As(err, &le) {
-			wait = loopDelay
+			// The first report may be the hub still holding this
+			// gateway's previous connection to it (a link redialled at
+			// once, a remote changed by a reload): tried again soon.
+			// A loop reported again is one: the loop delay.
+			if loops++; loops > 1 {
+				wait = loopDelay
+			}
+		} else {
+			loops = 0
 		}
 		if !served || next%len(urls) == 0 {
 			if !served {

@@ -37,7 +37,7 @@ type conn struct {
 	maxOut    int // the client's Maximum Packet Size; 0 unlimited
 	window    int // outbound QoS 1/2 in flight, at most
 	aliases   map[uint16][]byte
-	aliasOut  outAliases // under the session's mu (outalias.go)
+	aliasOut  *outAliases // nil unless the client takes aliases; under the session's mu (outalias.go)
 	will      *will
 	replies   replies // open requests with correlation data (reqreply.go)
 

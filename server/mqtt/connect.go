@@ -77,7 +77,9 @@ func (c *conn) connect(pkt []byte) error {
 			c.window = int(rm)
 		}
 		c.maxOut = int(cp.Props.Num(mqtt.PropMaximumPacketSize, 0))
-		c.aliasOut.max = min(int(cp.Props.Num(mqtt.PropTopicAliasMaximum, 0)), c.l.opts.TopicAliasMaximum)
+		if n := min(int(cp.Props.Num(mqtt.PropTopicAliasMaximum, 0)), c.l.opts.TopicAliasMaximum); n > 0 {
+			c.aliasOut = &outAliases{max: n}
+		}
 	} else if !cp.CleanStart {
 		expiry = c.l.capExpiry(neverExpires)
 	}

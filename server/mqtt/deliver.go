@@ -152,10 +152,12 @@ func (s *session) sendLocked(c *conn, m *message, qos byte, id uint16, subID uin
 		if subID > 0 {
 			s.pub.Props = s.pub.Props.AddNum(mqtt.PropSubscriptionID, subID)
 		}
-		if alias, fresh = c.aliasOut.pick(s.topic); alias != 0 {
-			s.pub.Props = s.pub.Props.AddNum(mqtt.PropTopicAlias, uint32(alias))
-			if !fresh {
-				s.pub.Topic = nil
+		if c.aliasOut != nil {
+			if alias, fresh = c.aliasOut.pick(s.topic); alias != 0 {
+				s.pub.Props = s.pub.Props.AddNum(mqtt.PropTopicAlias, uint32(alias))
+				if !fresh {
+					s.pub.Topic = nil
+				}
 			}
 		}
 	}

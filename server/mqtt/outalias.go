@@ -9,9 +9,10 @@ package mqtt
 // the states it follows) come with two bytes instead of the topic, while
 // one-off topics, such as the response topics of requests, use up none.
 // Once every alias is taken, other topics go in full. Aliases belong to a
-// connection [MQTT-3.3.2-10], so a new one starts with none.
+// network connection, so a new one starts with none.
 //
-// The state is the connection's, used under its session's mu, where every
+// The state (allocated only for a client that takes aliases) is the
+// connection's, used under its session's mu, where every
 // PUBLISH to the client is written (sendLocked).
 type outAliases struct {
 	max int
@@ -23,9 +24,6 @@ type outAliases struct {
 // new: the packet then carries the topic as well, and keep records it once
 // the packet is queued.
 func (a *outAliases) pick(topic []byte) (alias uint16, fresh bool) {
-	if a.max == 0 {
-		return 0, false
-	}
 	id, seen := a.ids[string(topic)]
 	if id != 0 || a.n >= a.max {
 		return id, false
