@@ -190,8 +190,8 @@ func (ss *Session) Publish(subject, reply, header, data []byte) error {
 // Subscribe delivers messages on subject (a filter) to h, one member of a
 // queue group at a time when queue is set. With noLocal, messages the
 // session publishes itself are not delivered to this subscription. It
-// returns a function that ends the subscription.
-func (ss *Session) Subscribe(subject, queue string, noLocal bool, h func(m *protocol.Msg)) (unsubscribe func(), err error) {
+// returns the subscription (see Subscription.Unsubscribe and Move).
+func (ss *Session) Subscribe(subject, queue string, noLocal bool, h func(m *protocol.Msg)) (*Subscription, error) {
 	if !protocol.ValidFilter(subject) || queue != "" && !protocol.ValidLiteral(queue) {
 		return nil, ErrInvalidSubject
 	}
@@ -215,7 +215,7 @@ func (ss *Session) Subscribe(subject, queue string, noLocal bool, h func(m *prot
 	if c.perms.Load() != ck {
 		c.recheckSub(sub)
 	}
-	return func() { c.unsub(sid, 0) }, nil
+	return &Subscription{sub: sub}, nil
 }
 
 // Offline records that the session's client connection is gone while the

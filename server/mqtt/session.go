@@ -55,7 +55,19 @@ type msub struct {
 	subID  uint32
 	group  string   // $share group, or ""
 	nats   []string // the subjects subscribed: the filter, and its parent for "a/#"
-	unsubs []func()
+	// bsubs are the broker subscriptions of nats on the session's broker
+	// session, nil where one is not allowed (the parent of "a/#").
+	bsubs []*server.Subscription
+}
+
+// drop ends ms's broker subscriptions.
+func (ms *msub) drop() {
+	for _, x := range ms.bsubs {
+		if x != nil {
+			x.Unsubscribe()
+		}
+	}
+	ms.bsubs = nil
 }
 
 func (ms *msub) qos() byte { return ms.opts & 3 }
@@ -227,10 +239,7 @@ func (s *session) end(clean bool) {
 	}
 	s.ended = true
 	for _, ms := range s.subs {
-		for _, u := range ms.unsubs {
-			u()
-		}
-		ms.unsubs = nil
+		ms.drop()
 	}
 	var keys []string
 	for _, p := range s.inflight {

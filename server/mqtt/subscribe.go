@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wrenmq/wren/protocol"
 	"github.com/wrenmq/wren/protocol/mqtt"
 	"github.com/wrenmq/wren/server"
 )
@@ -68,9 +69,7 @@ func (s *session) addSubLocked(c *conn, t mqtt.Subscription, subID uint32) (*msu
 	}
 	old := s.subs[key]
 	if old != nil {
-		for _, u := range old.unsubs {
-			u()
-		}
+		old.drop()
 		delete(s.subs, key)
 	}
 	if err := s.subscribeLocked(ms); err != nil {
@@ -105,29 +104,48 @@ func newMsub(f []byte, opts byte, subID uint32) (*msub, byte) {
 }
 
 // subscribeLocked makes ms's broker subscriptions on the session's broker
-// session, replacing any it had.
+// session. Those it has on another broker session (the client's previous
+// connection) are moved over, each in one step, so that no message
+// published meanwhile is lost or delivered twice.
 func (s *session) subscribeLocked(ms *msub) error {
-	for _, u := range ms.unsubs {
-		u()
-	}
-	ms.unsubs = ms.unsubs[:0]
-	h := s.handler(ms)
+	prev := ms.bsubs
+	ms.bsubs = make([]*server.Subscription, len(ms.nats))
+	var h func(*protocol.Msg)
+	var err error
 	for i, subj := range ms.nats {
-		u, err := s.bs.Subscribe(subj, ms.group, ms.opts&4 != 0, h)
+		var x *server.Subscription
+		if i < len(prev) && prev[i] != nil {
+			x, err = s.bs.Move(prev[i])
+			if err != nil {
+				prev[i].Unsubscribe()
+			}
+			prev[i] = nil
+		} else {
+			if h == nil {
+				h = s.handler(ms)
+			}
+			x, err = s.bs.Subscribe(subj, ms.group, ms.opts&4 != 0, h)
+		}
 		if err != nil && i > 0 && errors.Is(err, server.ErrPermission) {
+			err = nil
 			continue // "a/#" allowed on a.> but not on a: only a.>
 		}
 		if err != nil {
-			for _, u := range ms.unsubs {
-				u()
-			}
-			ms.unsubs = nil
-			if s.subs[ms.filter] == ms {
-				delete(s.subs, ms.filter)
-			}
-			return err
+			break
 		}
-		ms.unsubs = append(ms.unsubs, u)
+		ms.bsubs[i] = x
+	}
+	if err != nil {
+		for _, x := range prev {
+			if x != nil {
+				x.Unsubscribe()
+			}
+		}
+		ms.drop()
+		if s.subs[ms.filter] == ms {
+			delete(s.subs, ms.filter)
+		}
+		return err
 	}
 	return nil
 }
@@ -165,9 +183,7 @@ func (c *conn) unsubscribe(p *mqtt.Unsubscribe) error {
 			codes[i] = mqtt.NoSubscriptionExisted
 			continue
 		}
-		for _, u := range ms.unsubs {
-			u()
-		}
+		ms.drop()
 		delete(s.subs, string(f))
 	}
 	s.saveLocked()
