@@ -418,5 +418,8 @@ func measureStream(o *rssOpts, s contender) (r sample) {
 	settle(d, &r, time.Second)
 	r.note = fmt.Sprintf("%s: %d published (%.0f/s), all acknowledged and stored", s.name, t.sent,
 		float64(t.sent)/o.duration.Seconds())
+	if t.waits > 0 {
+		r.note += fmt.Sprintf("; %d waited for a full window of %d, longest %s", t.waits, pubWindow, t.longest.Round(time.Millisecond))
+	}
 	return r
 }

@@ -17,8 +17,10 @@ const pubWindow = 256
 // connection, and every PubAck or error the server answered it with.
 type pubTally struct {
 	sent, acked int
-	errs        []error // PubAck errors and lost connections, the first few
+	errs        []error // PubAck errors, the first few
 	nerrs       int
+	waits       int           // publishes that waited for the window to drain
+	longest     time.Duration // the longest such wait
 }
 
 // pacedJS is a JetStream context that counts every PubAck and every
@@ -77,12 +79,18 @@ func (p *pacedJS) publishPaced(subject string, payload []byte, rate int, dur, gr
 	for time.Now().Before(end) {
 		// A daemon that answers none of a full window for the rest of
 		// the run plus grace has lost them.
+		full := p.PublishAsyncPending() >= pubWindow
+		began := time.Now()
 		if _, err := p.PublishAsync(subject, payload, jetstream.WithStallWait(time.Until(end)+grace)); err != nil {
 			t := p.tally()
 			return t, fmt.Errorf("publish %d: %w (%d unanswered)", t.sent+1, err, p.PublishAsyncPending())
 		}
 		p.mu.Lock()
 		p.t.sent++
+		if full {
+			p.t.waits++
+			p.t.longest = max(p.t.longest, time.Since(began))
+		}
 		p.mu.Unlock()
 		if tick != nil {
 			tick()

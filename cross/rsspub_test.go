@@ -98,6 +98,9 @@ func TestPublishPacedWaitsForSlowPubAcks(t *testing.T) {
 	if tally.sent <= pubWindow || tally.acked != tally.sent {
 		t.Fatalf("sent %d (want more than a window of %d), acknowledged %d", tally.sent, pubWindow, tally.acked)
 	}
+	if tally.waits == 0 || tally.longest < 200*time.Millisecond {
+		t.Fatalf("%d waits for the window, longest %s: want the waits behind 400 ms answers counted", tally.waits, tally.longest)
+	}
 }
 
 func TestPublishPacedReportsUnansweredPublish(t *testing.T) {
