@@ -12,11 +12,12 @@ import (
 
 // A persistent session's subscriptions pass from one connection to the
 // next as one step: QoS 1 messages published while the client reconnects
-// over and over all arrive, and a message arrives twice only as a
-// redelivery with DUP set.
+// over and over (after going away, or taking its session over from a
+// connection still open) all arrive, and a message arrives twice only as
+// a redelivery with DUP set.
 func TestReconnectHandOverLosesNothing(t *testing.T) {
 	const topics = 32
-	const reconnects = 250
+	const reconnects = 400
 	b := startBroker(t, server0(), Options{MaxQueued: 1 << 20})
 
 	var mu sync.Mutex
@@ -92,8 +93,16 @@ func TestReconnectHandOverLosesNothing(t *testing.T) {
 		}()
 	}
 	for i := 0; i < reconnects; i++ {
-		sub.Disconnect(0)
+		if i%2 == 0 {
+			sub.Disconnect(0)
+			sub = connect()
+			continue
+		}
+		// A connection with the same client id takes the session over
+		// from the one still connected.
+		old := sub
 		sub = connect()
+		old.Disconnect(0)
 	}
 	close(stop)
 	pubs.Wait()
