@@ -11,12 +11,17 @@ import (
 )
 
 // A persistent session's subscriptions pass from one connection to the
-// next as one step: QoS 1 messages published while the client reconnects
-// over and over all arrive, and a message arrives twice only as a
-// redelivery with DUP set.
+// next as one step: QoS 1 and 2 messages published while the client reconnects
+// over and over (after going away, or taking its session over from a
+// connection still open) all arrive, and a message arrives twice only as
+// a redelivery with DUP set.
 func TestReconnectHandOverLosesNothing(t *testing.T) {
+	t.Run("qos1", func(t *testing.T) { testHandOver(t, 1, 400) })
+	t.Run("qos2", func(t *testing.T) { testHandOver(t, 2, 300) })
+}
+
+func testHandOver(t *testing.T, qos byte, reconnects int) {
 	const topics = 32
-	const reconnects = 250
 	b := startBroker(t, server0(), Options{MaxQueued: 1 << 20})
 
 	var mu sync.Mutex
@@ -27,7 +32,7 @@ func TestReconnectHandOverLosesNothing(t *testing.T) {
 		n, err := strconv.Atoi(string(m.Payload()))
 		mu.Lock()
 		defer mu.Unlock()
-		if err != nil || m.Qos() != 1 {
+		if err != nil || m.Qos() != qos {
 			bad = append(bad, describe(m))
 			return
 		}
@@ -53,7 +58,7 @@ func TestReconnectHandOverLosesNothing(t *testing.T) {
 	}
 	sub := connect()
 	for i := 0; i < topics; i++ {
-		wait(t, sub.Subscribe("mv/"+strconv.Itoa(i), 1, nil))
+		wait(t, sub.Subscribe("mv/"+strconv.Itoa(i), qos, nil))
 	}
 
 	// Publishers flood QoS 1 messages numbered 0, 1, 2, ... over the
@@ -79,7 +84,7 @@ func TestReconnectHandOverLosesNothing(t *testing.T) {
 				default:
 				}
 				n := next.Add(1) - 1
-				toks = append(toks, pub.Publish("mv/"+strconv.Itoa(int(n%topics)), 1, false, strconv.FormatInt(n, 10)))
+				toks = append(toks, pub.Publish("mv/"+strconv.Itoa(int(n%topics)), qos, false, strconv.FormatInt(n, 10)))
 				if len(toks) >= 64 {
 					for _, tok := range toks {
 						if !tok.WaitTimeout(testTimeout) || tok.Error() != nil {
@@ -92,8 +97,16 @@ func TestReconnectHandOverLosesNothing(t *testing.T) {
 		}()
 	}
 	for i := 0; i < reconnects; i++ {
-		sub.Disconnect(0)
+		if i%2 == 0 {
+			sub.Disconnect(0)
+			sub = connect()
+			continue
+		}
+		// A connection with the same client id takes the session over
+		// from the one still connected.
+		old := sub
 		sub = connect()
+		old.Disconnect(0)
 	}
 	close(stop)
 	pubs.Wait()
