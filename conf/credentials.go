@@ -1,17 +1,12 @@
 package conf
 
 import (
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/wrenmq/wren/protocol/nkey"
 )
-
-// nkeyEncoding is the base32 alphabet of nkeys, without padding.
-var nkeyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// nkeyUserPrefix is the first byte of a decoded public user nkey ('U').
-const nkeyUserPrefix = 20 << 3
 
 // checkUserNKey reports why s is not a public user nkey: 56 base32
 // characters starting with "U", whose last two bytes are a CRC-16 of the
@@ -25,32 +20,13 @@ func checkUserNKey(s string) error {
 	case len(s) != 56:
 		return fmt.Errorf("user nkey has %d characters; expected 56", len(s))
 	}
-	raw, err := nkeyEncoding.DecodeString(s)
-	if err != nil || len(raw) != 35 || raw[0] != nkeyUserPrefix {
+	switch _, err := nkey.DecodePublic(nkey.PrefixUser, s); {
+	case errors.Is(err, nkey.ErrInvalidChecksum):
+		return fmt.Errorf("%q has a bad checksum; check for a typo", abbreviate(s))
+	case err != nil:
 		return fmt.Errorf("%q is not a valid nkey", abbreviate(s))
 	}
-	body, sum := raw[:33], uint16(raw[33])|uint16(raw[34])<<8
-	if crc16(body) != sum {
-		return fmt.Errorf("%q has a bad checksum; check for a typo", abbreviate(s))
-	}
 	return nil
-}
-
-// crc16 is CRC-16/XMODEM (polynomial 0x1021, initial value 0), the checksum
-// nkeys carry.
-func crc16(b []byte) uint16 {
-	var crc uint16
-	for _, c := range b {
-		crc ^= uint16(c) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
 }
 
 // abbreviate shortens a long credential for an error message.
