@@ -13,9 +13,19 @@ const maxL1 = 256
 // per read buffer, and keeps a lock-free cache of match results that is
 // dropped whenever the subject index changes.
 type producer struct {
-	c       *client
-	touched map[*client]struct{}
+	c *client
+	// touched are the subscribers queued to since the last flush: the
+	// first few in a short list scanned without hashing, the rest in a
+	// map; last is the one touched most recently.
+	touched []*client
+	more    map[*client]struct{}
+	last    *client
 	cache   map[string]*matchResult
+	// hit is the result of the subject matched last from the cache, and
+	// hitSubj a copy of that subject: a run of publishes to one subject
+	// skips the map's hashing.
+	hit     *matchResult
+	hitSubj []byte
 	gen     uint64
 	rnd     uint64
 	msg     protocol.Msg
@@ -57,11 +67,28 @@ func (p *producer) init(c *client) {
 
 // touch records that sc has something new to write.
 func (p *producer) touch(sc *client) {
-	if p.touched == nil {
-		p.touched = make(map[*client]struct{})
+	if sc == p.last {
+		return
 	}
-	p.touched[sc] = struct{}{}
+	p.last = sc
+	for _, c := range p.touched {
+		if c == sc {
+			return
+		}
+	}
+	if len(p.touched) < maxTouchList {
+		p.touched = append(p.touched, sc)
+		return
+	}
+	if p.more == nil {
+		p.more = make(map[*client]struct{})
+	}
+	p.more[sc] = struct{}{}
 }
+
+// maxTouchList bounds the list of touched subscribers scanned before the
+// map is used: a scan of a few pointers is cheaper than a hash.
+const maxTouchList = 8
 
 // flush wakes every writer touched since the last flush, and adds this
 // batch's counts to the server's.
@@ -83,14 +110,24 @@ func (p *producer) flushWith(now bool) {
 		st.outBytes.Add(p.outBytes)
 		p.outMsgs, p.outBytes = 0, 0
 	}
-	for sc := range p.touched {
-		if now {
-			sc.signalNow()
-		} else {
-			sc.signal()
-		}
+	for i, sc := range p.touched {
+		p.wake(sc, now)
+		p.touched[i] = nil
 	}
-	clear(p.touched)
+	p.touched = p.touched[:0]
+	for sc := range p.more {
+		p.wake(sc, now)
+	}
+	clear(p.more)
+	p.last = nil
+}
+
+func (p *producer) wake(sc *client, now bool) {
+	if now {
+		sc.signalNow()
+	} else {
+		sc.signal()
+	}
 }
 
 // intn returns a pseudo-random number in [0, n).
@@ -110,11 +147,16 @@ func (p *producer) match(subject []byte) *matchResult {
 	gen := sl.genid.Load()
 	if p.cache != nil {
 		if gen == p.gen {
+			if p.hit != nil && string(subject) == string(p.hitSubj) {
+				return p.hit
+			}
 			if r, ok := p.cache[string(subject)]; ok {
+				p.remember(subject, r)
 				return r
 			}
 		} else {
 			clear(p.cache)
+			p.hit = nil
 		}
 	} else {
 		p.cache = make(map[string]*matchResult)
@@ -137,7 +179,15 @@ func (p *producer) match(subject []byte) *matchResult {
 		clear(p.cache)
 	}
 	p.cache[string(subject)] = r
+	p.remember(subject, r)
 	return r
+}
+
+// remember makes r, the cached result of subject, the one the next match
+// compares against first.
+func (p *producer) remember(subject []byte, r *matchResult) {
+	p.hit = r
+	p.hitSubj = append(p.hitSubj[:0], subject...)
 }
 
 // publish delivers one message to everyone subscribed to subject. A leaf

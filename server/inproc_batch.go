@@ -88,6 +88,9 @@ func (b *deliverBatch) unmemo() {
 	if r, ok := b.p.cache[b.route]; ok && r == &b.res {
 		delete(b.p.cache, b.route)
 	}
+	if b.p.hit == &b.res {
+		b.p.hit = nil
+	}
 	b.memo = false
 }
 
