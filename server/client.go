@@ -218,39 +218,55 @@ func (c *client) readLoop(rb *readBuf) {
 			c.srv.wg.Done()
 		}
 	}()
-	short := 0
-	for {
-		rb = next(rb) // not one a subscriber still writes from
-		n, err := c.nc.Read(rb.b)
-		if n > 0 {
-			var perr error
-			c.pc.rb = rb
-			if c.tracing() {
-				perr = c.parser.Parse(rb.b[:n], tracer{c})
-			} else {
-				perr = c.parser.Parse(rb.b[:n], c)
+	if c.raw != nil {
+		r := &rawReader{c: c, rb: rb}
+		r.fn = r.call
+		for {
+			r.exit, r.err, r.perr = false, nil, nil
+			err := c.raw.Read(r.fn)
+			rb = r.rb
+			if err == nil {
+				err = r.err
 			}
-			c.pc.rb = nil
-			c.pc.flushNow()
+			if r.exit {
+				if c.pc.stall != nil {
+					c.waitStalled()
+				}
+				if r.perr != nil {
+					c.protoError(r.perr)
+					return
+				}
+				if c.closing() {
+					return // its socket's Close waited for this
+				}
+				if c.shed {
+					c.shed = false
+					handedOver = true
+					go c.readLoop(rb)
+					return
+				}
+			}
+			if err != nil {
+				c.closeConn(reasonClientClosed, false)
+				return
+			}
+		}
+	}
+	r := rawReader{c: c, rb: rb}
+	for {
+		r.rb = next(r.rb) // not one a subscriber still writes from
+		n, err := c.nc.Read(r.rb.b)
+		rb = r.rb
+		if n > 0 {
+			r.perr = nil
+			c.serve(&r, n)
+			rb = r.rb
 			if c.pc.stall != nil {
 				c.waitStalled()
 			}
-			if perr != nil {
-				c.protoError(perr)
+			if r.perr != nil {
+				c.protoError(r.perr)
 				return
-			}
-			// Adapt the buffer to the traffic.
-			switch size := len(rb.b); {
-			case n == size && size < maxReadBuf:
-				rb = resize(rb, size*2)
-				short = 0
-			case n < size/4 && size > minReadBuf:
-				if short++; short > 8 {
-					rb = resize(rb, size/2)
-					short = 0
-				}
-			default:
-				short = 0
 			}
 			if c.shed && err == nil {
 				// Go on with a fresh, small stack; this goroutine's
@@ -266,6 +282,35 @@ func (c *client) readLoop(rb *readBuf) {
 			return
 		}
 	}
+}
+
+// serve parses n bytes read into r.rb, writes what it queued for
+// receivers without a running write loop, and adapts the buffer to the
+// traffic. It reports whether the read loop must leave a raw read call:
+// to wait for a stalled subscriber, on a parse error, or to shed its stack.
+func (c *client) serve(r *rawReader, n int) bool {
+	rb := r.rb
+	c.pc.rb = rb
+	if c.tracing() {
+		r.perr = c.parser.Parse(rb.b[:n], tracer{c})
+	} else {
+		r.perr = c.parser.Parse(rb.b[:n], c)
+	}
+	c.pc.rb = nil
+	c.pc.flushNow()
+	switch size := len(rb.b); {
+	case n == size && size < maxReadBuf:
+		r.rb = resize(rb, size*2)
+		r.short = 0
+	case n < size/4 && size > minReadBuf:
+		if r.short++; r.short > 8 {
+			r.rb = resize(rb, size/2)
+			r.short = 0
+		}
+	default:
+		r.short = 0
+	}
+	return c.pc.stall != nil || r.perr != nil || c.shed
 }
 
 // protoError reports a parse or handler error to the client and closes.
@@ -617,7 +662,7 @@ func (c *client) closeConnErr(reason string, flush bool, errText string) bool {
 		c.authTmr.Stop()
 	}
 	if c.nc != nil && !flush {
-		c.nc.Close()
+		c.closeNC()
 	}
 	c.signal()
 	return true

@@ -96,7 +96,7 @@ func (c *client) signalNow() {
 		// What the write loop does last; the role stays taken, so no
 		// loop starts after this (nor from a goroutine the server does
 		// not wait for, once it is shutting down).
-		c.nc.Close()
+		c.closeNC()
 		return
 	case more:
 		c.srv.wg.Add(1)

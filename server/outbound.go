@@ -326,7 +326,7 @@ func (c *client) writeLoop() {
 			closed := c.closed
 			c.mu.Unlock()
 			if closed {
-				c.nc.Close()
+				c.closeNC()
 				return
 			}
 			// Stop; a signal from now on starts a new loop. One that came
@@ -396,5 +396,5 @@ func (c *client) writeFailed(err error) {
 	} else {
 		c.closeConn(reasonWriteError, false)
 	}
-	c.nc.Close()
+	c.closeNC()
 }

@@ -421,7 +421,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		for _, c := range clients {
 			if c.nc != nil {
-				c.nc.Close()
+				c.closeNC()
 			}
 		}
 		return ctx.Err()

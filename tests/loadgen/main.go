@@ -288,6 +288,9 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 		return run, err
 	}
 	defer c.stop()
+	memStop := make(chan struct{})
+	go c.watchMem(memStop)
+	defer close(memStop)
 	// perf records from the mark on, as CPU is counted: a stream
 	// scenario's filling of the stream is left out of both.
 	var perf *perfRecorder
@@ -303,7 +306,7 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 	cancel()
 	perf.stop()
 	u := c.usage()
-	run.PeakRSS, run.CPUSec = u.peakRSS, (u.cpu - cpu0).Seconds()
+	run.PeakRSS, run.PeakAnon, run.CPUSec = u.peakRSS, u.peakAnon, (u.cpu - cpu0).Seconds()
 	if err != nil {
 		return run, err
 	}

@@ -77,6 +77,10 @@ type child struct {
 	exited   chan struct{}
 	waitErr  error
 	stopOnce sync.Once
+
+	memMu    sync.Mutex
+	hwm      int64 // VmHWM at the last sample, bytes
+	peakAnon int64 // highest RssAnon sampled, bytes
 }
 
 // children tracks every live child so that an interrupt can stop them all.
@@ -257,28 +261,68 @@ func (c *child) logTail() string {
 
 // procUsage is what /proc tells about a process.
 type procUsage struct {
-	peakRSS int64         // VmHWM, bytes
-	cpu     time.Duration // user + system time
+	peakRSS  int64         // VmHWM, bytes
+	peakAnon int64         // highest RssAnon sampled, bytes
+	cpu      time.Duration // user + system time
 }
 
-// usage reads the server's peak resident set size and CPU time so far.
-// On systems without /proc it returns zeros.
+// usage reads the server's peak resident set size, the highest private
+// memory (RssAnon) sampled so far, and its CPU time so far. On systems
+// without /proc it returns zeros.
 func (c *child) usage() procUsage {
-	var u procUsage
-	pid := c.cmd.Process.Pid
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+	hwm, anon := c.sampleMem()
+	return procUsage{peakRSS: hwm, peakAnon: anon, cpu: cpuTime(c.cmd.Process.Pid)}
+}
+
+// sampleMem reads VmHWM and RssAnon from /proc/<pid>/status, keeps the
+// highest RssAnon seen, and returns VmHWM and that peak. The kernel keeps
+// the high-water mark of the whole RSS but not of its anonymous part, so
+// watchMem samples it while a scenario runs.
+func (c *child) sampleMem() (hwm, peakAnon int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	c.memMu.Lock()
+	defer c.memMu.Unlock()
+	if err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				f := strings.Fields(rest)
-				if len(f) >= 1 {
-					kb, _ := strconv.ParseInt(f[0], 10, 64)
-					u.peakRSS = kb << 10
-				}
+				hwm = statusKB(rest)
+				c.hwm = max(c.hwm, hwm)
+			} else if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+				c.peakAnon = max(c.peakAnon, statusKB(rest))
 			}
 		}
 	}
-	u.cpu = cpuTime(pid)
-	return u
+	return c.hwm, c.peakAnon
+}
+
+// statusKB parses a "  1234 kB" value of /proc/<pid>/status into bytes.
+func statusKB(v string) int64 {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return 0
+	}
+	kb, _ := strconv.ParseInt(f[0], 10, 64)
+	return kb << 10
+}
+
+// memSampleEvery is how often watchMem reads the server's RssAnon.
+const memSampleEvery = 20 * time.Millisecond
+
+// watchMem samples the server's memory until stop is closed or the server
+// exits.
+func (c *child) watchMem(stop <-chan struct{}) {
+	t := time.NewTicker(memSampleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-c.exited:
+			return
+		case <-t.C:
+			c.sampleMem()
+		}
+	}
 }
 
 // cpuTime is the process's CPU time: the sum of its threads' on-CPU
@@ -389,15 +433,20 @@ func findRepoRoot() (string, error) {
 	}
 }
 
-// buildWren compiles cmd/wren from the repository into dir.
+// buildWren compiles cmd/wren from the repository into dir the way the
+// release build does (go run ./cross build): static, without cgo, paths
+// trimmed, symbols and DWARF stripped. A plain go build links glibc
+// dynamically, and its mapped pages would count in the daemon's RSS.
 func buildWren(ctx context.Context, dir string) (string, error) {
 	root, err := findRepoRoot()
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, "wren")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/wren")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
+		"-ldflags", "-s -w", "-o", out, "./cmd/wren")
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/wren: %v\n%s", err, b)
 	}

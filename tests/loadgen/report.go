@@ -18,6 +18,7 @@ type serverRun struct {
 	ElapsedSec float64 `json:"elapsed_sec"`
 	Rate       float64 `json:"rate"`
 	PeakRSS    int64   `json:"peak_rss_bytes"`
+	PeakAnon   int64   `json:"peak_rss_anon_bytes"`
 	CPUSec     float64 `json:"server_cpu_sec"`
 	P50us      float64 `json:"p50_us,omitempty"`
 	P99us      float64 `json:"p99_us,omitempty"`
@@ -41,6 +42,7 @@ type serverSummary struct {
 	Runs       []serverRun `json:"runs"`
 	MedianRate float64     `json:"median_rate"`
 	PeakRSS    int64       `json:"peak_rss_bytes"`
+	PeakAnon   int64       `json:"peak_rss_anon_bytes"`
 }
 
 // row is one scenario's outcome on both servers.
@@ -57,6 +59,14 @@ type row struct {
 	CPURatio    float64 `json:"cpu_ratio_median,omitempty"`
 	CPURatioMin float64 `json:"cpu_ratio_min,omitempty"`
 	CPURatioMax float64 `json:"cpu_ratio_max,omitempty"`
+	// RSSRatio is the median over rounds of peak VmHWM, wren over the
+	// reference; AnonRatio the same for peak RssAnon.
+	RSSRatio     float64 `json:"rss_ratio_median,omitempty"`
+	RSSRatioMin  float64 `json:"rss_ratio_min,omitempty"`
+	RSSRatioMax  float64 `json:"rss_ratio_max,omitempty"`
+	AnonRatio    float64 `json:"anon_ratio_median,omitempty"`
+	AnonRatioMin float64 `json:"anon_ratio_min,omitempty"`
+	AnonRatioMax float64 `json:"anon_ratio_max,omitempty"`
 }
 
 // report is the whole run.
@@ -87,6 +97,7 @@ func (rw *row) finish() {
 		for _, r := range s.ok() {
 			rates = append(rates, r.Rate)
 			s.PeakRSS = max(s.PeakRSS, r.PeakRSS)
+			s.PeakAnon = max(s.PeakAnon, r.PeakAnon)
 		}
 		s.MedianRate = median(rates)
 	}
@@ -98,7 +109,7 @@ func (rw *row) finish() {
 		byRound[r.Round] = r
 	}
 	rw.RoundRatios = nil
-	var cpu []float64
+	var cpu, rss, anon []float64
 	for _, r := range rw.Servers[0].ok() {
 		ref, ok := byRound[r.Round]
 		if !ok {
@@ -110,6 +121,12 @@ func (rw *row) finish() {
 		if c := ref.cpuPerUnit(); c > 0 {
 			cpu = append(cpu, float64(r.cpuPerUnit())/float64(c))
 		}
+		if ref.PeakRSS > 0 {
+			rss = append(rss, float64(r.PeakRSS)/float64(ref.PeakRSS))
+		}
+		if ref.PeakAnon > 0 {
+			anon = append(anon, float64(r.PeakAnon)/float64(ref.PeakAnon))
+		}
 	}
 	if len(rw.RoundRatios) > 0 {
 		rw.Ratio = median(rw.RoundRatios)
@@ -118,6 +135,12 @@ func (rw *row) finish() {
 	}
 	if len(cpu) > 0 {
 		rw.CPURatio, rw.CPURatioMin, rw.CPURatioMax = median(cpu), slices.Min(cpu), slices.Max(cpu)
+	}
+	if len(rss) > 0 {
+		rw.RSSRatio, rw.RSSRatioMin, rw.RSSRatioMax = median(rss), slices.Min(rss), slices.Max(rss)
+	}
+	if len(anon) > 0 {
+		rw.AnonRatio, rw.AnonRatioMin, rw.AnonRatioMax = median(anon), slices.Min(anon), slices.Max(anon)
 	}
 }
 
@@ -158,9 +181,9 @@ func (rep *report) printTable(w io.Writer) {
 		fmt.Fprintf(w, "%-12s %s\n", name+":", rep.Versions[name])
 	}
 	fmt.Fprintf(w, "rounds: %v, order alternating; rates and CPU/unit are medians of rounds; "+
-		"ratio = median of per-round %s/%s (min-max); RSS = peak VmHWM\n\n", rep.Config["rounds"], a, b)
+		"ratio = median of per-round %s/%s (min-max); RSS = peak VmHWM, anon = peak RssAnon (private memory)\n\n", rep.Config["rounds"], a, b)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t\n", a, b, a, b, a, b)
+	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t%s anon\t%s anon\tRSS ratio\t(min-max)\tanon ratio\t(min-max)\t\n", a, b, a, b, a, b, a, b)
 	var notes []string
 	for _, rw := range rep.Rows {
 		cells := []string{rw.Scenario, rw.Unit}
@@ -183,6 +206,11 @@ func (rep *report) printTable(w io.Writer) {
 		} else {
 			cells = append(cells, "-", "")
 		}
+		for _, s := range rw.Servers {
+			cells = append(cells, mbCell(s.PeakAnon))
+		}
+		cells = append(cells, ratioCells(rw.RSSRatio, rw.RSSRatioMin, rw.RSSRatioMax)...)
+		cells = append(cells, ratioCells(rw.AnonRatio, rw.AnonRatioMin, rw.AnonRatioMax)...)
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 		for _, s := range rw.Servers {
 			if s.NA != "" {
@@ -242,11 +270,20 @@ func rateCell(s *serverSummary) string {
 	return humanRate(s.MedianRate)
 }
 
-func rssCell(s *serverSummary) string {
-	if s.PeakRSS == 0 {
+func rssCell(s *serverSummary) string { return mbCell(s.PeakRSS) }
+
+func mbCell(n int64) string {
+	if n == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f MB", float64(s.PeakRSS)/(1<<20))
+	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}
+
+func ratioCells(med, lo, hi float64) []string {
+	if med == 0 {
+		return []string{"-", ""}
+	}
+	return []string{fmt.Sprintf("%.2f", med), fmt.Sprintf("(%.2f-%.2f)", lo, hi)}
 }
 
 func cpuCell(s *serverSummary) string {
