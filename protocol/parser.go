@@ -149,6 +149,11 @@ func (p *Parser) Parse(buf []byte, h Handler) error {
 // op handles one control line; for PUB and HPUB it also consumes the payload
 // from buf when it is all there, and returns what is left of buf.
 func (p *Parser) op(line, buf []byte, h Handler) ([]byte, error) {
+	if len(line) > 4 && line[0] == 'P' && line[1] == 'U' && line[2] == 'B' && line[3] == ' ' {
+		if subj, reply, size, ok := pubArgs(line[4:]); ok {
+			return p.payload(subj, reply, -1, size, buf, h)
+		}
+	}
 	var argv [6][]byte
 	verb, rest := nextField(line)
 	switch {
@@ -315,6 +320,44 @@ func nextField(b []byte) (field, rest []byte) {
 		k++
 	}
 	return b[i:j:j], b[k:]
+}
+
+// pubArgs reads the arguments of a PUB as nearly every client writes
+// them, "subject [reply] size" with single spaces, in one pass. Anything
+// else (tabs, runs of spaces, a bad size) reports false, and the general
+// path then parses the line, or refuses it with its error.
+func pubArgs(b []byte) (subj, reply []byte, size int, ok bool) {
+	s1, s2 := -1, -1
+	for i, c := range b {
+		switch c {
+		case ' ':
+			switch {
+			case s1 < 0:
+				s1 = i
+			case s2 < 0:
+				s2 = i
+			default:
+				return nil, nil, 0, false
+			}
+		case '\t':
+			return nil, nil, 0, false
+		}
+	}
+	if s1 <= 0 {
+		return nil, nil, 0, false
+	}
+	last := s1
+	if s2 >= 0 {
+		if s2 == s1+1 {
+			return nil, nil, 0, false
+		}
+		reply, last = b[s1+1:s2:s2], s2
+	}
+	size = parseSize(b[last+1:])
+	if size < 0 {
+		return nil, nil, 0, false
+	}
+	return b[:s1:s1], reply, size, true
 }
 
 // splitArgs splits b on runs of spaces and tabs into argv, without
