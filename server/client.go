@@ -218,7 +218,7 @@ func (c *client) readLoop(rb *readBuf) {
 			c.srv.wg.Done()
 		}
 	}()
-	if c.raw != nil {
+	if c.raw != nil && rawReadLoop {
 		r := &rawReader{c: c, rb: rb}
 		r.fn = r.call
 		for {

@@ -64,34 +64,6 @@ func TestPubRunSeesSubscriptionChanges(t *testing.T) {
 	}
 }
 
-// TestPubRunAllocs: a read buffer of 1 KiB PUBs delivered to one and to
-// four subscribers allocates nothing once the queues have grown.
-func TestPubRunAllocs(t *testing.T) {
-	for _, subs := range []int{1, 4} {
-		s := loopServer(t, Options{})
-		pub := loopClient(t, s, "")
-		cs := make([]*client, subs)
-		for i := range cs {
-			cs[i] = loopClient(t, s, "")
-			send(t, cs[i], "SUB run.x 1\r\n")
-		}
-		run := pubRun("run.x", 32, 1024)
-		step := func() {
-			for _, c := range cs {
-				c.out.reset()
-			}
-			if err := pub.parser.Parse(run, pub); err != nil {
-				t.Fatal(err)
-			}
-			pub.pc.flush()
-		}
-		step()
-		if n := testing.AllocsPerRun(50, step); n != 0 {
-			t.Errorf("subs=%d: %v allocations per read buffer, want 0", subs, n)
-		}
-	}
-}
-
 // BenchmarkPubDeliverRun parses read buffers of 32 PUBs of 1 KiB each and
 // delivers them to one or four subscribers' queues, one flush per buffer,
 // as the read loop does under a streaming publisher. ns/msg is the figure.

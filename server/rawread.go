@@ -1,10 +1,5 @@
 package server
 
-import (
-	"io"
-	"syscall"
-)
-
 // A plain TCP connection's read loop reads inside one raw read call of the
 // socket: after a read that did not fill the buffer, the socket was drained,
 // so the loop parks on the poller at once instead of reading again only to
@@ -27,43 +22,13 @@ type rawReader struct {
 	fn    func(fd uintptr) bool
 }
 
-func (r *rawReader) call(fd uintptr) bool {
-	for {
-		r.rb = next(r.rb)
-		n, err := syscall.Read(int(fd), r.rb.b)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err == syscall.EAGAIN {
-			return false // park on the poller
-		}
-		if err != nil {
-			r.err = err
-			return true
-		}
-		if n == 0 {
-			r.err = io.EOF
-			return true
-		}
-		r.n = n
-		full := n == len(r.rb.b)
-		if r.c.serve(r, n) || r.c.closing() {
-			r.exit = true
-			return true
-		}
-		if !full {
-			return false // drained: park without reading again
-		}
-	}
-}
-
 // closeNC closes the connection's socket. Closing a plain TCP socket waits
 // until its read loop has left the raw read call, and the caller may be
 // that read loop itself (or one that read loop is waiting on), so such a
 // socket is closed on a goroutine of its own. The read loop wakes from the
 // poller at once either way.
 func (c *client) closeNC() {
-	if c.raw == nil {
+	if c.raw == nil || !rawReadLoop {
 		c.nc.Close()
 		return
 	}
