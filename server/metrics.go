@@ -104,7 +104,20 @@ func writeRuntimeMetrics(w *PromWriter) {
 	if rss, ok := residentBytes(); ok {
 		w.One("process_resident_memory_bytes", PromGauge, "Resident memory size in bytes.", float64(rss))
 	}
+	if cpu, ok := processCPU(); ok {
+		w.One("process_cpu_seconds_total", PromCounter, "Total user and system CPU time spent in seconds.", cpu.Seconds())
+	}
 	w.One("process_time_seconds", PromGauge, "The process's clock, in seconds since the Unix epoch, to compare start times with.", float64(time.Now().UnixNano())/1e9)
+}
+
+// memInUse is the "mem" of /varz and STATSZ: the resident set where the
+// platform tells it, as nats-server reports it, else the memory the Go
+// runtime holds from the OS.
+func memInUse(ms *runtime.MemStats) uint64 {
+	if rss, ok := residentBytes(); ok {
+		return uint64(rss)
+	}
+	return ms.Sys - ms.HeapReleased
 }
 
 // residentBytes reads the process's resident set size from

@@ -40,6 +40,7 @@ type Varz struct {
 	Uptime           string    `json:"uptime"`
 	Mem              uint64    `json:"mem"`
 	Cores            int       `json:"cores"`
+	CPU              float64   `json:"cpu"`
 	Connections      int       `json:"connections"`
 	Leafnodes        int       `json:"leafnodes"`
 	TotalConnections int64     `json:"total_connections"`
@@ -165,8 +166,9 @@ func (s *Server) Varz() *Varz {
 		Start:            s.start,
 		Now:              now,
 		Uptime:           now.Sub(s.start).Round(time.Second).String(),
-		Mem:              ms.Sys - ms.HeapReleased,
+		Mem:              memInUse(&ms),
 		Cores:            runtime.NumCPU(),
+		CPU:              s.cpu.percent(now),
 		Connections:      st.Connections,
 		Leafnodes:        st.Leafnodes,
 		TotalConnections: st.TotalConnections,

@@ -80,6 +80,7 @@ type Server struct {
 	log   *slog.Logger
 	id    string
 	start time.Time
+	cpu   cpuMeter
 	sl    *Sublist
 	stats stats
 	wg    sync.WaitGroup
@@ -122,6 +123,7 @@ func New(opts Options) (*Server, error) {
 		sl:      NewSublist(),
 		clients: make(map[uint64]*client),
 	}
+	s.cpu.start(s.start)
 	if s.opts.ServerName == "" {
 		s.opts.ServerName = s.id
 	}

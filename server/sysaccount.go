@@ -440,10 +440,10 @@ func (s *Server) statsz() map[string]any {
 	runtime.ReadMemStats(&ms)
 	z := map[string]any{
 		"start":             st.Start,
-		"mem":               ms.Sys - ms.HeapReleased,
+		"mem":               memInUse(&ms),
 		"cores":             runtime.NumCPU(),
 		"gomaxprocs":        runtime.GOMAXPROCS(0),
-		"cpu":               0,
+		"cpu":               s.cpu.percent(time.Now()),
 		"connections":       st.Connections,
 		"total_connections": st.TotalConnections,
 		"active_accounts":   1,

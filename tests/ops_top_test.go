@@ -54,7 +54,7 @@ func TestTopInTmux(t *testing.T) {
 	rateRe := regexp.MustCompile(`(?m)^in  ([0-9.]+) msg/s`)
 	waitUntil(t, func() error {
 		s := screen()
-		for _, want := range []string{"wren ", "connections 2", "uplink not configured"} {
+		for _, want := range []string{"wren ", "connections 2", "%  memory ", "uplink not configured"} {
 			if !strings.Contains(s, want) {
 				return fmt.Errorf("screen lacks %q:\n%s", want, s)
 			}

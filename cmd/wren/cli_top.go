@@ -85,6 +85,7 @@ type topVarz struct {
 	Now           time.Time `json:"now"`
 	Uptime        string    `json:"uptime"`
 	Mem           uint64    `json:"mem"`
+	CPU           float64   `json:"cpu"`
 	Connections   int       `json:"connections"`
 	Subscriptions int       `json:"subscriptions"`
 	InMsgs        int64     `json:"in_msgs"`
@@ -205,8 +206,8 @@ func topFrame(b *strings.Builder, v, prev *topVarz, js *jetstore.Report, up *top
 		ldm = "  LAME DUCK"
 	}
 	fmt.Fprintf(b, "wren %s  %s  up %s%s\n", v.Version, v.ServerName, v.Uptime, ldm)
-	fmt.Fprintf(b, "connections %d  subscriptions %d  slow consumers %d  memory %s\n",
-		v.Connections, v.Subscriptions, v.SlowConsumers, humanBytes(v.Mem))
+	fmt.Fprintf(b, "connections %d  subscriptions %d  slow consumers %d  cpu %.1f%%  memory %s\n",
+		v.Connections, v.Subscriptions, v.SlowConsumers, v.CPU, humanBytes(v.Mem))
 	rate := func(now, then int64) string { return "-" }
 	if prev != nil {
 		if dt := v.Now.Sub(prev.Now).Seconds(); dt > 0 {
