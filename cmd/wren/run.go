@@ -120,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	sigs := notifySignals()
 	d.log.Info("wren started", "version", server.Version, "server_id", d.srv.ID(), "url", d.srv.ClientURL(), "config", f.configFile)
+	dropStartPages()
 
 	return d.serveSignals(sigs)
 }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestReadOnlyMapping(t *testing.T) {
+	const exe = "/usr/bin/wren"
+	tests := []struct {
+		line   string
+		wok    bool
+		wlo    uintptr
+		whi    uintptr
+		reason string
+	}{
+		{"00400000-0080c000 r-xp 00000000 fe:00 99 /usr/bin/wren", true, 0x400000, 0x80c000, "code"},
+		{"0080c000-00c07000 r--p 0040c000 fe:00 99 /usr/bin/wren", true, 0x80c000, 0xc07000, "read-only data"},
+		{"00c07000-00c3e000 rw-p 00807000 fe:00 99 /usr/bin/wren", false, 0, 0, "writable data"},
+		{"00c07000-00c3e000 r--s 00807000 fe:00 99 /usr/bin/wren", false, 0, 0, "shared"},
+		{"7f0000000000-7f0000001000 r-xp 00000000 fe:00 12 /usr/lib/libc.so", false, 0, 0, "another file"},
+		{"7f0000000000-7f0000001000 r--p 00000000 00:00 0", false, 0, 0, "anonymous"},
+		{"00400000-00400000 r-xp 00000000 fe:00 99 /usr/bin/wren", false, 0, 0, "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			lo, hi, ok := readOnlyMapping(tt.line, exe)
+			if ok != tt.wok || lo != tt.wlo || hi != tt.whi {
+				t.Errorf("readOnlyMapping(%q) = %#x, %#x, %v; want %#x, %#x, %v", tt.line, lo, hi, ok, tt.wlo, tt.whi, tt.wok)
+			}
+		})
+	}
+}
+
+// After start the process holds far fewer pages of its binary; the code it
+// runs next is mapped back as it is used.
+func TestDropStartPagesLeavesLessOfTheBinaryResident(t *testing.T) {
+	before := rssFileKB(t)
+	n := dropStartPages()
+	after := rssFileKB(t)
+	if n == 0 {
+		t.Fatal("dropStartPages found no read-only mapping of the executable")
+	}
+	if after > before/2 {
+		t.Errorf("RssFile %d kB before, %d kB after dropping %d bytes of mappings; want at most half", before, after, n)
+	}
+}
+
+func rssFileKB(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "RssFile:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb
+		}
+	}
+	t.Fatal("no RssFile in /proc/self/status")
+	return 0
+}
