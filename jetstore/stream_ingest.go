@@ -53,6 +53,13 @@ func (q *ingestQueue) push(m *protocol.Msg, deferred bool) bool {
 	return true
 }
 
+// len returns how many messages are queued.
+func (q *ingestQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.q)
+}
+
 // wake tells the writer there is something to store.
 func (q *ingestQueue) wake() {
 	select {

@@ -26,6 +26,12 @@ import "github.com/wrenmq/wren/protocol"
 // end of the read buffer before it wakes the writer after all.
 const deferMax = 64
 
+// inlineMax is the most queued messages a read loop stores itself: more
+// come from a publisher with many in flight, which gains nothing from a
+// quicker answer, and the writer stores them while the read loop parses
+// on.
+const inlineMax = 16
+
 // deferToReadEnd reports whether m's publisher will call the stream back
 // at the end of its read buffer (ReadEnd), so the push need not wake the
 // writer.
@@ -38,7 +44,7 @@ func (st *stream) deferToReadEnd(m *protocol.Msg) bool {
 // handled; store what it queued, here if the read drained the socket and
 // the writer role is free, else on the writer.
 func (st *stream) ReadEnd(drained bool) {
-	if !drained || !st.wmu.TryLock() {
+	if !drained || st.in.len() > inlineMax || !st.wmu.TryLock() {
 		st.in.wake()
 		return
 	}
