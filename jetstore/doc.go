@@ -34,7 +34,12 @@
 //     store retries after a write failure (stream_fault.go), and consumer
 //     creation, so a new consumer picks its start while nothing is stored.
 //     It alone writes to the stream's store and owns fault, batches and
-//     the scratch buffers.
+//     the scratch buffers, holding the writer role (st.wmu) while it
+//     works. The one exception is the inline commit (stream_inline.go): at
+//     the end of a client's read buffer, when that read drained the
+//     socket, the client's read loop takes the role if it is free
+//     (TryLock, never waiting) and stores what is queued itself, as the
+//     writer would; nothing is stored once the writer has stopped.
 //   - Each consumer's goroutine (consumer.run) owns its delivery state:
 //     it drains its inbox, applies acks, serves pull requests, pushes,
 //     redelivers when an ack wait or backoff runs out, sends heartbeats

@@ -52,11 +52,17 @@ type stream struct {
 	unsubs []func()
 	// started is set once the writer runs: stop waits for it only then.
 	started bool
-	in      ingestQueue
-	rm      removalQueue
-	ops     chan func()
-	quit    chan struct{}
-	done    chan struct{}
+	// wmu is the writer role: whoever holds it may store and change the
+	// stream, the writer goroutine or a publisher's read loop committing
+	// inline (stream_inline.go). exited, under wmu, is set once the
+	// writer has stopped: nothing may be stored after that.
+	wmu    sync.Mutex
+	exited bool
+	in     ingestQueue
+	rm     removalQueue
+	ops    chan func()
+	quit   chan struct{}
+	done   chan struct{}
 
 	// fault is set while the store fails writes (stream_fault.go).
 	// Writer goroutine only.
@@ -278,7 +284,7 @@ func (st *stream) onMsg(m *protocol.Msg) {
 		// Deliveries of the stored copy are not traced again.
 		cm.Header = traceDisabled(cm.Header)
 	}
-	if !st.in.push(cm) {
+	if !st.in.push(cm, st.deferToReadEnd(m)) {
 		if len(m.Reply) > 0 {
 			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
 			st.js.bus.Publish(string(m.Reply), "", nil, b)
@@ -307,23 +313,37 @@ func (st *stream) run() {
 	defer close(st.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// Everything below runs holding the writer role (st.wmu), which a
+	// publisher's read loop may hold instead for an inline commit
+	// (stream_inline.go).
 	for {
 		select {
 		case <-st.quit:
+			st.wmu.Lock()
 			for st.drainIngest() {
 			}
 			st.dropAllAtomic()
+			st.exited = true
+			st.wmu.Unlock()
 			return
 		case <-st.in.signal:
+			st.wmu.Lock()
 			st.drainIngest()
+			st.wmu.Unlock()
 		case f := <-st.ops:
+			st.wmu.Lock()
 			f()
+			st.wmu.Unlock()
 		case <-st.rm.signal:
+			st.wmu.Lock()
 			st.drainRemovals()
+			st.wmu.Unlock()
 		case <-tick.C:
+			st.wmu.Lock()
 			st.expire(time.Now())
 			st.expireAtomic(time.Now())
 			st.drainRemovals() // retries what a failed store kept back
+			st.wmu.Unlock()
 		}
 	}
 }

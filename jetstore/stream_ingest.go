@@ -31,8 +31,12 @@ func newIngestQueue() ingestQueue {
 	return ingestQueue{signal: make(chan struct{}, 1)}
 }
 
-// push queues m; it reports false when the queue is full.
-func (q *ingestQueue) push(m *protocol.Msg) bool {
+// push queues m; it reports false when the queue is full. Unless
+// deferred, it wakes the writer; a deferred push leaves that to the end
+// of the publisher's read buffer (stream_inline.go), but wakes the writer
+// all the same once the queue holds more than deferMax messages, so a
+// long read buffer of publishes is stored while the rest is parsed.
+func (q *ingestQueue) push(m *protocol.Msg, deferred bool) bool {
 	n := len(m.Subject) + len(m.Header) + len(m.Data)
 	q.mu.Lock()
 	if q.bytes+n > maxIngestBytes && len(q.q) > 0 {
@@ -41,12 +45,27 @@ func (q *ingestQueue) push(m *protocol.Msg) bool {
 	}
 	q.q = append(q.q, m)
 	q.bytes += n
+	wake := !deferred || len(q.q) > deferMax
 	q.mu.Unlock()
+	if wake {
+		q.wake()
+	}
+	return true
+}
+
+// len returns how many messages are queued.
+func (q *ingestQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.q)
+}
+
+// wake tells the writer there is something to store.
+func (q *ingestQueue) wake() {
 	select {
 	case q.signal <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // pushAll queues msgs in one piece, so that one take sees all of them
@@ -65,10 +84,7 @@ func (q *ingestQueue) pushAll(msgs []*protocol.Msg) bool {
 	q.q = append(q.q, msgs...)
 	q.bytes += n
 	q.mu.Unlock()
-	select {
-	case q.signal <- struct{}{}:
-	default:
-	}
+	q.wake()
 	return true
 }
 

@@ -132,6 +132,7 @@ type client struct {
 type readState struct {
 	parser protocol.Parser // read loop only
 	pc     producer        // read loop only
+	ends   readEnds        // read loop only
 }
 
 // clientReader is a client with a read loop, allocated with its read
@@ -291,13 +292,19 @@ func (c *client) readLoop(rb *readBuf) {
 func (c *client) serve(r *rawReader, n int) bool {
 	rb := r.rb
 	c.pc.rb = rb
+	c.ends.on = true
 	if c.tracing() {
 		r.perr = c.parser.Parse(rb.b[:n], tracer{c})
 	} else {
 		r.perr = c.parser.Parse(rb.b[:n], c)
 	}
+	c.ends.on = false
 	c.pc.rb = nil
 	c.pc.flushNow()
+	if len(c.ends.hooks) > 0 {
+		// Also after a parse error: what the buffer queued is owed.
+		c.runReadEnds(n < len(rb.b) && r.perr == nil)
+	}
 	switch size := len(rb.b); {
 	case n == size && size < maxReadBuf:
 		r.rb = resize(rb, size*2)

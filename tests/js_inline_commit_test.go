@@ -1,0 +1,163 @@
+package tests
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wrenmq/wren/jetstore/store"
+)
+
+// slowSyncFS makes every fsync of a stream's log take at least delay and
+// counts the ones that have completed, so a PubAck sent before its fsync
+// returned would be seen by the client while done is still short.
+type slowSyncFS struct {
+	store.FS
+	delay time.Duration
+	done  atomic.Int64
+}
+
+func (f *slowSyncFS) SyncWith(dir string, sync func() error) error {
+	time.Sleep(f.delay)
+	err := f.FS.SyncWith(dir, sync)
+	f.done.Add(1)
+	return err
+}
+
+// slowSyncs puts a slowSyncFS in store.Disk until the test ends.
+func slowSyncs(t *testing.T, delay time.Duration) *slowSyncFS {
+	f := &slowSyncFS{FS: store.Disk, delay: delay}
+	store.Disk = f
+	t.Cleanup(func() { store.Disk = f.FS })
+	return f
+}
+
+// A client publishing one message at a time gets each PubAck only once
+// the message's fsync has returned, and each publish costs exactly one.
+func TestJSSyncPublishAckedAfterFsync(t *testing.T) {
+	fs := slowSyncs(t, time.Millisecond)
+	j := startJS(t, "")
+	_, js := jsConnect(t, j)
+	s := mustCreate(t, js, jetstream.StreamConfig{Name: "SYNC", Subjects: []string{"sync.>"}})
+	mustPublish(t, js, "sync.first", "0", 1) // the log's first segment exists now
+	const n = 100
+	before := fs.done.Load()
+	for i := range n {
+		mustPublish(t, js, fmt.Sprintf("sync.%d", i%4), fmt.Sprint(i), uint64(i+2))
+		if got := fs.done.Load() - before; got < int64(i+1) {
+			t.Fatalf("publish %d acknowledged after %d completed fsyncs; want %d", i+1, got, i+1)
+		}
+	}
+	if got := fs.done.Load() - before; got != n {
+		t.Errorf("%d sync publishes took %d log fsyncs; want %d", n, got, n)
+	}
+	wantState(t, s, stateSummary{Msgs: n + 1, FirstSeq: 1, LastSeq: n + 1, NumSubjects: 5})
+}
+
+// Sync publishers on several connections share fsyncs: while one of them
+// stores, the others' publishes wait and are stored together. Each
+// connection's messages keep their order and every ack is a distinct
+// sequence.
+func TestJSSyncPublishersShareFsyncs(t *testing.T) {
+	fs := slowSyncs(t, 2*time.Millisecond)
+	j := startJS(t, "")
+	_, js0 := jsConnect(t, j)
+	s := mustCreate(t, js0, jetstream.StreamConfig{Name: "MANY", Subjects: []string{"many.>"}})
+	mustPublish(t, js0, "many.first", "0", 1)
+	const conns, each = 8, 100
+	jss := make([]jetstream.JetStream, conns)
+	for c := range jss {
+		_, jss[c] = jsConnect(t, j)
+	}
+	before := fs.done.Load()
+	var wg sync.WaitGroup
+	seqs := make([][]uint64, conns)
+	errs := make(chan error, conns)
+	for c := range conns {
+		wg.Go(func() {
+			for i := range each {
+				ack, err := jss[c].Publish(jsCtx(t), fmt.Sprintf("many.%d", c), []byte(fmt.Sprint(i)))
+				if err != nil {
+					errs <- fmt.Errorf("connection %d publish %d: %v", c, i, err)
+					return
+				}
+				seqs[c] = append(seqs[c], ack.Sequence)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[uint64]bool{}
+	for c, ss := range seqs {
+		for i, seq := range ss {
+			if seen[seq] || (i > 0 && seq <= ss[i-1]) {
+				t.Fatalf("connection %d publish %d acked seq %d: repeated or out of order (%v)", c, i, seq, ss)
+			}
+			seen[seq] = true
+		}
+	}
+	syncs := fs.done.Load() - before
+	t.Logf("%d sync publishes on %d connections: %d log fsyncs", conns*each, conns, syncs)
+	if syncs > conns*each/2 {
+		t.Errorf("%d sync publishes on %d connections took %d log fsyncs; want them shared (at most %d)", conns*each, conns, syncs, conns*each/2)
+	}
+	wantState(t, s, stateSummary{Msgs: conns*each + 1, FirstSeq: 1, LastSeq: conns*each + 1, NumSubjects: conns + 1})
+	for c := range conns {
+		m, err := s.GetLastMsgForSubject(jsCtx(t), fmt.Sprintf("many.%d", c))
+		if err != nil || string(m.Data) != fmt.Sprint(each-1) {
+			t.Fatalf("last message of connection %d: %v %q; want %q", c, err, dataOfRaw(m), fmt.Sprint(each-1))
+		}
+	}
+}
+
+// An asynchronous publisher with many messages in flight still gets them
+// stored in groups: a few fsyncs per thousand messages, not one each.
+func TestJSAsyncPublishGroupCommits(t *testing.T) {
+	fs := slowSyncs(t, 0)
+	const n = 10000
+	j := startJS(t, "")
+	nc, _ := jsConnect(t, j)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(n+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustCreate(t, js, jetstream.StreamConfig{Name: "ASYNCG", Subjects: []string{"asyncg.>"}})
+	mustPublish(t, js, "asyncg.first", "0", 1)
+	before := fs.done.Load()
+	futures := make([]jetstream.PubAckFuture, 0, n)
+	for i := range n {
+		f, err := js.PublishAsync("asyncg.x", []byte(fmt.Sprint(i)))
+		if err != nil {
+			t.Fatalf("PublishAsync %d: %v", i, err)
+		}
+		futures = append(futures, f)
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("acks still pending after 30s: %d", js.PublishAsyncPending())
+	}
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Sequence != uint64(i+2) {
+				t.Fatalf("async publish %d acked seq %d; want %d", i, ack.Sequence, i+2)
+			}
+		case err := <-f.Err():
+			t.Fatalf("async publish %d: %v", i, err)
+		}
+	}
+	syncs := fs.done.Load() - before
+	t.Logf("%d async publishes: %d log fsyncs", n, syncs)
+	if syncs > n/20 {
+		t.Errorf("%d async publishes took %d log fsyncs; want them grouped (at most %d)", n, syncs, n/20)
+	}
+	wantState(t, s, stateSummary{Msgs: n + 1, FirstSeq: 1, LastSeq: n + 1, NumSubjects: 2})
+}
