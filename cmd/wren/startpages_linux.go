@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"os"
 	"strconv"
 	"strings"
@@ -16,7 +17,10 @@ import (
 // page cache: those that serving needs are mapped back on first use,
 // without reading the disk, and the rest are left for the kernel to
 // reclaim. Only read-only mappings of the executable are touched, so no
-// data can be lost. It reports how many bytes of mappings it advised.
+// data can be lost; where the binary has a RELRO segment (an externally
+// linked or position-independent build), whose read-only pages hold what
+// the dynamic loader wrote, only code is touched. It reports how many
+// bytes of mappings it advised.
 func dropStartPages() int64 {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -27,10 +31,11 @@ func dropStartPages() int64 {
 		return 0
 	}
 	defer f.Close()
+	codeOnly := hasRelro(exe)
 	var n int64
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		lo, hi, ok := readOnlyMapping(sc.Text(), exe)
+		lo, hi, ok := readOnlyMapping(sc.Text(), exe, codeOnly)
 		if !ok {
 			continue
 		}
@@ -42,13 +47,14 @@ func dropStartPages() int64 {
 }
 
 // readOnlyMapping parses one line of /proc/self/maps and reports the range
-// of a private mapping of file exe that cannot be written.
-func readOnlyMapping(line, exe string) (lo, hi uintptr, ok bool) {
+// of a private mapping of file exe that cannot be written (and, with
+// codeOnly, is executable).
+func readOnlyMapping(line, exe string, codeOnly bool) (lo, hi uintptr, ok bool) {
 	fs := strings.Fields(line)
 	if len(fs) < 6 || strings.Join(fs[5:], " ") != exe {
 		return 0, 0, false
 	}
-	if perm := fs[1]; len(perm) != 4 || perm[1] != '-' || perm[3] != 'p' {
+	if perm := fs[1]; len(perm) != 4 || perm[1] != '-' || perm[3] != 'p' || (codeOnly && perm[2] != 'x') {
 		return 0, 0, false
 	}
 	a, b, found := strings.Cut(fs[0], "-")
@@ -61,4 +67,44 @@ func readOnlyMapping(line, exe string) (lo, hi uintptr, ok bool) {
 		return 0, 0, false
 	}
 	return uintptr(l), uintptr(h), true
+}
+
+// hasRelro reports whether the ELF file exe has a PT_GNU_RELRO segment,
+// reading its program headers (32- or 64-bit, either byte order); true
+// when they cannot be read, which keeps to the safe side.
+func hasRelro(exe string) bool {
+	f, err := os.Open(exe)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	var h [0x40]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:4]) != "\x7fELF" {
+		return true
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if h[5] == 2 {
+		bo = binary.BigEndian
+	}
+	var off int64
+	var size, num int
+	if h[4] == 2 { // 64-bit
+		off, size, num = int64(bo.Uint64(h[0x20:])), int(bo.Uint16(h[0x36:])), int(bo.Uint16(h[0x38:]))
+	} else {
+		off, size, num = int64(bo.Uint32(h[0x1c:])), int(bo.Uint16(h[0x2a:])), int(bo.Uint16(h[0x2c:]))
+	}
+	if size < 4 || num > 256 {
+		return true
+	}
+	ph := make([]byte, size*num)
+	if _, err := f.ReadAt(ph, off); err != nil {
+		return true
+	}
+	const ptGNURelro = 0x6474e552
+	for at := 0; at < len(ph); at += size {
+		if bo.Uint32(ph[at:]) == ptGNURelro {
+			return true
+		}
+	}
+	return false
 }

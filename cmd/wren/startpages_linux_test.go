@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,11 +28,58 @@ func TestReadOnlyMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
-			lo, hi, ok := readOnlyMapping(tt.line, exe)
+			lo, hi, ok := readOnlyMapping(tt.line, exe, false)
 			if ok != tt.wok || lo != tt.wlo || hi != tt.whi {
 				t.Errorf("readOnlyMapping(%q) = %#x, %#x, %v; want %#x, %#x, %v", tt.line, lo, hi, ok, tt.wlo, tt.whi, tt.wok)
 			}
 		})
+	}
+}
+
+// Where the binary has a RELRO segment only its code is advised: the
+// loader wrote to the read-only data mapped there.
+func TestReadOnlyMappingCodeOnly(t *testing.T) {
+	const exe = "/usr/bin/wren"
+	if _, _, ok := readOnlyMapping("00400000-0080c000 r-xp 00000000 fe:00 99 /usr/bin/wren", exe, true); !ok {
+		t.Error("code mapping refused with codeOnly")
+	}
+	if _, _, ok := readOnlyMapping("0080c000-00c07000 r--p 0040c000 fe:00 99 /usr/bin/wren", exe, true); ok {
+		t.Error("read-only data mapping taken with codeOnly")
+	}
+}
+
+// hasRelro tells the linker's RELRO segment from its absence: Go's own
+// linker writes none into a static binary, an externally linked PIE has
+// one.
+func TestHasRelro(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("needs gcc for an externally linked build")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	os.WriteFile(src, []byte("package main\nfunc main() {}\n"), 0o644)
+	for _, c := range []struct {
+		name  string
+		env   string
+		flags []string
+		want  bool
+	}{
+		{"static", "CGO_ENABLED=0", nil, false},
+		{"pie", "CGO_ENABLED=1", []string{"-buildmode=pie", "-ldflags=-linkmode=external"}, true},
+	} {
+		out := filepath.Join(dir, c.name)
+		cmd := exec.Command("go", append(append([]string{"build", "-o", out}, c.flags...), src)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), c.env, "GOFLAGS=", "GO111MODULE=off")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", c.name, err, b)
+		}
+		if got := hasRelro(out); got != c.want {
+			t.Errorf("hasRelro(%s build) = %v; want %v", c.name, got, c.want)
+		}
+	}
+	if !hasRelro(filepath.Join(dir, "missing")) {
+		t.Error("an unreadable file must count as having RELRO")
 	}
 }
 
