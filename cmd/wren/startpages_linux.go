@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"os"
 	"strconv"
 	"strings"
@@ -82,27 +81,36 @@ func hasRelro(exe string) bool {
 	if _, err := f.ReadAt(h[:], 0); err != nil || string(h[:4]) != "\x7fELF" {
 		return true
 	}
-	var bo binary.ByteOrder = binary.LittleEndian
-	if h[5] == 2 {
-		bo = binary.BigEndian
+	big := h[5] == 2
+	// u reads an unsigned integer of n bytes at b in the file's byte order.
+	u := func(b []byte, n int) uint64 {
+		var v uint64
+		for i := range n {
+			if big {
+				v = v<<8 | uint64(b[i])
+			} else {
+				v |= uint64(b[i]) << (8 * i)
+			}
+		}
+		return v
 	}
-	var off int64
+	var off uint64
 	var size, num int
 	if h[4] == 2 { // 64-bit
-		off, size, num = int64(bo.Uint64(h[0x20:])), int(bo.Uint16(h[0x36:])), int(bo.Uint16(h[0x38:]))
+		off, size, num = u(h[0x20:], 8), int(u(h[0x36:], 2)), int(u(h[0x38:], 2))
 	} else {
-		off, size, num = int64(bo.Uint32(h[0x1c:])), int(bo.Uint16(h[0x2a:])), int(bo.Uint16(h[0x2c:]))
+		off, size, num = u(h[0x1c:], 4), int(u(h[0x2a:], 2)), int(u(h[0x2c:], 2))
 	}
-	if size < 4 || num > 256 {
+	if size < 4 || num > 256 || off > 1<<30 {
 		return true
 	}
 	ph := make([]byte, size*num)
-	if _, err := f.ReadAt(ph, off); err != nil {
+	if _, err := f.ReadAt(ph, int64(off)); err != nil {
 		return true
 	}
 	const ptGNURelro = 0x6474e552
 	for at := 0; at < len(ph); at += size {
-		if bo.Uint32(ph[at:]) == ptGNURelro {
+		if u(ph[at:], 4) == ptGNURelro {
 			return true
 		}
 	}
