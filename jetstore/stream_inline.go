@@ -1,6 +1,11 @@
 package jetstore
 
-import "github.com/wrenmq/wren/protocol"
+import (
+	"time"
+
+	"github.com/wrenmq/wren/jetstore/store"
+	"github.com/wrenmq/wren/protocol"
+)
 
 // Inline commit. A client publishing one message at a time and waiting
 // for each PubAck would otherwise cost two goroutine hand-offs per
@@ -32,6 +37,14 @@ const deferMax = 64
 // on.
 const inlineMax = 16
 
+// inlineSyncMax is the slowest fsync a read loop waits for itself. The
+// hand-off it saves costs tens of microseconds; behind a disk whose fsync
+// takes milliseconds (an SD card, a busy disk) that gain is nothing, while
+// the connection's next bytes (its core traffic, its other requests) would
+// wait for the fsync. So when the latest fsync took longer, the writer
+// stores, and the connection reads on.
+const inlineSyncMax = 2 * time.Millisecond
+
 // deferToReadEnd reports whether m's publisher will call the stream back
 // at the end of its read buffer (ReadEnd), so the push need not wake the
 // writer.
@@ -44,7 +57,7 @@ func (st *stream) deferToReadEnd(m *protocol.Msg) bool {
 // handled; store what it queued, here if the read drained the socket and
 // the writer role is free, else on the writer.
 func (st *stream) ReadEnd(drained bool) {
-	if !drained || st.in.len() > inlineMax || !st.wmu.TryLock() {
+	if !drained || st.in.len() > inlineMax || store.LastFsync() > inlineSyncMax || !st.wmu.TryLock() {
 		st.in.wake()
 		return
 	}

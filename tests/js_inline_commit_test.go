@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wrenmq/wren/jetstore/store"
@@ -160,4 +161,53 @@ func TestJSAsyncPublishGroupCommits(t *testing.T) {
 		t.Errorf("%d async publishes took %d log fsyncs; want them grouped (at most %d)", n, syncs, n/20)
 	}
 	wantState(t, s, stateSummary{Msgs: n + 1, FirstSeq: 1, LastSeq: n + 1, NumSubjects: 2})
+}
+
+// Behind a slow disk a connection's stream publish does not hold up its
+// other traffic: with the latest fsync taking longer than a read loop
+// waits for itself, the stream's writer stores the message and the
+// connection's next publish, core traffic here, is delivered while that
+// fsync is still running.
+func TestJSSlowDiskDoesNotHoldConnection(t *testing.T) {
+	fs := slowSyncs(t, 100*time.Millisecond)
+	j := startJS(t, "")
+	nc, js := jsConnect(t, j)
+	mustCreate(t, js, jetstream.StreamConfig{Name: "SLOW", Subjects: []string{"slow.>"}})
+	mustPublish(t, js, "slow.first", "0", 1) // the latest fsync is slow now
+
+	obs, _ := jsConnect(t, j)
+	got := make(chan *nats.Msg, 1)
+	if _, err := obs.ChanSubscribe("core.x", got); err != nil {
+		t.Fatal(err)
+	}
+	flushNATS(t, obs)
+
+	before := fs.done.Load()
+	ack, err := js.PublishAsync("slow.1", []byte("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flushNATS(t, nc) // the PING is read after the stream publish
+	nc.Publish("core.x", []byte("now"))
+	select {
+	case <-got:
+	case <-time.After(testTimeout):
+		t.Fatal("the core message never arrived")
+	}
+	if done := fs.done.Load() - before; done != 0 {
+		t.Errorf("the core message arrived after %d fsync(s) of the stream publish before it; want it delivered while the fsync runs", done)
+	}
+	select {
+	case a := <-ack.Ok():
+		if a.Sequence != 2 {
+			t.Errorf("stream publish acked seq %d; want 2", a.Sequence)
+		}
+	case err := <-ack.Err():
+		t.Fatal(err)
+	case <-time.After(testTimeout):
+		t.Fatal("the stream publish was never acknowledged")
+	}
+	if done := fs.done.Load() - before; done != 1 {
+		t.Errorf("the stream publish was acknowledged after %d fsyncs; want 1", done)
+	}
 }

@@ -15,7 +15,12 @@ var FsyncBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 var fsyncLatency struct {
 	counts [16]atomic.Uint64
 	nanos  atomic.Uint64
+	last   atomic.Int64 // nanoseconds of the latest
 }
+
+// LastFsync reports how long the latest stream-log fsync in the process
+// took (0 before the first): what the next one is likely to cost.
+func LastFsync() time.Duration { return time.Duration(fsyncLatency.last.Load()) }
 
 // Histogram is a snapshot of a latency histogram in seconds: Counts[i]
 // observations at or under Bounds[i] (cumulative), Count and Sum of all.
@@ -51,5 +56,6 @@ func timedSync(sync func() error) error {
 	}
 	fsyncLatency.counts[i].Add(1)
 	fsyncLatency.nanos.Add(uint64(d))
+	fsyncLatency.last.Store(int64(d))
 	return err
 }

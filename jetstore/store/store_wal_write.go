@@ -410,7 +410,7 @@ func (s *walStore) compact() {
 
 // syncLog fsyncs the log's newest segment.
 func (s *walStore) syncLog(l *wal.Log) error {
-	return Disk.SyncWith(s.opts.Dir, func() error { return timedSync(l.Sync) })
+	return timedSync(func() error { return Disk.SyncWith(s.opts.Dir, l.Sync) })
 }
 
 // syncLoop fsyncs the log every SyncEvery while there are unsynced writes.
