@@ -20,11 +20,15 @@ type serverRun struct {
 	PeakRSS    int64   `json:"peak_rss_bytes"`
 	PeakAnon   int64   `json:"peak_rss_anon_bytes"`
 	CPUSec     float64 `json:"server_cpu_sec"`
-	P50us      float64 `json:"p50_us,omitempty"`
-	P99us      float64 `json:"p99_us,omitempty"`
-	Note       string  `json:"note,omitempty"`
-	Info       string  `json:"info,omitempty"`
-	Error      string  `json:"error,omitempty"`
+	// ClientCPUSec is what the clients (this process and the nats bench
+	// it ran) spent over the same stretch: when it is several times the
+	// server's, the clients set the rate for both servers.
+	ClientCPUSec float64 `json:"client_cpu_sec,omitempty"`
+	P50us        float64 `json:"p50_us,omitempty"`
+	P99us        float64 `json:"p99_us,omitempty"`
+	Note         string  `json:"note,omitempty"`
+	Info         string  `json:"info,omitempty"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // cpuPerUnit is the server's CPU time per message (or request).
@@ -33,6 +37,14 @@ func (r serverRun) cpuPerUnit() time.Duration {
 		return 0
 	}
 	return time.Duration(r.CPUSec / float64(r.Count) * 1e9)
+}
+
+// clientCPUPerUnit is the clients' CPU time per message (or request).
+func (r serverRun) clientCPUPerUnit() time.Duration {
+	if r.Count == 0 {
+		return 0
+	}
+	return time.Duration(r.ClientCPUSec / float64(r.Count) * 1e9)
 }
 
 // serverSummary is one server's runs of one scenario.
@@ -183,7 +195,7 @@ func (rep *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "rounds: %v, order alternating; rates and CPU/unit are medians of rounds; "+
 		"ratio = median of per-round %s/%s (min-max); RSS = peak VmHWM, anon = peak RssAnon (private memory)\n\n", rep.Config["rounds"], a, b)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t%s anon\t%s anon\tRSS ratio\t(min-max)\tanon ratio\t(min-max)\t\n", a, b, a, b, a, b, a, b)
+	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t%s anon\t%s anon\tRSS ratio\t(min-max)\tanon ratio\t(min-max)\tclient CPU/unit (%s)\t(%s)\t\n", a, b, a, b, a, b, a, b, a, b)
 	var notes []string
 	for _, rw := range rep.Rows {
 		cells := []string{rw.Scenario, rw.Unit}
@@ -211,6 +223,9 @@ func (rep *report) printTable(w io.Writer) {
 		}
 		cells = append(cells, ratioCells(rw.RSSRatio, rw.RSSRatioMin, rw.RSSRatioMax)...)
 		cells = append(cells, ratioCells(rw.AnonRatio, rw.AnonRatioMin, rw.AnonRatioMax)...)
+		for _, s := range rw.Servers {
+			cells = append(cells, durCell(s, serverRun.clientCPUPerUnit))
+		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 		for _, s := range rw.Servers {
 			if s.NA != "" {
@@ -286,10 +301,15 @@ func ratioCells(med, lo, hi float64) []string {
 	return []string{fmt.Sprintf("%.2f", med), fmt.Sprintf("(%.2f-%.2f)", lo, hi)}
 }
 
-func cpuCell(s *serverSummary) string {
+func cpuCell(s *serverSummary) string { return durCell(s, serverRun.cpuPerUnit) }
+
+// durCell is the median over s's runs of a per-unit CPU time.
+func durCell(s *serverSummary, per func(serverRun) time.Duration) string {
 	var ds []time.Duration
 	for _, r := range s.ok() {
-		ds = append(ds, r.cpuPerUnit())
+		if d := per(r); d > 0 {
+			ds = append(ds, d)
+		}
 	}
 	if len(ds) == 0 {
 		return "-"

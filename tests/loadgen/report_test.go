@@ -12,9 +12,9 @@ func TestRowRSSRatios(t *testing.T) {
 	const mb = 1 << 20
 	rw := &row{Scenario: "pubsub-16", Unit: "msgs/s", Servers: []*serverSummary{
 		{Server: "wren", Runs: []serverRun{
-			{Round: 1, Count: 10, Rate: 1, PeakRSS: 8 * mb, PeakAnon: 2 * mb},
-			{Round: 2, Count: 10, Rate: 1, PeakRSS: 10 * mb, PeakAnon: 3 * mb},
-			{Round: 3, Count: 10, Rate: 1, PeakRSS: 12 * mb, PeakAnon: 4 * mb},
+			{Round: 1, Count: 10, Rate: 1, PeakRSS: 8 * mb, PeakAnon: 2 * mb, ClientCPUSec: 20e-6},
+			{Round: 2, Count: 10, Rate: 1, PeakRSS: 10 * mb, PeakAnon: 3 * mb, ClientCPUSec: 30e-6},
+			{Round: 3, Count: 10, Rate: 1, PeakRSS: 12 * mb, PeakAnon: 4 * mb, ClientCPUSec: 40e-6},
 		}},
 		{Server: "nats-server", Runs: []serverRun{
 			{Round: 3, Count: 10, Rate: 1, PeakRSS: 20 * mb, PeakAnon: 8 * mb},
@@ -35,7 +35,9 @@ func TestRowRSSRatios(t *testing.T) {
 	rep := &report{Servers: []string{"wren", "nats-server"}, Config: map[string]any{"rounds": 3}, Rows: []*row{rw}}
 	var out bytes.Buffer
 	rep.printTable(&out)
-	for _, want := range []string{"wren anon", "anon ratio", "4.0 MB", "(0.25-0.75)", "(0.40-0.60)"} {
+	// The clients' CPU per message is the median of the rounds' (3 µs
+	// for wren); nats-server's runs carry none and show "-".
+	for _, want := range []string{"wren anon", "anon ratio", "4.0 MB", "(0.25-0.75)", "(0.40-0.60)", "client CPU/unit (wren)", "3.00µs"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
