@@ -19,15 +19,7 @@ func TestPubRunAllocs(t *testing.T) {
 			send(t, cs[i], "SUB run.x 1\r\n")
 		}
 		run := pubRun("run.x", 32, 1024)
-		step := func() {
-			for _, c := range cs {
-				c.out.reset()
-			}
-			if err := pub.parser.Parse(run, pub); err != nil {
-				t.Fatal(err)
-			}
-			pub.pc.flush()
-		}
+		step := func() { deliverRun(t, pub, cs, run) }
 		step()
 		if n := testing.AllocsPerRun(50, step); n != 0 {
 			t.Errorf("subs=%d: %v allocations per read buffer, want 0", subs, n)

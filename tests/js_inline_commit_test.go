@@ -132,27 +132,10 @@ func TestJSAsyncPublishGroupCommits(t *testing.T) {
 	s := mustCreate(t, js, jetstream.StreamConfig{Name: "ASYNCG", Subjects: []string{"asyncg.>"}})
 	mustPublish(t, js, "asyncg.first", "0", 1)
 	before := fs.done.Load()
-	futures := make([]jetstream.PubAckFuture, 0, n)
-	for i := range n {
-		f, err := js.PublishAsync("asyncg.x", []byte(fmt.Sprint(i)))
-		if err != nil {
-			t.Fatalf("PublishAsync %d: %v", i, err)
-		}
-		futures = append(futures, f)
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("acks still pending after 30s: %d", js.PublishAsyncPending())
-	}
+	futures := publishAsyncAll(t, js, n, func(int) string { return "asyncg.x" })
 	for i, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			if ack.Sequence != uint64(i+2) {
-				t.Fatalf("async publish %d acked seq %d; want %d", i, ack.Sequence, i+2)
-			}
-		case err := <-f.Err():
-			t.Fatalf("async publish %d: %v", i, err)
+		if seq := futureSeq(t, f); seq != uint64(i+2) {
+			t.Fatalf("async publish %d acked seq %d; want %d", i, seq, i+2)
 		}
 	}
 	syncs := fs.done.Load() - before

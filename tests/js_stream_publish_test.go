@@ -46,19 +46,7 @@ func TestJSStreamPublishAsync(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mustCreate(t, js, jetstream.StreamConfig{Name: "ASYNC", Subjects: []string{"async.>"}})
-	futures := make([]jetstream.PubAckFuture, 0, n)
-	for i := range n {
-		f, err := js.PublishAsync(fmt.Sprintf("async.%d", i%10), []byte(fmt.Sprint(i)))
-		if err != nil {
-			t.Fatalf("PublishAsync %d: %v", i, err)
-		}
-		futures = append(futures, f)
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("acks still pending after 30s: %d", js.PublishAsyncPending())
-	}
+	futures := publishAsyncAll(t, js, n, func(i int) string { return fmt.Sprintf("async.%d", i%10) })
 	seen := make([]bool, n+1)
 	seqOf := make([]uint64, n)
 	for i, f := range futures {
@@ -80,6 +68,26 @@ func TestJSStreamPublishAsync(t *testing.T) {
 
 // futureSeq returns the sequence of a future's ack; it may be called once
 // per future.
+// publishAsyncAll publishes n messages asynchronously, message i with
+// body i to subject(i), and waits until every one is answered.
+func publishAsyncAll(t testing.TB, js jetstream.JetStream, n int, subject func(i int) string) []jetstream.PubAckFuture {
+	t.Helper()
+	futures := make([]jetstream.PubAckFuture, 0, n)
+	for i := range n {
+		f, err := js.PublishAsync(subject(i), []byte(fmt.Sprint(i)))
+		if err != nil {
+			t.Fatalf("PublishAsync %d: %v", i, err)
+		}
+		futures = append(futures, f)
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("acks still pending after 30s: %d", js.PublishAsyncPending())
+	}
+	return futures
+}
+
 func futureSeq(t testing.TB, f jetstream.PubAckFuture) uint64 {
 	t.Helper()
 	select {
