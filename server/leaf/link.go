@@ -240,7 +240,10 @@ func (l *link) serve(ctx context.Context, u *url.URL) error {
 		tc.SetKeepAlive(true)
 		tc.SetKeepAlivePeriod(30 * time.Second)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	// The socket itself, not nc, which the TLS handshake below replaces:
+	// closing it ends a TLS connection over it too.
+	sock := nc
+	stop := context.AfterFunc(ctx, func() { sock.Close() })
 	defer stop()
 	deadline := time.Now().Add(l.r.DialTimeout)
 	nc.SetDeadline(deadline)
