@@ -36,6 +36,6 @@ func (js *JetStream) serveNextInline(m *protocol.Msg) bool {
 			js.fail(reply, errInternal())
 		}
 	}()
-	js.apiNext(reply, stream, name, m.Data, m.Sender)
+	js.apiNext(reply, stream, name, m.Data, m.Sender, true)
 	return true
 }

@@ -26,6 +26,11 @@ type consumer struct {
 	dir     string // where the durable state lives; "" keeps it in memory
 
 	in inbox
+	// role is held for a whole round of work (work, or an inline round at
+	// the end of a client's read buffer, consumer_inline.go): whoever
+	// holds it owns what only the consumer's goroutine touches (the state
+	// log's writes and fsyncs, fault, the timer's next wake).
+	role sync.Mutex
 
 	// deadLetters counts the messages this consumer gave up on
 	// (terminated or out of deliveries), redeliveries the deliveries of a
@@ -146,23 +151,28 @@ func (q *inbox) signal() {
 	}
 }
 
-func (q *inbox) addAck(a ackReq) {
+// addAck queues an ack; wake is false when the consumer is called back
+// at the end of the read buffer instead (consumer_inline.go).
+func (q *inbox) addAck(a ackReq, wake bool) {
 	q.mu.Lock()
 	ok := len(q.acks) < maxInboxAcks
 	if ok {
 		q.acks = append(q.acks, a)
 	}
 	q.mu.Unlock()
-	if ok {
+	if ok && wake {
 		q.signal()
 	}
 }
 
-func (q *inbox) addRequest(r *pullRequest) {
+// addRequest queues a pull request; wake as for addAck.
+func (q *inbox) addRequest(r *pullRequest, wake bool) {
 	q.mu.Lock()
 	q.reqs = append(q.reqs, r)
 	q.mu.Unlock()
-	q.signal()
+	if wake {
+		q.signal()
+	}
 }
 
 func (q *inbox) addFC(subject string) {
@@ -255,28 +265,44 @@ func (c *consumer) run() {
 	for {
 		select {
 		case <-c.quit:
+			c.role.Lock()
 			c.work()
+			c.role.Unlock()
 			return
 		case <-c.in.kick:
 		case <-c.timer.C:
 		}
+		c.role.Lock()
 		c.work()
+		c.role.Unlock()
 	}
 }
 
 // work does everything that is due: queued acks and requests, timers and
 // deliveries. State changes are logged, and the log flushed (and fsynced
-// when an ack awaits its confirmation) before confirmations go out.
+// when an ack awaits its confirmation) before confirmations go out. The
+// role is held.
 func (c *consumer) work() {
 	c.in.mu.Lock()
-	acks, reqs, fcs := c.in.acks, c.in.reqs, c.in.fc
-	c.in.acks, c.in.reqs, c.in.fc = c.in.spare, nil, nil
-	c.in.spare = nil
+	acks, reqs, fcs := c.in.take()
 	c.in.mu.Unlock()
-	defer c.recycleAcks(acks)
-
 	now := time.Now()
 	c.mu.Lock()
+	c.round(acks, reqs, fcs, now)
+}
+
+// take empties the inbox and returns what it held. q.mu is held.
+func (q *inbox) take() (acks []ackReq, reqs []*pullRequest, fcs []string) {
+	acks, reqs, fcs = q.acks, q.reqs, q.fc
+	q.acks, q.reqs, q.fc = q.spare, nil, nil
+	q.spare = nil
+	return acks, reqs, fcs
+}
+
+// round is a round of work on what was taken from the inbox. The role
+// and mu are held; it releases mu.
+func (c *consumer) round(acks []ackReq, reqs []*pullRequest, fcs []string, now time.Time) {
+	defer c.recycleAcks(acks)
 	if len(acks) > 0 || len(reqs) > 0 || len(fcs) > 0 {
 		c.lastActive = now
 	}

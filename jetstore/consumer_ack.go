@@ -170,7 +170,7 @@ func (js *JetStream) onAck(m *protocol.Msg) {
 	if c == nil {
 		return
 	}
-	c.in.addAck(a)
+	c.in.addAck(a, !c.deferToReadEnd(m.Sender))
 }
 
 // onFlowControl runs on the publisher's goroutine: a push client answered

@@ -103,7 +103,7 @@ func (js *JetStream) consumerAPI(m *protocol.Msg, tok []string) {
 	case n == 3 && (tok[1] == "NAMES" || tok[1] == "LIST"):
 		js.apiConsumerList(reply, tok[2], tok[1] == "NAMES", m.Data)
 	case n == 5 && tok[1] == "MSG" && tok[2] == "NEXT":
-		js.apiNext(reply, tok[3], tok[4], m.Data, m.Sender)
+		js.apiNext(reply, tok[3], tok[4], m.Data, m.Sender, false)
 	default:
 		js.fail(reply, errUnknownAPI(string(m.Subject)))
 	}
@@ -512,8 +512,11 @@ func (js *JetStream) apiConsumerList(reply, streamName string, namesOnly bool, d
 	js.respond(reply, &resp)
 }
 
-// apiNext hands a pull request to its consumer.
-func (js *JetStream) apiNext(reply, streamName, name string, data []byte, sender protocol.Sender) {
+// apiNext queues a pull request with its consumer. onReader says it runs
+// in the handler the request was delivered to (serveNextInline), where
+// the consumer may be called back at the end of the read buffer instead
+// of woken now.
+func (js *JetStream) apiNext(reply, streamName, name string, data []byte, sender protocol.Sender, onReader bool) {
 	var c *consumer
 	if st := js.lookup(streamName); st != nil {
 		c = st.consumer(name)
@@ -533,7 +536,7 @@ func (js *JetStream) apiNext(reply, streamName, name string, data []byte, sender
 		return
 	}
 	r.sender = sender
-	c.in.addRequest(r)
+	c.in.addRequest(r, !onReader || !c.deferToReadEnd(sender))
 }
 
 // restoreConsumers loads the stream's durable consumers from disk. It runs
