@@ -1,7 +1,6 @@
 package jetstore
 
 import (
-	"container/heap"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,26 +104,6 @@ type pendingMsg struct {
 	ts         int64 // time of the latest delivery, unix ns
 	deadline   int64 // when it is due again; 0 while queued for redelivery
 	queued     bool  // in rdq
-}
-
-// deadlineHeap orders ack deadlines; an entry is stale when its message is
-// no longer pending or its deadline moved.
-type deadlineHeap []deadlineEntry
-
-type deadlineEntry struct {
-	at  int64
-	seq uint64
-}
-
-func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadlineEntry)) }
-func (h *deadlineHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
 }
 
 // inbox is where bus handlers and the API leave work for the consumer's
@@ -426,7 +405,7 @@ func (c *consumer) checkInactive(now time.Time) bool {
 func (c *consumer) checkDeadlines(now time.Time) {
 	t := now.UnixNano()
 	for len(c.due) > 0 && c.due[0].at <= t {
-		e := heap.Pop(&c.due).(deadlineEntry)
+		e := c.due.pop()
 		p := c.pending[e.seq]
 		if p == nil || p.queued || p.deadline != e.at {
 			continue
@@ -446,7 +425,7 @@ func (c *consumer) rebuildDeadlines() {
 			c.due = append(c.due, deadlineEntry{p.deadline, seq})
 		}
 	}
-	heap.Init(&c.due)
+	c.due.init()
 }
 
 // redeliverLater queues a pending message for redelivery, or gives up on
@@ -464,7 +443,7 @@ func (c *consumer) redeliverLater(seq uint64, p *pendingMsg, _ string) {
 // setDeadline arms a pending message's ack timer. mu is held.
 func (c *consumer) setDeadline(seq uint64, p *pendingMsg, at int64) {
 	p.deadline = at
-	heap.Push(&c.due, deadlineEntry{at, seq})
+	c.due.push(deadlineEntry{at, seq})
 }
 
 // giveUp drops a pending message for good: terminated or out of
