@@ -87,6 +87,10 @@ type client struct {
 	// larger stack for life; instead the read loop continues on a new
 	// goroutine after such a read. Read loop only.
 	shed bool
+	// subShedAt is when SUB or UNSUB last shed (since start), subShedOwed
+	// that one put its shed off (shed.go). Read loop only.
+	subShedAt   time.Duration
+	subShedOwed bool
 
 	timer      *time.Timer // pings
 	stallTimer *time.Timer // read loop only
@@ -299,6 +303,7 @@ func (c *client) serve(r *rawReader, n int) bool {
 		r.perr = c.parser.Parse(rb.b[:n], c)
 	}
 	c.ends.on = false
+	c.shedOwed()
 	c.pc.rb = nil
 	c.pc.flushNow()
 	if len(c.ends.hooks) > 0 {
@@ -467,7 +472,7 @@ func reservedReply(reply []byte) bool {
 
 // Sub implements protocol.Handler.
 func (c *client) Sub(subject, queue, sid []byte) error {
-	c.shed = true
+	c.shedSub()
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
@@ -525,7 +530,7 @@ func (c *client) addSub(sub *subscription) error {
 
 // Unsub implements protocol.Handler.
 func (c *client) Unsub(sid []byte, max int64) error {
-	c.shed = true
+	c.shedSub()
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
