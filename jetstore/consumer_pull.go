@@ -1,7 +1,6 @@
 package jetstore
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -74,7 +73,7 @@ func parsePullRequest(reply string, data []byte) (*pullRequest, error) {
 		return r, nil
 	}
 	var j pullRequestJSON
-	if err := json.Unmarshal(data, &j); err != nil {
+	if err := parsePullJSON(data, &j); err != nil {
 		return nil, err
 	}
 	r.batch, r.maxBytes, r.noWait, r.expires, r.hb = j.Batch, j.MaxBytes, j.NoWait, j.Expires, j.Heartbeat
