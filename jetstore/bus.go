@@ -57,6 +57,15 @@ type BatchDeliverer interface {
 	DeliverBatch(fn func(deliver func(route, subject, reply string, header, data []byte) error))
 }
 
+// NowDeliverer is offered by a broker that can write a batch's deliveries
+// to the receivers' sockets at once: DeliverBatchNow is DeliverBatch for a
+// caller on a client's read loop, where a short queue is written by the
+// caller instead of waking the receiver's writer. A consumer's round at
+// the end of a read buffer (consumer_inline.go) delivers this way.
+type NowDeliverer interface {
+	DeliverBatchNow(fn func(deliver func(route, subject, reply string, header, data []byte) error))
+}
+
 // TracingSubscriber is offered by a broker that traces messages
 // (Nats-Trace-Dest): SubscribeTraced is Subscribe for a subscriber that
 // reads Msg.Trace, so it is handed trace-only messages to report on

@@ -30,6 +30,8 @@ type consumer struct {
 	// holds it owns what only the consumer's goroutine touches (the state
 	// log's writes and fsyncs, fault, the timer's next wake).
 	role sync.Mutex
+	// onReader is set while a round runs on a client's read loop.
+	onReader bool
 
 	// deadLetters counts the messages this consumer gave up on
 	// (terminated or out of deliveries), redeliveries the deliveries of a

@@ -15,8 +15,10 @@ import (
 // requests then cost one round. If that read drained the socket, nobody
 // holds the consumer's role and the round cannot fsync (roundMayFsync),
 // the read loop runs the round itself, exactly as the goroutine would
-// (round: acks, requests, deliveries, the state log's write); otherwise
-// it wakes the goroutine once.
+// (round: acks, requests, deliveries, the state log's write), and writes
+// a short batch of deliveries to the receiver's socket itself
+// (NowDeliverer) instead of waking its writer; otherwise it wakes the
+// goroutine once.
 //
 // A round that may fsync never runs inline, however quick the disk was
 // so far: the connection's next bytes would wait for it. Nor does a
@@ -56,7 +58,9 @@ func (c *consumer) ReadEnd(drained bool) {
 	}
 	acks, reqs, fcs := c.in.take()
 	c.in.mu.Unlock()
+	c.onReader = true
 	c.round(acks, reqs, fcs, now)
+	c.onReader = false
 	c.role.Unlock()
 }
 

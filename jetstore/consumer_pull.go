@@ -204,16 +204,21 @@ func (c *consumer) deliver(now time.Time) bool {
 		return false
 	}
 	c.roundPendOK = false
+	var more bool
+	batch := func(deliver func(route, subject, reply string, header, data []byte) error) {
+		c.emit = deliver
+		more = c.deliverRound(now)
+		c.emit = nil
+	}
+	if nd, ok := c.js.bus.(NowDeliverer); ok && c.onReader {
+		nd.DeliverBatchNow(batch)
+		return more
+	}
 	bd, ok := c.js.bus.(BatchDeliverer)
 	if !ok {
 		return c.deliverRound(now)
 	}
-	var more bool
-	bd.DeliverBatch(func(deliver func(route, subject, reply string, header, data []byte) error) {
-		c.emit = deliver
-		more = c.deliverRound(now)
-		c.emit = nil
-	})
+	bd.DeliverBatch(batch)
 	return more
 }
 

@@ -44,6 +44,19 @@ var deliverBatches = sync.Pool{New: func() any {
 // route or subject is not checked again). deliver must not be used after
 // fn returns.
 func (ip *InProc) DeliverBatch(fn func(deliver func(route, subject, reply string, header, data []byte) error)) {
+	ip.deliverBatch(fn, false)
+}
+
+// DeliverBatchNow is DeliverBatch for a caller on a client's read loop
+// (the stream layer's rounds at the end of a read buffer): when fn
+// returns, a short queue whose writer is idle is written at once, as the
+// read loop's own deliveries are (signalNow), instead of waking a write
+// loop.
+func (ip *InProc) DeliverBatchNow(fn func(deliver func(route, subject, reply string, header, data []byte) error)) {
+	ip.deliverBatch(fn, true)
+}
+
+func (ip *InProc) deliverBatch(fn func(deliver func(route, subject, reply string, header, data []byte) error), now bool) {
 	b := deliverBatches.Get().(*deliverBatch)
 	ip.c.mu.Lock()
 	b.closed = ip.c.closed
@@ -53,7 +66,7 @@ func (ip *InProc) DeliverBatch(fn func(deliver func(route, subject, reply string
 	ip.c.inMsgs.Add(b.msgs)
 	ip.c.inBytes.Add(b.bytes)
 	b.unmemo()
-	b.p.flush()
+	b.p.flushWith(now)
 	ip.pool.Put(b.p)
 	clear(b.res.psubs)
 	fn2, psubs := b.fn, b.res.psubs[:0]

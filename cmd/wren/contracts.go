@@ -20,4 +20,5 @@ var (
 	_ jetstore.TracingSubscriber = (*server.InProc)(nil)
 	// Optional: a round of deliveries wakes each receiver once.
 	_ jetstore.BatchDeliverer = (*server.InProc)(nil)
+	_ jetstore.NowDeliverer   = (*server.InProc)(nil)
 )
