@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bytes"
+	"compress/flate"
 	_ "embed"
+	"io"
 	"net/url"
+	"sync"
 )
 
 // The dashboard is one self-contained page (no external scripts, styles
@@ -12,8 +16,30 @@ import (
 // store health and the uplink's links and forwards. With monitor.token set it asks for the token (or takes
 // it from the address, /#token=...) and keeps it in the browser tab.
 //
-//go:embed dashboard.html
-var dashboardHTML []byte
+// The binary carries the page deflated (a third of its size: 8 KB less
+// on every edge build) and inflates it once, when it is first asked for.
+// dashboard.html is the page's source; after editing it, run
+// `go test ./server -run TestDashboardDeflated -update` to rewrite
+// dashboard.html.deflate (the test fails while the two differ).
+//
+//go:embed dashboard.html.deflate
+var dashboardDeflated []byte
+
+var (
+	dashboardOnce sync.Once
+	dashboardPage []byte
+	dashboardErr  error
+)
+
+// dashboardHTML returns the page, inflated on first use.
+func dashboardHTML() ([]byte, error) {
+	dashboardOnce.Do(func() {
+		r := flate.NewReader(bytes.NewReader(dashboardDeflated))
+		dashboardPage, dashboardErr = io.ReadAll(r)
+		r.Close()
+	})
+	return dashboardPage, dashboardErr
+}
 
 // dashboardHeaders keep the page from loading anything but its own data
 // and from being framed by another site.
@@ -21,5 +47,9 @@ const dashboardHeaders = "Content-Security-Policy: default-src 'none'; script-sr
 	"X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
 
 func dashboardRoute(url.Values) httpReply {
-	return httpReply{status: 200, ctype: "text/html; charset=utf-8", body: dashboardHTML, headers: dashboardHeaders}
+	page, err := dashboardHTML()
+	if err != nil {
+		return httpReply{status: 500, ctype: "text/plain; charset=utf-8", body: []byte("the dashboard page is damaged in this binary: " + err.Error() + "\n")}
+	}
+	return httpReply{status: 200, ctype: "text/html; charset=utf-8", body: page, headers: dashboardHeaders}
 }
