@@ -101,6 +101,9 @@ func (p *syncPublisher) publish(subject string, data []byte) []byte {
 // fsync to the PubAck, allocates a bounded few times: the stored copy and
 // the encode buffers are reused from one publish to the next.
 func TestJSSyncPublishAllocs(t *testing.T) {
+	if raceBuild {
+		t.Skip("allocation counts are not the code's under the race detector")
+	}
 	j := startJS(t, "")
 	_, js := jsConnect(t, j)
 	mustCreate(t, js, jetstream.StreamConfig{Name: "ALLOC", Subjects: []string{"alloc.>"}})
