@@ -82,6 +82,14 @@ type stream struct {
 	batch   []store.StoredMsg
 	results []ingestResult
 	ackBuf  []byte
+	// pending are the results sendAcks is answering, ackFn its publish
+	// callback.
+	// subjs is an admission's count of subjects, kept for the next one;
+	// lastSubj the subject of the message admitted last.
+	subjs    map[string]uint64
+	lastSubj string
+	pending  []ingestResult
+	ackFn    func(publish func(subject, reply string, header, data []byte) error)
 }
 
 func newStream(js *JetStream, dir string, cfg StreamConfig, created time.Time) *stream {
@@ -271,7 +279,8 @@ func (st *stream) onMsg(m *protocol.Msg) {
 			return
 		}
 	}
-	cm := m.Clone()
+	c := copyMsg(m)
+	cm := &c.msg
 	if cm.Sender != nil {
 		cm.Header, cm.Sender = clientHeader(cm.Header), nil
 	}
@@ -284,7 +293,7 @@ func (st *stream) onMsg(m *protocol.Msg) {
 		// Deliveries of the stored copy are not traced again.
 		cm.Header = traceDisabled(cm.Header)
 	}
-	if !st.in.push(cm, st.deferToReadEnd(m)) {
+	if !st.in.push(cm, c, st.deferToReadEnd(m)) {
 		if len(m.Reply) > 0 {
 			b, _ := json.Marshal(&PubAck{Stream: st.name, Error: errStoreFailed(fmt.Errorf("stream ingest queue is full"))})
 			st.js.bus.Publish(string(m.Reply), "", nil, b)
@@ -293,6 +302,7 @@ func (st *stream) onMsg(m *protocol.Msg) {
 			cm.Trace.JetStream(st.name, string(cm.Subject), false, "stream ingest queue is full")
 			cm.Trace.Done()
 		}
+		c.release()
 	}
 }
 

@@ -83,8 +83,10 @@ func (st *stream) admit(a *admission, msgs []*protocol.Msg) {
 		bytes:   state.Bytes,
 		batch:   st.batch[:0],
 		results: st.results[:0],
+		subjs:   st.subjs,
 		repl:    subjectReplacer{st: st},
 	}
+	st.subjs = nil
 	if a.limit = uint64(st.js.lim.limitFor(a.cfg.Storage)); a.limit > 0 {
 		a.storage = st.js.storageUsedFor(a.cfg.Storage, batchBytes(msgs))
 	}
@@ -99,7 +101,7 @@ func (a *admission) admitOne(m *protocol.Msg) {
 	if m.Trace != nil {
 		r.traceSub = string(m.Subject)
 	}
-	subj := string(m.Subject)
+	subj := a.st.subjectString(m.Subject)
 	size := uint64(len(m.Subject) + len(m.Header) + len(m.Data))
 	var h pubHeaders
 	replaced, freed, err := a.check(m, subj, size, &h, &r)
@@ -283,4 +285,28 @@ func (a *admission) subjectCount(subj string) uint64 {
 	}
 	a.st.mu.RUnlock()
 	return n + a.subjs[subj]
+}
+
+// maxReusedSubjects is the most subjects an admission's count of them may
+// hold and still be kept for the next batch: a bigger map is left to the
+// garbage collector rather than kept resident.
+const maxReusedSubjects = 64
+
+// doneAdmission keeps a's count of subjects for the next batch when it is
+// small.
+func (st *stream) doneAdmission(a *admission) {
+	if len(a.subjs) <= maxReusedSubjects {
+		clear(a.subjs)
+		st.subjs = a.subjs
+	}
+}
+
+// subjectString returns subj as a string, the one made for the previous
+// message when it had the same subject: a publisher that keeps to one
+// subject costs no new string each time. Writer role only.
+func (st *stream) subjectString(subj []byte) string {
+	if string(subj) != st.lastSubj {
+		st.lastSubj = string(subj)
+	}
+	return st.lastSubj
 }

@@ -20,23 +20,28 @@ const (
 
 // ingestQueue holds published messages until the writer stores them.
 type ingestQueue struct {
-	mu     sync.Mutex
-	q      []*protocol.Msg
-	spare  []*protocol.Msg
-	bytes  int
-	signal chan struct{}
+	mu sync.Mutex
+	q  []*protocol.Msg
+	// copies holds, beside each message of q, the reusable copy it is
+	// the message of (stream_copy.go), nil for a message queued otherwise.
+	copies      []*msgCopy
+	spare       []*protocol.Msg
+	spareCopies []*msgCopy
+	bytes       int
+	signal      chan struct{}
 }
 
 func newIngestQueue() ingestQueue {
 	return ingestQueue{signal: make(chan struct{}, 1)}
 }
 
-// push queues m; it reports false when the queue is full. Unless
+// push queues m, the message of c when c is not nil; it reports false
+// when the queue is full. Unless
 // deferred, it wakes the writer; a deferred push leaves that to the end
 // of the publisher's read buffer (stream_inline.go), but wakes the writer
 // all the same once the queue holds more than deferMax messages, so a
 // long read buffer of publishes is stored while the rest is parsed.
-func (q *ingestQueue) push(m *protocol.Msg, deferred bool) bool {
+func (q *ingestQueue) push(m *protocol.Msg, c *msgCopy, deferred bool) bool {
 	n := len(m.Subject) + len(m.Header) + len(m.Data)
 	q.mu.Lock()
 	if q.bytes+n > maxIngestBytes && len(q.q) > 0 {
@@ -44,6 +49,7 @@ func (q *ingestQueue) push(m *protocol.Msg, deferred bool) bool {
 		return false
 	}
 	q.q = append(q.q, m)
+	q.copies = append(q.copies, c)
 	q.bytes += n
 	wake := !deferred || len(q.q) > deferMax
 	q.mu.Unlock()
@@ -82,29 +88,33 @@ func (q *ingestQueue) pushAll(msgs []*protocol.Msg) bool {
 		return false
 	}
 	q.q = append(q.q, msgs...)
+	for range msgs {
+		q.copies = append(q.copies, nil)
+	}
 	q.bytes += n
 	q.mu.Unlock()
 	q.wake()
 	return true
 }
 
-// take returns everything queued.
-func (q *ingestQueue) take() []*protocol.Msg {
+// take returns everything queued, and the copies beside it.
+func (q *ingestQueue) take() ([]*protocol.Msg, []*msgCopy) {
 	q.mu.Lock()
-	msgs := q.q
-	q.q = q.spare[:0]
-	q.spare = nil
+	msgs, copies := q.q, q.copies
+	q.q, q.copies = q.spare[:0], q.spareCopies[:0]
+	q.spare, q.spareCopies = nil, nil
 	q.bytes = 0
 	q.mu.Unlock()
-	return msgs
+	return msgs, copies
 }
 
-// recycle gives a drained slice back for reuse.
-func (q *ingestQueue) recycle(msgs []*protocol.Msg) {
+// recycle gives drained slices back for reuse.
+func (q *ingestQueue) recycle(msgs []*protocol.Msg, copies []*msgCopy) {
 	clear(msgs)
+	clear(copies)
 	q.mu.Lock()
-	if q.spare == nil && cap(msgs) <= 1<<16 {
-		q.spare = msgs[:0]
+	if q.spare == nil && cap(msgs) <= 1<<16 && cap(copies) <= 1<<16 {
+		q.spare, q.spareCopies = msgs[:0], copies[:0]
 	}
 	q.mu.Unlock()
 }
@@ -131,13 +141,16 @@ type ingestResult struct {
 // steady stream of publishes the writer must still get back to its other
 // work (API operations, expiry) between takes.
 func (st *stream) drainIngest() bool {
-	msgs := st.in.take()
+	msgs, copies := st.in.take()
 	if len(msgs) == 0 {
 		return false
 	}
 	for start := 0; start < len(msgs); {
 		if isBatchMsg(msgs[start]) { // atomic batch publish (stream_batch.go)
+			// An open batch keeps its messages: their copies are not
+			// reused.
 			st.ingestAtomic(msgs[start], time.Now())
+			copies[start] = nil
 			start++
 			continue
 		}
@@ -148,9 +161,15 @@ func (st *stream) drainIngest() bool {
 			end++
 		}
 		st.storeBatch(msgs[start:end])
+		// Stored and answered: nothing refers to these copies now.
+		for _, c := range copies[start:end] {
+			if c != nil {
+				c.release()
+			}
+		}
 		start = end
 	}
-	st.in.recycle(msgs)
+	st.in.recycle(msgs, copies)
 	return true
 }
 
@@ -174,8 +193,10 @@ func (st *stream) storeBatch(msgs []*protocol.Msg) {
 		st.notifyConsumers()
 	}
 	clear(a.batch)
+	clear(a.results)
 	st.batch = a.batch[:0]
 	st.results = a.results[:0]
+	st.doneAdmission(&a)
 }
 
 // commitBatch appends the admitted messages as one unit and reports whether
@@ -226,9 +247,18 @@ func (st *stream) commitBatch(batch []store.StoredMsg, results []ingestResult, f
 
 // sendAcks answers every publisher that gave a reply subject.
 func (st *stream) sendAcks(results []ingestResult) {
-	st.js.bus.PublishBatch(func(publish func(subject, reply string, header, data []byte) error) {
-		st.sendAcksWith(results, publish)
-	})
+	if st.ackFn == nil {
+		st.ackFn = st.sendPending
+	}
+	st.pending = results
+	st.js.bus.PublishBatch(st.ackFn)
+	st.pending = nil
+}
+
+// sendPending answers the results sendAcks is sending; as a method value
+// made once (ackFn) it costs a group commit no allocation.
+func (st *stream) sendPending(publish func(subject, reply string, header, data []byte) error) {
+	st.sendAcksWith(st.pending, publish)
 }
 
 func (st *stream) sendAcksWith(results []ingestResult, publish func(subject, reply string, header, data []byte) error) {

@@ -214,17 +214,27 @@ func (st *stream) trimFront(cfg StreamConfig) {
 		return
 	}
 	state := st.store.State()
-	over := func(msgs, bytes uint64) bool {
-		return (cfg.MaxMsgs > 0 && msgs > uint64(cfg.MaxMsgs)) || (cfg.MaxBytes > 0 && bytes > uint64(cfg.MaxBytes))
-	}
-	if !over(state.Msgs, state.Bytes) {
+	if !overLimits(state.Msgs, state.Bytes, cfg.MaxMsgs, cfg.MaxBytes) {
 		return
 	}
+	st.trimFrontOver(state, cfg.MaxMsgs, cfg.MaxBytes)
+}
+
+// overLimits reports whether msgs or bytes exceed max_msgs or max_bytes
+// (zero or less for none).
+func overLimits(msgs, bytes uint64, maxMsgs, maxBytes int64) bool {
+	return (maxMsgs > 0 && msgs > uint64(maxMsgs)) || (maxBytes > 0 && bytes > uint64(maxBytes))
+}
+
+// trimFrontOver does trimFront's work once the stream is over a limit: a
+// function of its own, so that the scan's closure (which escapes) costs
+// nothing to the publishes that stay within the limits.
+func (st *stream) trimFrontOver(state store.StoreState, maxMsgs, maxBytes int64) {
 	msgs, bytes := state.Msgs, state.Bytes
 	cut := state.FirstSeq
 	st.mu.Lock()
 	st.store.Scan(state.FirstSeq, func(m store.StoredMsg) bool {
-		if !over(msgs, bytes) {
+		if !overLimits(msgs, bytes, maxMsgs, maxBytes) {
 			cut = m.Seq
 			return false
 		}

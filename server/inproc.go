@@ -87,12 +87,32 @@ func (ip *InProc) Publish(subject, reply string, header, data []byte) error {
 // non-blocking writev, as a read loop does (see signalNow): a PubAck then
 // leaves without waking a write loop.
 func (ip *InProc) PublishBatch(fn func(publish func(subject, reply string, header, data []byte) error)) {
-	p := ip.pool.Get().(*producer)
-	fn(func(subject, reply string, header, data []byte) error {
-		return ip.publishWith(p, subject, reply, header, data)
-	})
-	p.flushNow()
-	ip.pool.Put(p)
+	b := publishBatches.Get().(*publishBatch)
+	b.ip, b.p = ip, ip.pool.Get().(*producer)
+	fn(b.fn)
+	b.p.flushNow()
+	ip.pool.Put(b.p)
+	b.ip, b.p = nil, nil
+	publishBatches.Put(b)
+}
+
+// publishBatch is the state of one PublishBatch; fn is its publish
+// method, made once, so that a batch (a sync publish's PubAck) allocates
+// nothing.
+type publishBatch struct {
+	ip *InProc
+	p  *producer
+	fn func(subject, reply string, header, data []byte) error
+}
+
+var publishBatches = sync.Pool{New: func() any {
+	b := &publishBatch{}
+	b.fn = b.publish
+	return b
+}}
+
+func (b *publishBatch) publish(subject, reply string, header, data []byte) error {
+	return b.ip.publishWith(b.p, subject, reply, header, data)
 }
 
 // publishWith queues one message through p; the caller flushes p.

@@ -70,6 +70,10 @@ type walWriter struct {
 	// good entry, which segStarts and tailBytes then locate; Recover
 	// (or the failed write itself) cuts them off.
 	torn bool
+	// syncOf is the log syncFn fsyncs: its Sync method as a value, made
+	// once per log rather than once per fsync.
+	syncOf *wal.Log
+	syncFn func() error
 }
 
 // cachedMsgOverhead approximates the memory a decoded message costs besides its

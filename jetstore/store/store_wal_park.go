@@ -71,6 +71,7 @@ func (s *walStore) tryPark() bool {
 		return false
 	}
 	s.log = nil
+	s.w.syncOf, s.w.syncFn = nil, nil
 	return true
 }
 

@@ -86,6 +86,7 @@ func (s *walStore) reclaimFiles(widx uint64) error {
 	if s.log != nil {
 		err = Disk.SyncWith(dir, s.log.Close)
 		s.log = nil
+		s.w.syncOf, s.w.syncFn = nil, nil
 		logs.closed(s)
 	}
 	s.lmu.Unlock()

@@ -408,9 +408,12 @@ func (s *walStore) compact() {
 	}
 }
 
-// syncLog fsyncs the log's newest segment.
+// syncLog fsyncs the log's newest segment. Caller holds wmu.
 func (s *walStore) syncLog(l *wal.Log) error {
-	return timedSync(func() error { return Disk.SyncWith(s.opts.Dir, l.Sync) })
+	if s.w.syncOf != l {
+		s.w.syncOf, s.w.syncFn = l, l.Sync
+	}
+	return timedSync(func() error { return Disk.SyncWith(s.opts.Dir, s.w.syncFn) })
 }
 
 // syncLoop fsyncs the log every SyncEvery while there are unsynced writes.
