@@ -3,7 +3,6 @@ package server
 import (
 	"net"
 	"syscall"
-	"unsafe"
 )
 
 // maxIovecs is the most buffers one writev takes (IOV_MAX).
@@ -57,7 +56,7 @@ func (w *writeNow) writev(rc syscall.RawConn, bufs [][]byte) (int, error) {
 
 func (w *writeNow) call(fd uintptr) bool {
 	for {
-		w.n, _, w.errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+		w.n, w.errno = writevNB(fd, &w.iov[0], len(w.iov))
 		if w.errno != syscall.EINTR {
 			return true // done, whatever the kernel took: never wait here
 		}

@@ -13,7 +13,7 @@ const rawReadLoop = true
 func (r *rawReader) call(fd uintptr) bool {
 	for {
 		r.rb = next(r.rb)
-		n, err := syscall.Read(int(fd), r.rb.b)
+		n, err := readNB(int(fd), r.rb.b)
 		if err == syscall.EINTR {
 			continue
 		}
