@@ -13,28 +13,7 @@ import (
 // woken for it.
 func TestPublishBatchWritesAtOnce(t *testing.T) {
 	s := loopServer(t, Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-
-	s.mu.Lock()
-	s.nextCID++
-	sub := newClient(s, nc, s.nextCID, kindClient)
-	s.clients[sub.cid] = sub
-	s.mu.Unlock()
-	sub.raw = rawConnOf(nc)
+	sub, peer := idleTCPClient(t, s)
 	send(t, sub, "SUB _INBOX.a.* 1\r\n")
 	ip := s.InProc("stream")
 	defer ip.Close()
@@ -45,18 +24,60 @@ func TestPublishBatchWritesAtOnce(t *testing.T) {
 			}
 		}
 	})
-	sub.mu.Lock()
-	pending, writing := sub.out.pending(), sub.out.writing.Load()
-	sub.mu.Unlock()
-	if pending != 0 || writing {
-		t.Fatalf("after PublishBatch %d bytes wait for a write loop (running: %v); want them written", pending, writing)
+	requireWrittenAtOnce(t, sub, "PublishBatch")
+	expectLines(t, peer, "MSG _INBOX.a.1 1 22\r\n", `{"stream":"S","seq":1}`+"\r\n", "MSG _INBOX.a.2 1 22\r\n")
+}
+
+// idleTCPClient registers a client of s on one end of a real loopback TCP
+// connection, with its raw socket as the read loop would have it, and
+// returns it with the other end.
+func idleTCPClient(t *testing.T, s *Server) (*client, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { ln.Close() })
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	s.mu.Lock()
+	s.nextCID++
+	c := newClient(s, nc, s.nextCID, kindClient)
+	s.clients[c.cid] = c
+	s.mu.Unlock()
+	c.raw = rawConnOf(nc)
+	return c, peer
+}
+
+// requireWrittenAtOnce fails unless nothing of c's output waits for a
+// write loop after the call named what.
+func requireWrittenAtOnce(t *testing.T, c *client, what string) {
+	t.Helper()
+	c.mu.Lock()
+	pending, writing := c.out.pending(), c.out.writing.Load()
+	c.mu.Unlock()
+	if pending != 0 || writing {
+		t.Fatalf("after %s %d bytes wait for a write loop (running: %v); want them written", what, pending, writing)
+	}
+}
+
+// expectLines reads the lines want, in order, from peer.
+func expectLines(t *testing.T, peer net.Conn, want ...string) {
+	t.Helper()
 	r := bufio.NewReader(peer)
 	peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for _, want := range []string{"MSG _INBOX.a.1 1 22\r\n", `{"stream":"S","seq":1}` + "\r\n", "MSG _INBOX.a.2 1 22\r\n"} {
+	for _, w := range want {
 		line, err := r.ReadString('\n')
-		if err != nil || line != want {
-			t.Fatalf("peer read %q (%v); want %q", line, err, want)
+		if err != nil || line != w {
+			t.Fatalf("peer read %q (%v); want %q", line, err, w)
 		}
 	}
 }
