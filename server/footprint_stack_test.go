@@ -15,13 +15,6 @@ import (
 // goroutine, so an idle connection keeps a minimum-size stack.
 func TestIdleConnectionsKeepSmallStacks(t *testing.T) {
 	s := startFootprintServer(t)
-	stackInuse := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.StackInuse
-	}
 	base := runtime.NumGoroutine()
 	before := stackInuse()
 	const n = 500
@@ -36,4 +29,14 @@ func TestIdleConnectionsKeepSmallStacks(t *testing.T) {
 		t.Errorf("each idle subscribed connection holds %d bytes of stack; want at most %d", per, 3<<10)
 	}
 	t.Logf("%d bytes of stack per idle connection", per)
+}
+
+// stackInuse is the bytes of goroutine stacks in use once garbage
+// collections have freed what they can.
+func stackInuse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.StackInuse
 }

@@ -18,13 +18,6 @@ import (
 // a minimum-size stack like any idle connection.
 func TestSubscribeBurstThenIdleKeepsSmallStack(t *testing.T) {
 	s := startFootprintServer(t)
-	stackInuse := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.StackInuse
-	}
 	base := runtime.NumGoroutine()
 	before := stackInuse()
 	const n = 200
