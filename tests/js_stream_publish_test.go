@@ -66,15 +66,20 @@ func TestJSStreamPublishAsync(t *testing.T) {
 	}
 }
 
-// futureSeq returns the sequence of a future's ack; it may be called once
-// per future.
 // publishAsyncAll publishes n messages asynchronously, message i with
 // body i to subject(i), and waits until every one is answered.
 func publishAsyncAll(t testing.TB, js jetstream.JetStream, n int, subject func(i int) string) []jetstream.PubAckFuture {
 	t.Helper()
+	return publishAsyncBodies(t, js, n, subject, func(i int) []byte { return []byte(fmt.Sprint(i)) })
+}
+
+// publishAsyncBodies publishes n messages asynchronously, message i with
+// body(i) to subject(i), and waits until every one is answered.
+func publishAsyncBodies(t testing.TB, js jetstream.JetStream, n int, subject func(i int) string, body func(i int) []byte) []jetstream.PubAckFuture {
+	t.Helper()
 	futures := make([]jetstream.PubAckFuture, 0, n)
 	for i := range n {
-		f, err := js.PublishAsync(subject(i), []byte(fmt.Sprint(i)))
+		f, err := js.PublishAsync(subject(i), body(i))
 		if err != nil {
 			t.Fatalf("PublishAsync %d: %v", i, err)
 		}
@@ -88,6 +93,8 @@ func publishAsyncAll(t testing.TB, js jetstream.JetStream, n int, subject func(i
 	return futures
 }
 
+// futureSeq returns the sequence of a future's ack; it may be called once
+// per future.
 func futureSeq(t testing.TB, f jetstream.PubAckFuture) uint64 {
 	t.Helper()
 	select {

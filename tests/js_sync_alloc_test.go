@@ -142,19 +142,7 @@ func TestReusedCopiesStoreEveryMessageIntact(t *testing.T) {
 		}
 		return b
 	}
-	futures := make([]jetstream.PubAckFuture, 0, n)
-	for i := range n {
-		f, err := js.PublishAsync("intact."+strconv.Itoa(i%13), body(i))
-		if err != nil {
-			t.Fatalf("PublishAsync %d: %v", i, err)
-		}
-		futures = append(futures, f)
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("acks still pending: %d", js.PublishAsyncPending())
-	}
+	futures := publishAsyncBodies(t, js, n, func(i int) string { return "intact." + strconv.Itoa(i%13) }, body)
 	for i, f := range futures {
 		seq := futureSeq(t, f)
 		m, err := s.GetMsg(jsCtx(t), seq)
