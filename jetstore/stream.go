@@ -82,14 +82,14 @@ type stream struct {
 	batch   []store.StoredMsg
 	results []ingestResult
 	ackBuf  []byte
-	// pending are the results sendAcks is answering, ackFn its publish
-	// callback.
 	// subjs is an admission's count of subjects, kept for the next one;
 	// lastSubj the subject of the message admitted last.
 	subjs    map[string]uint64
 	lastSubj string
-	pending  []ingestResult
-	ackFn    func(publish func(subject, reply string, header, data []byte) error)
+	// pending are the results sendAcks is answering, ackFn its publish
+	// callback (sendPending, made once).
+	pending []ingestResult
+	ackFn   func(publish func(subject, reply string, header, data []byte) error)
 }
 
 func newStream(js *JetStream, dir string, cfg StreamConfig, created time.Time) *stream {
