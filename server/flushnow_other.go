@@ -3,6 +3,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"syscall"
 )
@@ -17,3 +18,7 @@ type writeNow struct {
 
 // writev is only done on Linux; elsewhere the write loop writes.
 func (*writeNow) writev(syscall.RawConn, [][]byte) (int, error) { return 0, nil }
+
+// writevAll is only done on Linux; elsewhere the write loop uses the net
+// package (maxIovecs is 0).
+func (*writeNow) writevAll(syscall.RawConn, [][]byte) error { return errors.ErrUnsupported }

@@ -315,7 +315,7 @@ func (c *client) writeLoop() {
 		w.rest, w.restChunks = nil, nil
 		c.nc.SetWriteDeadline(time.Now().Add(wd))
 		c.out.armed = time.Now()
-		_, err := rest.WriteTo(c.nc)
+		err := c.writeBufs(rest)
 		c.doneWriting(chunks)
 		if err != nil {
 			c.writeFailed(err)
@@ -355,8 +355,7 @@ func (c *client) writeLoop() {
 			c.nc.SetWriteDeadline(now.Add(wd))
 			c.out.armed = now
 		}
-		nb := net.Buffers(bufs)
-		_, err := nb.WriteTo(c.nc)
+		err := c.writeBufs(bufs)
 		clear(bufs)
 		c.out.bufs = bufs[:0]
 		c.doneWriting(chunks)
@@ -365,6 +364,23 @@ func (c *client) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeBufs writes bufs whole for the write loop, waiting for room under
+// the write deadline. On a plain TCP socket under Linux the writes are raw
+// non-blocking system calls (see writevAll).
+func (c *client) writeBufs(bufs [][]byte) error {
+	if maxIovecs > 0 && c.raw != nil {
+		w := c.out.now
+		if w == nil {
+			w = &writeNow{}
+			c.out.now = w
+		}
+		return w.writevAll(c.raw, bufs)
+	}
+	nb := net.Buffers(bufs)
+	_, err := nb.WriteTo(c.nc)
+	return err
 }
 
 // doneWriting returns written chunks to their pools and releases the

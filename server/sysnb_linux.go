@@ -12,10 +12,13 @@ import (
 // waits (a full or empty socket answers EAGAIN at once). So on Linux they
 // are made as raw system calls, without telling the scheduler that the
 // thread may block (entersyscall/exitsyscall), which is a fixed cost per
-// call that a small message pays in full. The price: a garbage
+// call that a small message pays in full, and which wakes Go's sysmon
+// thread whenever the process had gone idle. The price: a garbage
 // collection's stop-the-world waits until a call in progress returns,
-// which for one non-blocking copy of at most a read buffer (256 KiB) is
-// a few tens of microseconds.
+// which for one non-blocking copy of at most a read buffer (256 KiB), or
+// of what fits in the socket's send buffer, is a few tens of
+// microseconds. The write loop waits for room in the poller, never in
+// the call (writevAll).
 //
 // Race-detector builds use the annotated calls of the syscall package,
 // so that what a socket carries between goroutines of one process still
