@@ -97,6 +97,9 @@ type client struct {
 	authTmr    *time.Timer
 
 	inMsgs, inBytes atomic.Int64
+	// rdMsgs and rdBytes count the PUBs of the read buffer being parsed;
+	// foldIn adds them to inMsgs and inBytes. Read loop only.
+	rdMsgs, rdBytes int64
 
 	perms atomic.Pointer[auth.Checker] // nil: unrestricted
 	sys   atomic.Bool                  // a user of the system account
@@ -305,6 +308,7 @@ func (c *client) serve(r *rawReader, n int) bool {
 	c.ends.on = false
 	c.shedOwed()
 	c.pc.rb = nil
+	c.foldIn()
 	c.pc.flushNow()
 	if len(c.ends.hooks) > 0 {
 		// Also after a parse error: what the buffer queued is owed.
@@ -377,6 +381,7 @@ func (c *client) sendRaw(b []byte) {
 // okIfVerbose queues +OK when the client asked for it.
 func (c *client) okIfVerbose() {
 	if c.opts.Verbose {
+		c.foldIn()
 		c.sendRaw(protocol.OKLine)
 	}
 }
@@ -425,8 +430,8 @@ func (c *client) Pub(subject, reply, header, payload []byte) error {
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
-	c.inMsgs.Add(1)
-	c.inBytes.Add(int64(len(header) + len(payload)))
+	c.rdMsgs++
+	c.rdBytes += int64(len(header) + len(payload))
 	if c.opts.Pedantic && !protocol.ValidLiteralBytes(subject) {
 		c.sendErr(errTextInvalidPubSubject)
 		return nil
@@ -584,6 +589,7 @@ func (c *client) Ping() error {
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
+	c.foldIn()
 	c.sendRaw(protocol.PongLine)
 	return nil
 }

@@ -73,6 +73,7 @@ func deliverRun(tb testing.TB, pub *client, cs []*client, run []byte) {
 	if err := pub.parser.Parse(run, pub); err != nil {
 		tb.Fatal(err)
 	}
+	pub.foldIn()
 	pub.pc.flush()
 }
 

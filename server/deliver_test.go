@@ -38,6 +38,7 @@ func loopClient(t testing.TB, s *Server, connect string) *client {
 func send(t testing.TB, c *client, ops string) {
 	t.Helper()
 	err := c.parser.Parse([]byte(ops), c)
+	c.foldIn()
 	c.pc.flush()
 	if err != nil {
 		t.Fatalf("Parse(%q) = %v", ops, err)
