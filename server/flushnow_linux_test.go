@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"testing"
@@ -85,5 +86,26 @@ func TestWritevAllHonoursDeadline(t *testing.T) {
 	}
 	if err := w.writevAll(rawConnOf(c), nil); err != nil {
 		t.Fatalf("writevAll of nothing: %v", err)
+	}
+}
+
+// The write loop's writes to a socket with room allocate nothing: the
+// iovecs and the call's closure are the connection's, made once.
+func TestWritevAllAllocs(t *testing.T) {
+	c, peer := tcpPair(t)
+	go io.Copy(io.Discard, peer)
+	rc := rawConnOf(c)
+	bufs := [][]byte{[]byte("MSG a 1 3\r\n"), []byte("abc"), []byte("\r\n")}
+	var w writeNow
+	if err := w.writevAll(rc, bufs); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(500, func() {
+		if err := w.writevAll(rc, bufs); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Fatalf("writevAll allocates %v times per call; want 0", n)
 	}
 }
