@@ -13,21 +13,10 @@ import (
 // allocates nothing: no goroutine, no buffers.
 func TestWriteNowAllocs(t *testing.T) {
 	s := loopServer(t, Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	sub, peer := idleTCPClient(t, s)
+	if sub.raw == nil {
+		t.Fatal("no raw socket for a TCP connection")
 	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	got := make(chan int, 1)
 	go func() {
 		buf := make([]byte, 64<<10)
@@ -42,15 +31,6 @@ func TestWriteNowAllocs(t *testing.T) {
 		}
 	}()
 
-	s.mu.Lock()
-	s.nextCID++
-	sub := newClient(s, nc, s.nextCID, kindClient)
-	s.clients[sub.cid] = sub
-	s.mu.Unlock()
-	sub.raw = rawConnOf(nc)
-	if sub.raw == nil {
-		t.Fatal("no raw socket for a TCP connection")
-	}
 	send(t, sub, "SUB foo 1\r\n")
 	pub := loopClient(t, s, "")
 	msg := []byte("PUB foo 5\r\nhello\r\n")
@@ -67,7 +47,7 @@ func TestWriteNowAllocs(t *testing.T) {
 	if sub.out.writing.Load() {
 		t.Error("a write loop is running; the read loop should have written everything")
 	}
-	nc.Close()
+	sub.nc.Close()
 	const each = len("MSG foo 1 5\r\nhello\r\n")
 	if n := <-got; n != 202*each {
 		t.Errorf("peer read %d bytes; want %d (202 messages)", n, 202*each)
@@ -78,24 +58,10 @@ func TestWriteNowAllocs(t *testing.T) {
 // allocates nothing either, and leaves the buffer free for the next read.
 func TestWriteNowSharedAllocs(t *testing.T) {
 	s := loopServer(t, Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	sub, peer := idleTCPClient(t, s)
 	// Room in the socket buffers for every message even if the peer
 	// reads none until the end: each is then written at once.
-	nc.(*net.TCPConn).SetWriteBuffer(256 << 10)
+	sub.nc.(*net.TCPConn).SetWriteBuffer(256 << 10)
 	peer.(*net.TCPConn).SetReadBuffer(256 << 10)
 	payload := bytes.Repeat([]byte("k"), shareMin)
 	want := fmt.Appendf(nil, "MSG foo 1 %d\r\n%s\r\n", shareMin, payload)
@@ -125,12 +91,6 @@ func TestWriteNowSharedAllocs(t *testing.T) {
 		}
 	}()
 
-	s.mu.Lock()
-	s.nextCID++
-	sub := newClient(s, nc, s.nextCID, kindClient)
-	s.clients[sub.cid] = sub
-	s.mu.Unlock()
-	sub.raw = rawConnOf(nc)
 	send(t, sub, "SUB foo 1\r\n")
 	pub := loopClient(t, s, "")
 	rb := getReadBuf(16 << 10)
@@ -156,7 +116,7 @@ func TestWriteNowSharedAllocs(t *testing.T) {
 	if held != 22 {
 		t.Errorf("%d of 22 messages were queued from the read buffer; want all", held)
 	}
-	nc.Close()
+	sub.nc.Close()
 	if n := <-got; n != 22*len(want) {
 		t.Errorf("peer read %d bytes; want %d (22 messages)", n, 22*len(want))
 	}

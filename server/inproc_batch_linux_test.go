@@ -33,21 +33,7 @@ func TestPublishBatchWritesAtOnce(t *testing.T) {
 // returns it with the other end.
 func idleTCPClient(t *testing.T, s *Server) (*client, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
+	nc, peer := tcpPair(t)
 	s.mu.Lock()
 	s.nextCID++
 	c := newClient(s, nc, s.nextCID, kindClient)
