@@ -1,8 +1,7 @@
 package store
 
 import (
-	"cmp"
-	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 )
@@ -88,7 +87,9 @@ func (o *FileSet) Trim(p Parker) {
 			cands = append(cands, c)
 		}
 	}
-	slices.SortFunc(cands, func(a, b Parker) int { return cmp.Compare(a.LastUse(), b.LastUse()) })
+	// sort.Slice, not slices.SortFunc: a generic sort over this
+	// interface would add about 6 KB of code for a call made rarely.
+	sort.Slice(cands, func(i, j int) bool { return cands[i].LastUse() < cands[j].LastUse() })
 	for _, c := range cands {
 		if len(o.set) <= m {
 			break
