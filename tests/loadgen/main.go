@@ -294,9 +294,9 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 	// perf records from the mark on, as CPU is counted: a stream
 	// scenario's filling of the stream is left out of both.
 	var perf *perfRecorder
-	cpu0, client0 := c.usage().cpu, clientCPU()
+	u0, client0 := c.usage(), clientCPU()
 	mark := func() {
-		cpu0, client0 = c.usage().cpu, clientCPU()
+		u0, client0 = c.usage(), clientCPU()
 		if b.perfDir != "" && perf == nil {
 			perf = startPerf(c, filepath.Join(b.perfDir, fmt.Sprintf("%s-%s-r%d.data", k.name, sc.name(), round+1)))
 		}
@@ -306,7 +306,10 @@ func (b *bench) once(ctx context.Context, sc scenario, k serverKind, round int) 
 	cancel()
 	perf.stop()
 	u := c.usage()
-	run.PeakRSS, run.PeakAnon, run.CPUSec = u.peakRSS, u.peakAnon, (u.cpu - cpu0).Seconds()
+	run.PeakRSS, run.PeakAnon, run.CPUSec = u.peakRSS, u.peakAnon, (u.cpu - u0.cpu).Seconds()
+	if u.schedIns > u0.schedIns {
+		run.SchedIns = u.schedIns - u0.schedIns
+	}
 	run.ClientCPUSec = (clientCPU() - client0).Seconds()
 	if err != nil {
 		return run, err

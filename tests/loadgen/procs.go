@@ -264,6 +264,7 @@ type procUsage struct {
 	peakRSS  int64         // VmHWM, bytes
 	peakAnon int64         // highest RssAnon sampled, bytes
 	cpu      time.Duration // user + system time
+	schedIns int64         // times one of its threads was scheduled in
 }
 
 // usage reads the server's peak resident set size, the highest private
@@ -271,7 +272,9 @@ type procUsage struct {
 // without /proc it returns zeros.
 func (c *child) usage() procUsage {
 	hwm, anon := c.sampleMem()
-	return procUsage{peakRSS: hwm, peakAnon: anon, cpu: cpuTime(c.cmd.Process.Pid)}
+	pid := c.cmd.Process.Pid
+	_, ins, _ := schedTotals(pid)
+	return procUsage{peakRSS: hwm, peakAnon: anon, cpu: cpuTime(pid), schedIns: ins}
 }
 
 // sampleMem reads VmHWM and RssAnon from /proc/<pid>/status, keeps the
@@ -329,26 +332,8 @@ func (c *child) watchMem(stop <-chan struct{}) {
 // nanoseconds from schedstat, or, where that is missing, utime+stime from
 // stat in clock ticks.
 func cpuTime(pid int) time.Duration {
-	if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid)); err == nil {
-		var sum int64
-		ok := true
-		for _, t := range tasks {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-			if err != nil {
-				ok = false
-				break
-			}
-			f := strings.Fields(string(b))
-			if len(f) == 0 {
-				ok = false
-				break
-			}
-			ns, _ := strconv.ParseInt(f[0], 10, 64)
-			sum += ns
-		}
-		if ok && sum > 0 {
-			return time.Duration(sum)
-		}
+	if cpu, _, ok := schedTotals(pid); ok {
+		return cpu
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -368,6 +353,44 @@ func cpuTime(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// schedTotals sums the schedstat of the process's threads: their on-CPU
+// time, and how many times the kernel scheduled one of them in (every
+// wake-up from a sleep or a wait, and every return after preemption:
+// what context switches cost). Threads that have exited are no longer
+// counted; Go's threads seldom exit. ok is false without schedstat.
+func schedTotals(pid int) (cpu time.Duration, ins int64, ok bool) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	var ns int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			return 0, 0, false
+		}
+		run, n, good := parseSchedstat(string(b))
+		if !good {
+			return 0, 0, false
+		}
+		ns += run
+		ins += n
+	}
+	return time.Duration(ns), ins, ns > 0
+}
+
+// parseSchedstat reads a thread's schedstat line: nanoseconds on the CPU,
+// nanoseconds waiting to run, and the number of times it was scheduled in.
+func parseSchedstat(line string) (runNS, ins int64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 3 {
+		return 0, 0, false
+	}
+	runNS, err1 := strconv.ParseInt(f[0], 10, 64)
+	ins, err2 := strconv.ParseInt(f[2], 10, 64)
+	return runNS, ins, err1 == nil && err2 == nil
 }
 
 // clockTicks is USER_HZ, which Linux fixes at 100 for /proc.

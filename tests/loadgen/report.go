@@ -24,11 +24,16 @@ type serverRun struct {
 	// it ran) spent over the same stretch: when it is several times the
 	// server's, the clients set the rate for both servers.
 	ClientCPUSec float64 `json:"client_cpu_sec,omitempty"`
-	P50us        float64 `json:"p50_us,omitempty"`
-	P99us        float64 `json:"p99_us,omitempty"`
-	Note         string  `json:"note,omitempty"`
-	Info         string  `json:"info,omitempty"`
-	Error        string  `json:"error,omitempty"`
+	// SchedIns is how many times the kernel scheduled one of the
+	// server's threads in over the same stretch (schedstat): its
+	// wake-ups and context switches, a count that CPU time's noise does
+	// not hide.
+	SchedIns int64   `json:"server_sched_ins,omitempty"`
+	P50us    float64 `json:"p50_us,omitempty"`
+	P99us    float64 `json:"p99_us,omitempty"`
+	Note     string  `json:"note,omitempty"`
+	Info     string  `json:"info,omitempty"`
+	Error    string  `json:"error,omitempty"`
 }
 
 // cpuPerUnit is the server's CPU time per message (or request).
@@ -37,6 +42,15 @@ func (r serverRun) cpuPerUnit() time.Duration {
 		return 0
 	}
 	return time.Duration(r.CPUSec / float64(r.Count) * 1e9)
+}
+
+// schedInsPerK is the server's schedule-ins per 1,000 messages (or
+// requests); 0 when not measured.
+func (r serverRun) schedInsPerK() float64 {
+	if r.Count == 0 || r.SchedIns == 0 {
+		return 0
+	}
+	return float64(r.SchedIns) * 1000 / float64(r.Count)
 }
 
 // clientCPUPerUnit is the clients' CPU time per message (or request).
@@ -195,7 +209,7 @@ func (rep *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "rounds: %v, order alternating; rates and CPU/unit are medians of rounds; "+
 		"ratio = median of per-round %s/%s (min-max); RSS = peak VmHWM, anon = peak RssAnon (private memory)\n\n", rep.Config["rounds"], a, b)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t%s anon\t%s anon\tRSS ratio\t(min-max)\tanon ratio\t(min-max)\tclient CPU/unit (%s)\t(%s)\t\n", a, b, a, b, a, b, a, b, a, b)
+	fmt.Fprintf(tw, "scenario\tunit\t%s\t%s\tratio\t(min-max)\t%s RSS\t%s RSS\t%s CPU/unit\t%s CPU/unit\tCPU ratio\t(min-max)\t%s anon\t%s anon\tRSS ratio\t(min-max)\tanon ratio\t(min-max)\tclient CPU/unit (%s)\t(%s)\tsched-ins/1k (%s)\t(%s)\t\n", a, b, a, b, a, b, a, b, a, b, a, b)
 	var notes []string
 	for _, rw := range rep.Rows {
 		cells := []string{rw.Scenario, rw.Unit}
@@ -225,6 +239,9 @@ func (rep *report) printTable(w io.Writer) {
 		cells = append(cells, ratioCells(rw.AnonRatio, rw.AnonRatioMin, rw.AnonRatioMax)...)
 		for _, s := range rw.Servers {
 			cells = append(cells, durCell(s, serverRun.clientCPUPerUnit))
+		}
+		for _, s := range rw.Servers {
+			cells = append(cells, schedCell(s))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 		for _, s := range rw.Servers {
@@ -319,6 +336,21 @@ func durCell(s *serverSummary, per func(serverRun) time.Duration) string {
 		return fmt.Sprintf("%.2fµs", float64(d)/1e3)
 	}
 	return d.Round(time.Microsecond).String()
+}
+
+// schedCell is the median over s's runs of the server's schedule-ins per
+// 1,000 units.
+func schedCell(s *serverSummary) string {
+	var xs []float64
+	for _, r := range s.ok() {
+		if x := r.schedInsPerK(); x > 0 {
+			xs = append(xs, x)
+		}
+	}
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", median(xs))
 }
 
 // humanRate prints a rate with thousands separators.
