@@ -62,11 +62,7 @@ func (c *client) signalNow() {
 		c.nc.SetWriteDeadline(now.Add(wd))
 		c.out.armed = now
 	}
-	w := c.out.now
-	if w == nil {
-		w = &writeNow{}
-		c.out.now = w
-	}
+	w := c.out.writer()
 	n, err := w.writev(c.raw, bufs[:min(len(bufs), maxIovecs)])
 	if err != nil {
 		clear(bufs)

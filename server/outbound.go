@@ -371,16 +371,20 @@ func (c *client) writeLoop() {
 // non-blocking system calls (see writevAll).
 func (c *client) writeBufs(bufs [][]byte) error {
 	if maxIovecs > 0 && c.raw != nil {
-		w := c.out.now
-		if w == nil {
-			w = &writeNow{}
-			c.out.now = w
-		}
-		return w.writevAll(c.raw, bufs)
+		return c.out.writer().writevAll(c.raw, bufs)
 	}
 	nb := net.Buffers(bufs)
 	_, err := nb.WriteTo(c.nc)
 	return err
+}
+
+// writer returns the connection's raw-write state, made on first use: an
+// idle connection has none. The writer role owns it.
+func (o *outbound) writer() *writeNow {
+	if o.now == nil {
+		o.now = &writeNow{}
+	}
+	return o.now
 }
 
 // doneWriting returns written chunks to their pools and releases the
