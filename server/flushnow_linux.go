@@ -88,25 +88,24 @@ func (w *writeNow) load(bufs [][]byte) bool {
 }
 
 func (w *writeNow) call(fd uintptr) bool {
-	for {
-		w.n, w.errno = writevNB(fd, &w.iov[0], len(w.iov))
-		if w.errno != syscall.EINTR {
-			return true // done, whatever the kernel took: never wait here
-		}
-	}
+	w.try(fd)
+	return true // done, whatever the kernel took: never wait here
 }
 
 // callWait is call for writevAll: a full socket buffer makes the poller
 // wait for room and call again.
 func (w *writeNow) callWait(fd uintptr) bool {
+	w.try(fd)
+	return w.errno != syscall.EAGAIN
+}
+
+// try makes one non-blocking writev of the iovecs, again if a signal
+// interrupted it.
+func (w *writeNow) try(fd uintptr) {
 	for {
 		w.n, w.errno = writevNB(fd, &w.iov[0], len(w.iov))
-		switch w.errno {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
+		if w.errno != syscall.EINTR {
+			return
 		}
-		return true
 	}
 }
